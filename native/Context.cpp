@@ -1,0 +1,284 @@
+#include "Context.h"
+
+#include <algorithm>
+#include <string>
+
+#include "AddonState.h"
+#include "Model.h"
+#include "common.h"
+#include "errors.h"
+#include "workers/CreateContextWorker.h"
+#include "workers/DisposeWorker.h"
+#include "workers/GenerateWorker.h"
+
+namespace inferaligner {
+
+namespace {
+// llama.cpp calls this for every graph node when installed; it forwards to the context's hook.
+bool EvalTrampoline(ggml_tensor* t, bool ask, void* user) {
+  auto* self = static_cast<AddonContext*>(user);
+  if (!self->hook) return ask ? false : true;
+  return self->hook->OnTensor(t, ask);
+}
+
+bool AbortTrampoline(void* user) {
+  return static_cast<AddonContext*>(user)->abortRequested.load(std::memory_order_relaxed);
+}
+}  // namespace
+
+Napi::Function AddonContext::Init(Napi::Env env) {
+  Napi::Function ctor = DefineClass(env, "AddonContext",
+      {
+          InstanceMethod<&AddonContext::JS_Init>("init"),
+          InstanceMethod<&AddonContext::JS_Info>("info"),
+          InstanceMethod<&AddonContext::JS_Generate>("generate"),
+          InstanceMethod<&AddonContext::JS_Abort>("abort"),
+          InstanceMethod<&AddonContext::JS_Tokens>("tokens"),
+          InstanceMethod<&AddonContext::JS_Clear>("clear"),
+          InstanceMethod<&AddonContext::JS_SetControlVector>("setControlVector"),
+          InstanceMethod<&AddonContext::JS_Dispose>("dispose"),
+          InstanceAccessor<&AddonContext::JS_GetBusy>("busy"),
+      });
+  AddonState::Get(env).contextClass = Napi::Persistent(ctor);
+  return ctor;
+}
+
+AddonContext::AddonContext(const Napi::CallbackInfo& info) : ObjectWrap<AddonContext>(info) {
+  Napi::Env env = info.Env();
+  model = AddonModel::Unwrap(info[0]);
+  model->CheckUsable(env);
+  // The context borrows the model's weights: keep the JS model alive as long as this context.
+  modelRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+  model->liveContexts++;
+
+  params = llama_context_default_params();
+  params.no_perf = true;
+  params.abort_callback = AbortTrampoline;
+  params.abort_callback_data = this;
+  if (info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    params.n_ctx = OptUint(o, "contextSize", params.n_ctx);
+    params.n_batch = OptUint(o, "batchSize", params.n_batch);
+    params.n_ubatch = OptUint(o, "ubatchSize", params.n_ubatch);
+    params.n_seq_max = OptUint(o, "sequences", params.n_seq_max);
+    params.n_threads = OptInt(o, "threads", params.n_threads);
+    params.n_threads_batch = OptInt(o, "threadsBatch", params.n_threads);
+    params.swa_full = OptBool(o, "swaFull", params.swa_full);
+    const int32_t fa = OptInt(o, "flashAttention", -1);  // -1 auto, 0 off, 1 on
+    params.flash_attn_type = fa < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
+                                    : (fa == 0 ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_ENABLED);
+    if (OptBool(o, "evalHook", false)) {
+      params.cb_eval = EvalTrampoline;
+      params.cb_eval_user_data = this;
+      evalHookInstalled = true;
+    }
+  }
+  // A ubatch larger than the batch is never used; llama.cpp would clamp it anyway.
+  params.n_ubatch = std::min(params.n_ubatch, params.n_batch);
+}
+
+AddonContext::~AddonContext() {
+  // Backstop only: JS disposes explicitly. Workers hold a reference, so no operation is running.
+  if (ctx) {
+    llama_free(ctx);
+    ctx = nullptr;
+  }
+  if (model && !disposed_) model->liveContexts--;
+}
+
+void AddonContext::CheckIdle(Napi::Env env) const {
+  if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
+  if (!ctx) throw Napi::Error::New(env, "the context is not initialised");
+  if (busy_.load()) ThrowError(env, ErrorCode::ContextBusy, "another operation is running on this context");
+}
+
+void AddonContext::BeginOperation(Napi::Env env) {
+  CheckIdle(env);
+  busy_.store(true);
+  abortRequested.store(false);
+}
+
+Napi::Value AddonContext::JS_Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
+  if (ctx || creating_) throw Napi::Error::New(env, "the context is already initialised");
+  model->CheckUsable(env);
+  creating_ = true;
+  auto* worker = new CreateContextWorker(env, this, info.This().As<Napi::Object>());
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value AddonContext::JS_Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
+  if (!ctx) throw Napi::Error::New(env, "the context is not initialised");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("contextSize", llama_n_ctx(ctx));
+  o.Set("batchSize", llama_n_batch(ctx));
+  o.Set("ubatchSize", llama_n_ubatch(ctx));
+  o.Set("sequences", llama_n_seq_max(ctx));
+  o.Set("threads", llama_n_threads(ctx));
+  o.Set("threadsBatch", llama_n_threads_batch(ctx));
+  o.Set("swaFull", params.swa_full);
+  o.Set("evalHook", evalHookInstalled);
+  return o;
+}
+
+Napi::Value AddonContext::JS_Generate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // Validate before taking the busy flag, so a bad call leaves the context as it was.
+  std::vector<llama_token> prompt = ReadTokens(info[0]);
+  if (prompt.empty()) throw Napi::TypeError::New(env, "the prompt has no tokens");
+  if (!info[1].IsObject()) throw Napi::TypeError::New(env, "generate options must be an object");
+  Napi::Object options = info[1].As<Napi::Object>();
+  if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
+  const int32_t n_vocab = llama_vocab_n_tokens(model->vocab);
+  for (llama_token t : prompt) {
+    if (t < 0 || t >= n_vocab) {
+      throw Napi::RangeError::New(env, "token id " + std::to_string(t) + " is outside the vocabulary");
+    }
+  }
+  Napi::Function onToken = info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
+  BeginOperation(env);
+  auto* worker = new GenerateWorker(env, this, info.This().As<Napi::Object>(), std::move(prompt), options, onToken);
+  worker->Queue();
+  return worker->Promise();
+}
+
+// Asks the running operation to stop; llama_decode checks the flag between graph nodes (CPU).
+Napi::Value AddonContext::JS_Abort(const Napi::CallbackInfo& info) {
+  abortRequested.store(true);
+  return info.Env().Undefined();
+}
+
+Napi::Value AddonContext::JS_Tokens(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckIdle(env);
+  return MakeTokenArray(env, history);
+}
+
+Napi::Value AddonContext::JS_Clear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckIdle(env);
+  llama_memory_clear(llama_get_memory(ctx), true);
+  history.clear();
+  return env.Undefined();
+}
+
+// setControlVector(Float32Array data | null, layerStart, layerEnd): llama.cpp's control vector,
+// `data` holding n_embd floats per layer starting at layer 1. null clears it.
+Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckIdle(env);
+  const int32_t n_embd = llama_model_n_embd(model->model);
+  int32_t rc;
+  if (info[0].IsNull() || info[0].IsUndefined()) {
+    rc = llama_set_adapter_cvec(ctx, nullptr, 0, n_embd, 0, 0);
+  } else {
+    if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "control vector data must be a Float32Array");
+    Napi::Float32Array data = info[0].As<Napi::Float32Array>();
+    const int32_t start = info[1].As<Napi::Number>().Int32Value();
+    const int32_t end = info[2].As<Napi::Number>().Int32Value();
+    rc = llama_set_adapter_cvec(ctx, data.Data(), data.ElementLength(), n_embd, start, end);
+  }
+  if (rc != 0) ThrowError(env, ErrorCode::InvalidArgument, "llama.cpp rejected the control vector");
+  return env.Undefined();
+}
+
+Napi::Value AddonContext::JS_Dispose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (busy_.load()) ThrowError(env, ErrorCode::ContextBusy, "abort the running operation before disposing");
+  if (creating_) throw Napi::Error::New(env, "the context is still being created");
+  if (!disposed_) {
+    disposed_ = true;
+    model->liveContexts--;
+  }
+  llama_context* c = ctx;
+  ctx = nullptr;
+  history.clear();
+  auto* worker = new DisposeWorker(env, info.This().As<Napi::Object>(), [c] {
+    if (c) llama_free(c);
+  });
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value AddonContext::JS_GetBusy(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), busy_.load());
+}
+
+// ---- worker-thread helpers ----
+
+size_t AddonContext::ReusePrefix(const std::vector<llama_token>& tokens) {
+  size_t keep = 0;
+  const size_t limit = std::min(history.size(), tokens.size());
+  while (keep < limit && history[keep] == tokens[keep]) keep++;
+  // The last prompt token must be decoded again to get its logits.
+  if (keep == tokens.size()) keep--;
+  if (keep == history.size()) return keep;
+
+  llama_memory_t mem = llama_get_memory(ctx);
+  bool ok = llama_memory_seq_rm(mem, 0, static_cast<llama_pos>(keep), -1);
+  // A sliding-window cache prunes old cells as it goes: the tokens after `keep` need to attend to
+  // the last n_swa positions before it, which may already be gone. Then start over.
+  const int32_t n_swa = llama_model_n_swa(model->model);
+  if (ok && keep > 0 && n_swa > 0 && !params.swa_full) {
+    const llama_pos needed = std::max<llama_pos>(0, static_cast<llama_pos>(keep) - n_swa);
+    const llama_pos have = llama_memory_seq_pos_min(mem, 0);
+    if (have > needed) ok = false;
+  }
+  if (!ok) {
+    llama_memory_seq_rm(mem, 0, -1, -1);
+    keep = 0;
+  }
+  history.resize(keep);
+  return keep;
+}
+
+int32_t AddonContext::DecodeTail(const std::vector<llama_token>& tokens, size_t from) {
+  const size_t n_batch = llama_n_batch(ctx);
+  llama_batch batch = llama_batch_init(static_cast<int32_t>(n_batch), 0, 1);
+  int32_t status = 0;
+  for (size_t start = from; start < tokens.size() && status == 0; start += n_batch) {
+    const size_t end = std::min(tokens.size(), start + n_batch);
+    batch.n_tokens = 0;
+    for (size_t i = start; i < end; i++) {
+      const int32_t k = batch.n_tokens++;
+      batch.token[k] = tokens[i];
+      batch.pos[k] = static_cast<llama_pos>(i);
+      batch.n_seq_id[k] = 1;
+      batch.seq_id[k][0] = 0;
+      batch.logits[k] = (i + 1 == tokens.size());
+    }
+    status = llama_decode(ctx, batch);
+    if (status == 0) history.insert(history.end(), tokens.begin() + start, tokens.begin() + end);
+  }
+  llama_batch_free(batch);
+  if (status != 0) ResyncHistory(tokens);
+  return status;
+}
+
+int32_t AddonContext::DecodeOne(llama_token token) {
+  llama_token t = token;
+  llama_batch batch = llama_batch_get_one(&t, 1);
+  // llama_batch_get_one lets llama.cpp choose the position: the next one of sequence 0.
+  const int32_t status = llama_decode(ctx, batch);
+  if (status == 0) {
+    history.push_back(token);
+  } else {
+    std::vector<llama_token> intended = history;
+    intended.push_back(token);
+    ResyncHistory(intended);
+  }
+  return status;
+}
+
+void AddonContext::ResyncHistory(const std::vector<llama_token>& intended) {
+  // A failed decode may still have stored its first ubatches ("processed ubatches will remain").
+  const llama_pos last = llama_memory_seq_pos_max(llama_get_memory(ctx), 0);
+  const size_t held = std::min(intended.size(), last < 0 ? size_t(0) : static_cast<size_t>(last) + 1);
+  history.assign(intended.begin(), intended.begin() + held);
+}
+
+}  // namespace inferaligner

@@ -1,0 +1,47 @@
+// AddonModel: one loaded llama_model (weights + vocabulary). JS: lib/Model.ts.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "llama.h"
+
+namespace inferaligner {
+
+class AddonModel : public Napi::ObjectWrap<AddonModel> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  static AddonModel* Unwrap(const Napi::Value& value);
+
+  // new AddonModel(path, {gpuLayers, useMmap, useMlock, vocabOnly}); nothing loads until load().
+  explicit AddonModel(const Napi::CallbackInfo& info);
+  ~AddonModel() override;
+
+  llama_model* model = nullptr;
+  const llama_vocab* vocab = nullptr;
+  std::string path;
+  llama_model_params params{};
+  std::vector<llama_token> eogTokens;  // every end-of-generation token, found once at load
+  std::atomic<int> liveContexts{0};
+  bool disposed = false;
+  bool loading = false;
+
+  // Throws ERR_DISPOSED / a TypeError unless the model is loaded and usable.
+  void CheckUsable(Napi::Env env) const;
+
+ private:
+  Napi::Value JS_Load(const Napi::CallbackInfo& info);
+  Napi::Value JS_Metadata(const Napi::CallbackInfo& info);
+  Napi::Value JS_Tokenize(const Napi::CallbackInfo& info);
+  Napi::Value JS_Detokenize(const Napi::CallbackInfo& info);
+  Napi::Value JS_TokenText(const Napi::CallbackInfo& info);
+  Napi::Value JS_IsEog(const Napi::CallbackInfo& info);
+  Napi::Value JS_ApplyBuiltinTemplate(const Napi::CallbackInfo& info);
+  Napi::Value JS_Dispose(const Napi::CallbackInfo& info);
+  Napi::Value JS_GetDisposed(const Napi::CallbackInfo& info);
+};
+
+}  // namespace inferaligner

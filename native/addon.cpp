@@ -1,0 +1,85 @@
+// Module registration, backend loading and process-wide settings.
+#include <napi.h>
+
+#include <string>
+
+#include "AddonState.h"
+#include "Context.h"
+#include "Log.h"
+#include "Model.h"
+#include "errors.h"
+#include "ggml-backend.h"
+#include "llama.h"
+
+namespace inferaligner {
+namespace {
+
+bool g_backendInitialised = false;
+
+// loadBackends(dir | null): loads the ggml backend libraries found in `dir` (prebuilt builds ship
+// them beside the addon; static builds have the CPU backend built in), then initialises llama.
+Napi::Value JS_LoadBackends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_backendInitialised) {
+    if (info[0].IsString()) {
+      const std::string dir = info[0].As<Napi::String>().Utf8Value();
+      ggml_backend_load_all_from_path(dir.c_str());
+    }
+    llama_backend_init();
+    g_backendInitialised = true;
+  }
+  Napi::Array devices = Napi::Array::New(env);
+  for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", ggml_backend_dev_name(dev));
+    d.Set("description", ggml_backend_dev_description(dev));
+    const auto type = ggml_backend_dev_type(dev);
+    d.Set("type", type == GGML_BACKEND_DEVICE_TYPE_CPU ? "cpu" : type == GGML_BACKEND_DEVICE_TYPE_GPU ? "gpu" : "other");
+    devices.Set(devices.Length(), d);
+  }
+  return devices;
+}
+
+Napi::Value JS_SetLogLevel(const Napi::CallbackInfo& info) {
+  SetLogLevel(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value JS_SetErrorClass(const Napi::CallbackInfo& info) {
+  SetErrorClass(info.Env(), info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value JS_SystemInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("llamaSystemInfo", llama_print_system_info());
+  o.Set("supportsGpuOffload", llama_supports_gpu_offload());
+  o.Set("supportsMmap", llama_supports_mmap());
+#ifdef INFERALIGNER_PREBUILT
+  o.Set("buildMode", "prebuilt");
+#else
+  o.Set("buildMode", "source");
+#endif
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonState());
+  InstallLogCallback();
+  exports.Set("loadBackends", Napi::Function::New(env, JS_LoadBackends));
+  exports.Set("setLogLevel", Napi::Function::New(env, JS_SetLogLevel));
+  exports.Set("setErrorClass", Napi::Function::New(env, JS_SetErrorClass));
+  exports.Set("systemInfo", Napi::Function::New(env, JS_SystemInfo));
+  exports.Set("AddonModel", AddonModel::Init(env));
+  exports.Set("AddonContext", AddonContext::Init(env));
+  return exports;
+}
+
+}  // namespace
+}  // namespace inferaligner
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return inferaligner::Init(env, exports); }
+
+NODE_API_MODULE(inferaligner, InitAddon)

@@ -1,0 +1,31 @@
+#include "common.h"
+
+namespace inferaligner {
+
+std::vector<llama_token> ReadTokens(const Napi::Value& value) {
+  Napi::Env env = value.Env();
+  std::vector<llama_token> tokens;
+  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
+    Napi::Uint32Array arr = value.As<Napi::Uint32Array>();
+    tokens.assign(arr.Data(), arr.Data() + arr.ElementLength());
+  } else if (value.IsArray()) {
+    Napi::Array arr = value.As<Napi::Array>();
+    tokens.reserve(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, "token ids must be numbers");
+      tokens.push_back(v.As<Napi::Number>().Int32Value());
+    }
+  } else {
+    throw Napi::TypeError::New(env, "tokens must be a Uint32Array or an array of numbers");
+  }
+  return tokens;
+}
+
+Napi::Uint32Array MakeTokenArray(Napi::Env env, const std::vector<llama_token>& tokens) {
+  Napi::Uint32Array arr = Napi::Uint32Array::New(env, tokens.size());
+  for (size_t i = 0; i < tokens.size(); i++) arr[i] = static_cast<uint32_t>(tokens[i]);
+  return arr;
+}
+
+}  // namespace inferaligner

@@ -1,0 +1,40 @@
+// Shared includes and small helpers for reading JS arguments on the main thread.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "llama.h"
+
+namespace inferaligner {
+
+// Reads an optional property; returns `fallback` when it is absent or undefined.
+inline int32_t OptInt(const Napi::Object& o, const char* key, int32_t fallback) {
+  if (!o.Has(key)) return fallback;
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
+}
+inline uint32_t OptUint(const Napi::Object& o, const char* key, uint32_t fallback) {
+  if (!o.Has(key)) return fallback;
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : fallback;
+}
+inline double OptDouble(const Napi::Object& o, const char* key, double fallback) {
+  if (!o.Has(key)) return fallback;
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+inline bool OptBool(const Napi::Object& o, const char* key, bool fallback) {
+  if (!o.Has(key)) return fallback;
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+}
+
+// Copies a Uint32Array (or array of numbers) of token ids.
+std::vector<llama_token> ReadTokens(const Napi::Value& value);
+Napi::Uint32Array MakeTokenArray(Napi::Env env, const std::vector<llama_token>& tokens);
+
+}  // namespace inferaligner
