@@ -4,11 +4,12 @@
 //                       which are copied beside the .node file;
 //   source:             llama.cpp compiled from the pinned bundle (static, CPU, -march=native).
 // Usage: node scripts/build-native.mjs [--mode prebuilt|source] [--gpu auto|cpu|cuda|vulkan] [--prebuild]
+//                                      [--out-dir <dir>]   (default build/Release, where the package looks)
 // Environment: INFERALIGNER_BUILD_MODE, INFERALIGNER_GPU, INFERALIGNER_NATIVE=OFF (portable source build).
 import { execFileSync } from "node:child_process";
 import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ensureLlamaSource, pin, prebuiltCandidates, root } from "./llama-source.mjs";
 
 const require = createRequire(import.meta.url);
@@ -47,7 +48,7 @@ execFileSync(process.execPath, [cmakeJs, "compile", "--directory", root, "--out"
 });
 
 // build/Release/ always holds the addon that the package loads, with whatever it needs beside it.
-const release = join(root, "build", "Release");
+const release = resolve(argValue("--out-dir") ?? join(root, "build", "Release"));
 rmSync(release, { recursive: true, force: true });
 mkdirSync(release, { recursive: true });
 copyFileSync(join(outDir, "Release", "inferaligner.node"), join(release, "inferaligner.node"));

@@ -10,6 +10,7 @@ CreateContextWorker::CreateContextWorker(Napi::Env env, AddonContext* context, N
     : PromiseWorker(env, "inferaligner:CreateContext", owner), context_(context) {}
 
 void CreateContextWorker::Run() {
+  InstallLogCallback();  // see LoadModelWorker: another llama.cpp user may have replaced it
   BeginLogCapture();
   llama_context* ctx = llama_init_from_model(context_->model->model, context_->params);
   if (!ctx) {

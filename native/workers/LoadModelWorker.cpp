@@ -6,6 +6,7 @@
 
 #include "Log.h"
 #include "Model.h"
+#include "gguf.h"
 
 namespace inferaligner {
 
@@ -27,22 +28,54 @@ static void CheckModelFile(const std::string& path) {
   }
 }
 
+// Reads the GGUF header and metadata (not the tensor data); returns general.architecture.
+// A file whose header does not parse is corrupt or truncated.
+static std::string ReadArchitecture(const std::string& path) {
+  gguf_init_params params = {/*no_alloc =*/true, /*ctx =*/nullptr};
+  gguf_context* gguf = gguf_init_from_file(path.c_str(), params);
+  if (!gguf) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' is not a valid GGUF file (corrupt or truncated header)");
+  std::string arch;
+  const int64_t key = gguf_find_key(gguf, "general.architecture");
+  if (key >= 0 && gguf_get_kv_type(gguf, key) == GGUF_TYPE_STRING) arch = gguf_get_val_str(gguf, key);
+  gguf_free(gguf);
+  if (arch.empty()) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' has no general.architecture: not a model file");
+  return arch;
+}
+
+// After a failed load: was it the architecture (llama.cpp stops at it before reading tensors, so
+// a vocabulary-only load fails too) or the tensors (a vocabulary-only load succeeds)?
+static bool VocabularyLoads(const std::string& path) {
+  llama_model_params params = llama_model_default_params();
+  params.vocab_only = true;
+  llama_model* m = llama_model_load_from_file(path.c_str(), params);
+  if (!m) return false;
+  llama_model_free(m);
+  return true;
+}
+
 void LoadModelWorker::Run() {
   const std::string& path = model_->path;
   CheckModelFile(path);
+  const std::string arch = ReadArchitecture(path);
+  // Another copy of llama.cpp in the process (e.g. node-llama-cpp sharing the prebuilt library)
+  // may have taken the log callback; llama.cpp explains load failures only there.
+  InstallLogCallback();
   BeginLogCapture();
   llama_model* m = llama_model_load_from_file(path.c_str(), model_->params);
   if (!m) {
     const std::string log = CapturedLog();
     const std::string detail = log.empty() ? "" : ": " + log;
-    if (log.find("unknown model architecture") != std::string::npos) {
-      throw AddonError(ErrorCode::ModelUnsupported, "unsupported model architecture in '" + path + "'" + detail);
-    }
-    const bool corrupt = log.find("gguf") != std::string::npos || log.find("tensor") != std::string::npos ||
-                         log.find("file bounds") != std::string::npos || log.find("key not found") != std::string::npos ||
+    // llama.cpp explains itself in the log; without a log (another logger took it), probe.
+    const bool unknownArch = log.find("unknown model architecture") != std::string::npos;
+    const bool badData = log.find("file bounds") != std::string::npos || log.find("corrupt") != std::string::npos ||
                          log.find("failed to read") != std::string::npos;
-    throw AddonError(corrupt ? ErrorCode::ModelInvalid : ErrorCode::ModelLoad,
-                     "failed to load model '" + path + "'" + detail);
+    if (unknownArch || (!badData && log.empty() && !VocabularyLoads(path))) {
+      throw AddonError(ErrorCode::ModelUnsupported,
+                       "cannot load architecture '" + arch + "' of '" + path + "' (unsupported by this llama.cpp, or its metadata is incomplete)" + detail);
+    }
+    const bool outOfMemory = !badData && (log.find("alloc") != std::string::npos || log.find("memory") != std::string::npos);
+    throw AddonError(outOfMemory ? ErrorCode::ModelLoad : ErrorCode::ModelInvalid,
+                     "failed to load '" + path + "' (" + arch + ")" + detail);
   }
   if (!llama_model_has_decoder(m) || llama_model_has_encoder(m)) {
     llama_model_free(m);

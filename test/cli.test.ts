@@ -1,0 +1,98 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { oracleGreedy, realModelPaths, repoRoot, threads } from "./helpers/engine.js";
+import { tinyModelPath } from "./helpers/tinyModel.js";
+
+const cli = suite("cli");
+const bin = join(repoRoot, "dist", "cli", "index.js");
+const path = tinyModelPath("tiny-chatml");
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface JsonLine {
+  prompt: string;
+  text: string;
+  promptTokens: number[];
+  tokens: number[];
+  timings: { promptTokenCount: number; promptTokensPerSecond: number; generatedTokenCount: number; generationTokensPerSecond: number };
+}
+
+function checkContract(line: JsonLine) {
+  for (const key of ["prompt", "text", "promptTokens", "tokens", "timings"]) assert.ok(key in line, key);
+  for (const key of ["promptTokenCount", "promptTokensPerSecond", "generatedTokenCount", "generationTokensPerSecond"]) {
+    assert.type((line.timings as unknown as Record<string, unknown>)[key], "number", key);
+  }
+  assert.is(line.timings.promptTokenCount, line.promptTokens.length);
+  assert.is(line.timings.generatedTokenCount, line.tokens.length);
+}
+
+cli("--help lists the generate command; generate --help lists its options", () => {
+  const top = run(["--help"]);
+  assert.is(top.code, 0);
+  assert.match(top.stdout, /generate/);
+  const gen = run(["generate", "--help"]);
+  assert.is(gen.code, 0);
+  for (const flag of ["--model", "--prompt", "--prompts", "--raw", "--system", "--max-tokens", "--temperature", "--seed", "--threads", "--json"]) {
+    assert.ok(gen.stdout.includes(flag), flag);
+  }
+});
+
+cli("generate --raw --json: the contract, and tokens equal node-llama-cpp's greedy continuation", async () => {
+  const r = run(["generate", "--model", path, "--raw", "--prompt", "hello", "--max-tokens", "16", "--temperature", "0", "--json", "--threads", String(threads)]);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.is(lines.length, 1);
+  const line = JSON.parse(lines[0]!) as JsonLine;
+  checkContract(line);
+  assert.is(line.prompt, "hello");
+  assert.equal(line.tokens, await oracleGreedy(path, line.promptTokens, 16));
+});
+
+cli("generate --prompts file: one JSON line per prompt, chat template applied", async () => {
+  const dir = join(repoRoot, "test", ".cache");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "prompts.json");
+  writeFileSync(file, JSON.stringify(["hello", "the world", { instruction: "hi there" }]));
+  const r = run(["generate", "--model", path, "--prompts", file, "--max-tokens", "8", "--json", "--system", "be brief", "--threads", String(threads)]);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as JsonLine);
+  assert.equal(lines.map((l) => l.prompt), ["hello", "the world", "hi there"]);
+  for (const line of lines) {
+    checkContract(line);
+    assert.is(line.promptTokens[1], 3, "<|im_start|> follows BOS");
+    assert.equal(line.tokens, await oracleGreedy(path, line.promptTokens, 8));
+  }
+});
+
+cli("usage errors exit 2; engine errors exit 1 with the code", () => {
+  assert.is(run(["generate"]).code, 2);
+  assert.is(run(["generate", "--model", path]).code, 2);
+  assert.is(run(["generate", "--model", path, "--prompt", "x", "--max-tokens", "lots"]).code, 2);
+  assert.is(run(["generate", "--model", path, "--prompt", "x", "--bogus"]).code, 2);
+  assert.is(run(["frobnicate"]).code, 2);
+  const missing = run(["generate", "--model", "/nonexistent/model.gguf", "--prompt", "x"]);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /ERR_MODEL_NOT_FOUND/);
+  const badPrompts = run(["generate", "--model", path, "--prompts", "/nonexistent/prompts.json"]);
+  assert.is(badPrompts.code, 1);
+  assert.match(badPrompts.stderr, /cannot read prompt file/);
+});
+
+cli("Gemma 3 270M: generate --json with the chat template equals node-llama-cpp's greedy tokens", async () => {
+  const gemma = realModelPaths().gemma3;
+  if (!gemma) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");
+  const r = run(["generate", "--model", gemma, "--prompt", "Write a haiku about the sea.", "--max-tokens", "24", "--temperature", "0", "--json", "--threads", String(threads), "--context-size", "1024"]);
+  assert.is(r.code, 0, r.stderr);
+  const line = JSON.parse(r.stdout.trim()) as JsonLine;
+  checkContract(line);
+  assert.equal(line.promptTokens.slice(0, 4), [2, 105, 2364, 107], "<bos><start_of_turn>user\\n");
+  assert.equal(line.tokens, await oracleGreedy(gemma, line.promptTokens, 24));
+});
+
+cli.run();

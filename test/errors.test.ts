@@ -1,0 +1,172 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { tinyModelPath } from "./helpers/tinyModel.js";
+
+const errors = suite("errors");
+const path = tinyModelPath("tiny-chatml");
+const scratch = join(repoRoot, "test", ".cache", "bad");
+mkdirSync(scratch, { recursive: true });
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<ia.LlamaError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, ia.LlamaError, `expected a LlamaError, got ${String(error)}`);
+    assert.is((error as ia.LlamaError).code, code, (error as Error).message);
+    return error as ia.LlamaError;
+  }
+  assert.unreachable(`expected a rejection with ${code}`);
+  throw new Error("unreachable");
+}
+
+errors("missing file: ERR_MODEL_NOT_FOUND", async () => {
+  await rejectsWith(ia.LlamaModel.load(join(scratch, "nope.gguf")), "ERR_MODEL_NOT_FOUND");
+});
+
+errors("not a GGUF file: ERR_MODEL_INVALID", async () => {
+  const p = join(scratch, "text.gguf");
+  writeFileSync(p, "this is not a model\n".repeat(10));
+  await rejectsWith(ia.LlamaModel.load(p), "ERR_MODEL_INVALID");
+  const empty = join(scratch, "empty.gguf");
+  writeFileSync(empty, "");
+  await rejectsWith(ia.LlamaModel.load(empty), "ERR_MODEL_INVALID");
+});
+
+errors("truncated GGUF: ERR_MODEL_INVALID, with llama.cpp's reason", async () => {
+  const bytes = readFileSync(path);
+  for (const fraction of [0.5, 0.01]) {
+    const p = join(scratch, `truncated-${fraction}.gguf`);
+    writeFileSync(p, bytes.subarray(0, Math.floor(bytes.length * fraction)));
+    const e = await rejectsWith(ia.LlamaModel.load(p), "ERR_MODEL_INVALID");
+    assert.ok(e.message.length > 30);
+  }
+});
+
+errors("unknown architecture: ERR_MODEL_UNSUPPORTED naming it", async () => {
+  const p = tinyModelPath("tiny-notanarch", { architecture: "notanarch" });
+  const e = await rejectsWith(ia.LlamaModel.load(p), "ERR_MODEL_UNSUPPORTED");
+  assert.match(e.message, /notanarch/);
+});
+
+errors("a directory is not a model", async () => {
+  await assert.not.throws(() => undefined);
+  const e = await ia.LlamaModel.load(scratch).then(() => null, (err: unknown) => err as ia.LlamaError);
+  assert.ok(e instanceof ia.LlamaError && ["ERR_MODEL_INVALID", "ERR_MODEL_NOT_FOUND"].includes(e.code));
+});
+
+errors("bad arguments are TypeErrors, thrown before any work", async () => {
+  await assert.not.throws(() => undefined);
+  try {
+    await ia.LlamaModel.load("" as string);
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, TypeError);
+  }
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 256, threads });
+  try {
+    for (const bad of [{ temperature: Number.NaN }, { maxTokens: -1 }, { maxTokens: 1.5 }, { topP: 2 }, { stop: "x" as unknown as string[] }, { seed: -1 }]) {
+      const err = await context.complete("hello", bad).then(() => null, (x: unknown) => x);
+      assert.ok(err instanceof TypeError || err instanceof RangeError, `${JSON.stringify(bad)} -> ${String(err)}`);
+    }
+    const err = await context.generate([]).then(() => null, (x: unknown) => x);
+    assert.instance(err, TypeError);
+    const outOfVocab = await context.generate([1, 999999]).then(() => null, (x: unknown) => x);
+    assert.instance(outOfVocab, RangeError);
+    // the context is still usable after every bad call
+    const ok = await context.complete("hello", { maxTokens: 3 });
+    assert.is(ok.tokens.length, 3);
+  } finally {
+    await context.dispose();
+  }
+  await assert.not.throws(() => undefined);
+  const bad = await model.createContext({ contextSize: 0 }).then(() => null, (x: unknown) => x);
+  assert.instance(bad, TypeError);
+});
+
+errors("prompt longer than the context: ERR_CONTEXT_OVERFLOW, context still usable", async () => {
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 64, threads });
+  try {
+    await rejectsWith(context.complete("hello world ".repeat(400), { maxTokens: 4 }), "ERR_CONTEXT_OVERFLOW");
+    const r = await context.complete("hello", { maxTokens: 4 });
+    assert.is(r.tokens.length, 4);
+    // Generation that reaches the end of the context stops with contextFull instead of failing.
+    const full = await context.complete("hello", { maxTokens: 1000 });
+    assert.ok(full.stopReason === "contextFull" || full.stopReason === "eog", full.stopReason);
+  } finally {
+    await context.dispose();
+  }
+});
+
+errors("a second generation on a busy context: ERR_CONTEXT_BUSY; the first completes", async () => {
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 512, threads });
+  try {
+    const first = context.complete("hello", { maxTokens: 64 });
+    await rejectsWith(context.complete("world", { maxTokens: 4 }), "ERR_CONTEXT_BUSY");
+    assert.throws(() => context.tokens, (e: ia.LlamaError) => e.code === "ERR_CONTEXT_BUSY");
+    const r = await first;
+    assert.ok(r.tokens.length > 0);
+    // native guard too, below the TS one
+    const native = context._native;
+    const running = native.generate(Uint32Array.of(1, 300), { maxTokens: 32 });
+    assert.throws(() => native.generate(Uint32Array.of(1, 300), { maxTokens: 1 }), (e: ia.LlamaError) => e.code === "ERR_CONTEXT_BUSY");
+    await running;
+  } finally {
+    await context.dispose();
+  }
+});
+
+errors("use after dispose: ERR_DISPOSED for model and context; dispose is idempotent", async () => {
+  const p = join(scratch, "copy.gguf");
+  copyFileSync(path, p);
+  const model = await ia.LlamaModel.load(p);
+  const context = await model.createContext({ contextSize: 128, threads });
+  await context.dispose();
+  await context.dispose();
+  assert.ok(context.disposed);
+  await rejectsWith(context.complete("hello"), "ERR_DISPOSED");
+  assert.throws(() => context.tokens, (e: ia.LlamaError) => e.code === "ERR_DISPOSED");
+  const second = await model.createContext({ contextSize: 128, threads });
+  await model.dispose(); // disposes its remaining context first
+  assert.ok(second.disposed);
+  await model.dispose();
+  assert.throws(() => model.tokenize("x"), (e: ia.LlamaError) => e.code === "ERR_DISPOSED");
+  await rejectsWith(model.createContext(), "ERR_DISPOSED");
+});
+
+errors("a throwing onToken listener rejects the call with its error and does not crash", async () => {
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 256, threads });
+  try {
+    const boom = new Error("listener failed");
+    const err = await context.complete("hello", { maxTokens: 50, onToken: () => { throw boom; } }).then(() => null, (x: unknown) => x);
+    assert.is(err, boom);
+    const r = await context.complete("hello", { maxTokens: 3 });
+    assert.is(r.tokens.length, 3);
+  } finally {
+    await context.dispose();
+  }
+});
+
+errors("a model without a chat template and no built-in one: ERR_TEMPLATE", async () => {
+  const p = tinyModelPath("tiny-notemplate", { chatTemplate: null, seed: 3 });
+  const model = await sharedModel(p);
+  assert.throws(() => model.chatTemplate, (e: ia.LlamaError) => e.code === "ERR_TEMPLATE");
+  const context = await model.createContext({ contextSize: 128, threads });
+  try {
+    assert.throws(() => new ia.ChatSession(context), (e: ia.LlamaError) => e.code === "ERR_TEMPLATE");
+    const custom = new ia.ChatSession(context, { template: "{% for m in messages %}{{ m['content'] }}{% endfor %}" });
+    const r = await custom.prompt("hello", { maxTokens: 2 });
+    assert.ok(r.promptTokens.length > 1);
+    assert.throws(() => new ia.ChatSession(context, { template: "{% for %}" }), (e: ia.LlamaError) => e.code === "ERR_TEMPLATE");
+  } finally {
+    await context.dispose();
+  }
+});
+
+errors.run();
