@@ -23,6 +23,10 @@ export interface ContextOptions {
   swaFull?: boolean;
   /** Flash attention (`flash_attn_type`). Defaults to `"auto"`. */
   flashAttention?: "auto" | boolean;
+  /** Parallel sequences (`n_seq_max`); used by batched activation capture. Defaults to `1`. */
+  sequences?: number;
+  /** One KV buffer for all sequences (`kv_unified`). Defaults to llama.cpp's default (`false`). */
+  kvUnified?: boolean;
   /** @internal Install the eval callback seam (per-layer observation); costs graph splits. */
   evalHook?: boolean;
 }
@@ -53,6 +57,7 @@ export class LlamaContext {
     positive("batchSize", options.batchSize);
     positive("ubatchSize", options.ubatchSize);
     positive("threads", options.threads);
+    positive("sequences", options.sequences);
     const contextSize = options.contextSize ?? Math.min(4096, model.info.contextLength || 4096);
     const batchSize = options.batchSize ?? Math.min(512, contextSize);
     const callSite = new Error();
@@ -62,6 +67,8 @@ export class LlamaContext {
       ubatchSize: Math.min(options.ubatchSize ?? 512, batchSize),
       threads: options.threads ?? defaultThreads(),
       swaFull: options.swaFull ?? true,
+      sequences: options.sequences ?? 1,
+      kvUnified: options.kvUnified ?? false,
       flashAttention: options.flashAttention === undefined || options.flashAttention === "auto" ? -1 : options.flashAttention ? 1 : 0,
       evalHook: options.evalHook ?? false,
     });

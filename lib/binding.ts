@@ -1,6 +1,6 @@
 // Finds and loads the native addon, and types what it exports.
-// Order: INFERALIGNER_BINARY, then prebuilds/<platform>-<arch>/ shipped in the package, then
-// build/Release/ (a local build). Prebuilt builds keep llama.cpp's libraries beside the .node file,
+// Order: INFERALIGNER_BINARY, then build/Release/ (a local build is deliberate: it wins), then
+// prebuilds/<platform>-<arch>/ shipped in the package. Prebuilt builds keep llama.cpp's libraries beside the .node file,
 // and the ggml backends (CPU variants, GPU) are loaded from that same folder.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -69,6 +69,7 @@ export interface NativeContextOptions {
   threads?: number;
   threadsBatch?: number;
   swaFull?: boolean;
+  kvUnified?: boolean;
   /** -1 auto, 0 off, 1 on */
   flashAttention?: number;
   evalHook?: boolean;
@@ -108,7 +109,16 @@ export interface NativeContextInfo {
   threads: number;
   threadsBatch: number;
   swaFull: boolean;
+  kvUnified: boolean;
   evalHook: boolean;
+}
+
+export interface NativeCaptureResult {
+  /** [prompt][layer][n_embd] at each prompt's last token; with allRows, [layer][token][n_embd]. */
+  rows: Float32Array;
+  decodes: number;
+  tokens: number;
+  ms: number;
 }
 
 export interface NativeContext {
@@ -119,6 +129,8 @@ export interface NativeContext {
   tokens(): Uint32Array;
   clear(): void;
   setControlVector(data: Float32Array | null, layerStart?: number, layerEnd?: number): void;
+  capture(prompts: Uint32Array[], options: { layers: number[]; allRows?: boolean }): Promise<NativeCaptureResult>;
+  setLayerShift(layer: number, shift: Float32Array | null): void;
   dispose(): Promise<void>;
   readonly busy: boolean;
 }
@@ -151,8 +163,8 @@ function candidatePaths(): string[] {
   const fromEnv = process.env.INFERALIGNER_BINARY;
   if (fromEnv) return [resolve(fromEnv)];
   return [
-    join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`, "inferaligner.node"),
     join(packageRoot, "build", "Release", "inferaligner.node"),
+    join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`, "inferaligner.node"),
   ];
 }
 

@@ -1,12 +1,14 @@
 #include "Context.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "AddonState.h"
 #include "Model.h"
 #include "common.h"
 #include "errors.h"
+#include "workers/CaptureWorker.h"
 #include "workers/CreateContextWorker.h"
 #include "workers/DisposeWorker.h"
 #include "workers/GenerateWorker.h"
@@ -17,8 +19,8 @@ namespace {
 // llama.cpp calls this for every graph node when installed; it forwards to the context's hook.
 bool EvalTrampoline(ggml_tensor* t, bool ask, void* user) {
   auto* self = static_cast<AddonContext*>(user);
-  if (!self->hook) return ask ? false : true;
-  return self->hook->OnTensor(t, ask);
+  if (!self->layerHook || !self->layerHook->active()) return ask ? false : true;
+  return self->layerHook->OnTensor(t, ask);
 }
 
 bool AbortTrampoline(void* user) {
@@ -36,6 +38,8 @@ Napi::Function AddonContext::Init(Napi::Env env) {
           InstanceMethod<&AddonContext::JS_Tokens>("tokens"),
           InstanceMethod<&AddonContext::JS_Clear>("clear"),
           InstanceMethod<&AddonContext::JS_SetControlVector>("setControlVector"),
+          InstanceMethod<&AddonContext::JS_Capture>("capture"),
+          InstanceMethod<&AddonContext::JS_SetLayerShift>("setLayerShift"),
           InstanceMethod<&AddonContext::JS_Dispose>("dispose"),
           InstanceAccessor<&AddonContext::JS_GetBusy>("busy"),
       });
@@ -64,6 +68,7 @@ AddonContext::AddonContext(const Napi::CallbackInfo& info) : ObjectWrap<AddonCon
     params.n_threads = OptInt(o, "threads", params.n_threads);
     params.n_threads_batch = OptInt(o, "threadsBatch", params.n_threads);
     params.swa_full = OptBool(o, "swaFull", params.swa_full);
+    params.kv_unified = OptBool(o, "kvUnified", params.kv_unified);
     const int32_t fa = OptInt(o, "flashAttention", -1);  // -1 auto, 0 off, 1 on
     params.flash_attn_type = fa < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
                                     : (fa == 0 ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_ENABLED);
@@ -71,6 +76,7 @@ AddonContext::AddonContext(const Napi::CallbackInfo& info) : ObjectWrap<AddonCon
       params.cb_eval = EvalTrampoline;
       params.cb_eval_user_data = this;
       evalHookInstalled = true;
+      layerHook = std::make_unique<LayerHook>(llama_model_n_layer(model->model), llama_model_n_embd(model->model));
     }
   }
   // A ubatch larger than the batch is never used; llama.cpp would clamp it anyway.
@@ -121,6 +127,7 @@ Napi::Value AddonContext::JS_Info(const Napi::CallbackInfo& info) {
   o.Set("threads", llama_n_threads(ctx));
   o.Set("threadsBatch", llama_n_threads_batch(ctx));
   o.Set("swaFull", params.swa_full);
+  o.Set("kvUnified", params.kv_unified);
   o.Set("evalHook", evalHookInstalled);
   return o;
 }
@@ -183,6 +190,74 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
     rc = llama_set_adapter_cvec(ctx, data.Data(), data.ElementLength(), n_embd, start, end);
   }
   if (rc != 0) ThrowError(env, ErrorCode::InvalidArgument, "llama.cpp rejected the control vector");
+  return env.Undefined();
+}
+
+static std::vector<int32_t> ReadLayers(Napi::Env env, const Napi::Value& v, int32_t nLayer) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "layers must be an array of block indices");
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<int32_t> layers;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value x = arr.Get(i);
+    if (!x.IsNumber()) throw Napi::TypeError::New(env, "layers must be numbers");
+    const int32_t l = x.As<Napi::Number>().Int32Value();
+    if (l < 0 || l >= nLayer) throw Napi::RangeError::New(env, "layer " + std::to_string(l) + " is outside 0.." + std::to_string(nLayer - 1));
+    if (std::find(layers.begin(), layers.end(), l) == layers.end()) layers.push_back(l);
+  }
+  if (layers.empty()) throw Napi::RangeError::New(env, "no layers given");
+  return layers;
+}
+
+// capture(prompts: Uint32Array[], {layers, allRows}) -> Promise<{rows: Float32Array, decodes, tokens, ms}>
+// rows: [prompt][layer][n_embd] at each prompt's last token (allRows: one prompt, [layer][token][n_embd]).
+Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
+  if (!layerHook) throw Napi::Error::New(env, "activation capture needs a context created with evalHook");
+  if (!info[0].IsArray() || !info[1].IsObject()) throw Napi::TypeError::New(env, "expected (prompts, {layers})");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  std::vector<std::vector<llama_token>> prompts;
+  const int32_t n_vocab = llama_vocab_n_tokens(model->vocab);
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    prompts.push_back(ReadTokens(arr.Get(i)));
+    for (llama_token t : prompts.back()) {
+      if (t < 0 || t >= n_vocab) throw Napi::RangeError::New(env, "token id " + std::to_string(t) + " is outside the vocabulary");
+    }
+  }
+  Napi::Object o = info[1].As<Napi::Object>();
+  std::vector<int32_t> layers = ReadLayers(env, o.Get("layers"), llama_model_n_layer(model->model));
+  const bool allRows = OptBool(o, "allRows", false);
+  if (allRows && prompts.size() != 1) throw Napi::RangeError::New(env, "allRows captures one prompt at a time");
+  BeginOperation(env);
+  auto* worker = new CaptureWorker(env, this, info.This().As<Napi::Object>(), std::move(prompts), std::move(layers), allRows);
+  worker->Queue();
+  return worker->Promise();
+}
+
+// setLayerShift(layer, Float32Array | null): adds the vector to every row of block `layer`'s
+// output in every later decode (the eval-callback path; llama.cpp's control vector is the other).
+Napi::Value AddonContext::JS_SetLayerShift(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckIdle(env);
+  if (!layerHook) throw Napi::Error::New(env, "layer shifts need a context created with evalHook");
+  const int32_t nLayer = llama_model_n_layer(model->model);
+  const int32_t layer = info[0].As<Napi::Number>().Int32Value();
+  if (layer < 0 || layer >= nLayer) throw Napi::RangeError::New(env, "layer " + std::to_string(layer) + " is outside 0.." + std::to_string(nLayer - 1));
+  if (info[1].IsNull() || info[1].IsUndefined()) {
+    layerHook->SetShift(layer, {});
+    return env.Undefined();
+  }
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(env, "the shift must be a Float32Array");
+  }
+  Napi::Float32Array data = info[1].As<Napi::Float32Array>();
+  const size_t n_embd = static_cast<size_t>(llama_model_n_embd(model->model));
+  if (data.ElementLength() != n_embd) throw Napi::RangeError::New(env, "the shift must have n_embd = " + std::to_string(n_embd) + " values");
+  std::vector<float> shift(data.Data(), data.Data() + n_embd);
+  for (float x : shift) {
+    if (!std::isfinite(x)) throw Napi::RangeError::New(env, "the shift has a non-finite value");
+  }
+  layerHook->SetShift(layer, std::move(shift));
   return env.Undefined();
 }
 

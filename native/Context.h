@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "EvalHook.h"
+#include "LayerHook.h"
 #include "llama.h"
 
 namespace inferaligner {
@@ -20,7 +20,7 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   static Napi::Function Init(Napi::Env env);
 
   // new AddonContext(model, {contextSize, batchSize, ubatchSize, threads, threadsBatch, sequences,
-  //                          swaFull, flashAttention, evalHook})
+  //                          swaFull, kvUnified, flashAttention, evalHook})
   explicit AddonContext(const Napi::CallbackInfo& info);
   ~AddonContext() override;
 
@@ -29,7 +29,8 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   llama_context_params params{};
   std::vector<llama_token> history;      // tokens of sequence 0 held in the KV cache, in order
   std::atomic<bool> abortRequested{false};
-  std::unique_ptr<EvalHook> hook;        // set by later features; null = observe nothing
+  // Per-layer capture and shifts inside llama_decode; only for contexts created with evalHook.
+  std::unique_ptr<LayerHook> layerHook;
   bool evalHookInstalled = false;
 
   // --- worker-thread helpers (caller holds the busy flag) ---
@@ -55,11 +56,14 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   Napi::Value JS_Tokens(const Napi::CallbackInfo& info);
   Napi::Value JS_Clear(const Napi::CallbackInfo& info);
   Napi::Value JS_SetControlVector(const Napi::CallbackInfo& info);
+  Napi::Value JS_Capture(const Napi::CallbackInfo& info);
+  Napi::Value JS_SetLayerShift(const Napi::CallbackInfo& info);
   Napi::Value JS_Dispose(const Napi::CallbackInfo& info);
   Napi::Value JS_GetBusy(const Napi::CallbackInfo& info);
 
   friend class CreateContextWorker;
   friend class GenerateWorker;
+  friend class CaptureWorker;
   Napi::ObjectReference modelRef_;
   std::atomic<bool> busy_{false};
   bool disposed_ = false;

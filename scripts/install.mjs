@@ -18,7 +18,7 @@ function loads(file) {
 const prebuilt = join(root, "prebuilds", `${process.platform}-${process.arch}`, "inferaligner.node");
 const local = join(root, "build", "Release", "inferaligner.node");
 if (process.env.INFERALIGNER_FORCE_BUILD !== "1") {
-  for (const file of [prebuilt, local]) {
+  for (const file of [local, prebuilt]) {
     if (existsSync(file) && loads(file)) {
       console.error(`[inferaligner] using ${file}`);
       process.exit(0);

@@ -1,0 +1,122 @@
+#include "LayerHook.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "ggml-backend.h"
+
+namespace inferaligner {
+
+void LayerHook::SetCapture(std::vector<int32_t> layers, std::vector<int32_t> rows, std::vector<int32_t> outputRows) {
+  captureLayers_ = std::move(layers);
+  rows_ = std::move(rows);
+  outputRows_ = std::move(outputRows);
+  captureAll_ = false;
+  captured_.assign(captureLayers_.size(), {});
+}
+
+void LayerHook::SetCaptureAllRows(std::vector<int32_t> layers) {
+  captureLayers_ = std::move(layers);
+  rows_.clear();
+  outputRows_.clear();
+  captureAll_ = true;
+  captured_.assign(captureLayers_.size(), {});
+}
+
+void LayerHook::ClearCapture() {
+  captureLayers_.clear();
+  rows_.clear();
+  outputRows_.clear();
+  captureAll_ = false;
+  captured_.clear();
+}
+
+void LayerHook::SetShift(int32_t layer, std::vector<float> shift) {
+  if (shift.empty()) shifts_.erase(layer);
+  else shifts_[layer] = std::move(shift);
+}
+
+void LayerHook::ResetSeen() {
+  seen_.assign(nLayer_, false);
+  error_.clear();
+}
+
+std::vector<int32_t> LayerHook::MissingLayers() const {
+  std::vector<int32_t> missing;
+  auto check = [&](int32_t l) {
+    if (l >= 0 && l < nLayer_ && (seen_.empty() || !seen_[l])) missing.push_back(l);
+  };
+  for (int32_t l : captureLayers_) check(l);
+  for (const auto& [l, _] : shifts_) check(l);
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  return missing;
+}
+
+// "l_out-<n>" -> n; -1 for any other tensor.
+int32_t LayerHook::LayerOf(const ggml_tensor* t) const {
+  static constexpr char kPrefix[] = "l_out-";
+  if (std::strncmp(t->name, kPrefix, sizeof kPrefix - 1) != 0) return -1;
+  char* end = nullptr;
+  const long n = std::strtol(t->name + sizeof kPrefix - 1, &end, 10);
+  if (end == t->name + sizeof kPrefix - 1 || *end != '\0' || n < 0 || n >= nLayer_) return -1;
+  return static_cast<int32_t>(n);
+}
+
+bool LayerHook::OnTensor(ggml_tensor* t, bool ask) {
+  const int32_t layer = LayerOf(t);
+  if (layer < 0) return ask ? false : true;
+  const auto captureIt = std::find(captureLayers_.begin(), captureLayers_.end(), layer);
+  const auto shiftIt = shifts_.find(layer);
+  const bool wanted = captureIt != captureLayers_.end() || shiftIt != shifts_.end();
+  if (ask) return wanted;
+  if (!wanted) return true;
+  if (!seen_.empty()) seen_[layer] = true;
+
+  // Block outputs are F32 rows of n_embd; anything else means a layout we do not understand.
+  if (t->type != GGML_TYPE_F32 || t->ne[0] != nEmbd_ || t->nb[1] != static_cast<size_t>(nEmbd_) * sizeof(float)) {
+    error_ = std::string("unexpected layout of ") + t->name;
+    return false;
+  }
+  const int64_t nRows = t->ne[1];
+  const size_t rowBytes = static_cast<size_t>(nEmbd_) * sizeof(float);
+
+  // Shift first: capture then sees the steered stream, as later layers do.
+  if (shiftIt != shifts_.end() && nRows > 0) {
+    scratch_.resize(static_cast<size_t>(nRows) * nEmbd_);
+    ggml_backend_tensor_get(t, scratch_.data(), 0, nRows * rowBytes);
+    const float* shift = shiftIt->second.data();
+    for (int64_t r = 0; r < nRows; r++) {
+      float* row = scratch_.data() + r * nEmbd_;
+      for (int32_t i = 0; i < nEmbd_; i++) row[i] += shift[i];
+    }
+    ggml_backend_tensor_set(t, scratch_.data(), 0, nRows * rowBytes);
+  }
+
+  if (captureIt != captureLayers_.end()) {
+    auto& out = captured_[captureIt - captureLayers_.begin()];
+    if (captureAll_) {
+      out.assign(nRows, std::vector<float>(nEmbd_));
+      for (int64_t r = 0; r < nRows; r++) ggml_backend_tensor_get(t, out[r].data(), r * rowBytes, rowBytes);
+    } else {
+      // The last block's output keeps only the ubatch's output rows (llama.cpp drops the others
+      // before that block's final adds); every other block has all rows.
+      const bool onlyOutputs = layer == nLayer_ - 1;
+      const std::vector<int32_t>& which = onlyOutputs ? outputRows_ : rows_;
+      for (int32_t r : which) {
+        if (r < 0 || r >= nRows) {
+          error_ = std::string("row ") + std::to_string(r) + " not in " + t->name + " (" + std::to_string(nRows) + " rows)";
+          return false;
+        }
+      }
+      for (int32_t r : which) {
+        out.emplace_back(nEmbd_);
+        ggml_backend_tensor_get(t, out.back().data(), static_cast<size_t>(r) * rowBytes, rowBytes);
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace inferaligner

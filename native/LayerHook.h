@@ -1,0 +1,60 @@
+// LayerHook: the eval-callback work on the residual stream (`l_out-<layer>`, each block's output
+// after its residual adds). It can copy chosen rows of chosen layers out of the graph (activation
+// capture), and add a fixed vector to every row of chosen layers (steering shift), in place, before
+// later layers read them. Runs on the decoding thread inside llama_decode; no Napi here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "EvalHook.h"
+
+namespace inferaligner {
+
+class LayerHook : public EvalHook {
+ public:
+  LayerHook(int32_t nLayer, int32_t nEmbd) : nLayer_(nLayer), nEmbd_(nEmbd) {}
+
+  // --- configuration (caller holds the context's busy flag) ---
+  // Layers whose rows to copy, and which rows: `rows` are indices into this decode's ubatch;
+  // `outputRows` the same rows counted among the ubatch's outputs (the last layer keeps only those).
+  void SetCapture(std::vector<int32_t> layers, std::vector<int32_t> rows, std::vector<int32_t> outputRows);
+  // Copy every row of the captured layers (for one-prompt reference paths).
+  void SetCaptureAllRows(std::vector<int32_t> layers);
+  void ClearCapture();
+  // Adds `shift` (n_embd floats) to every row of `layer`'s output; empty clears.
+  void SetShift(int32_t layer, std::vector<float> shift);
+  void ClearShifts() { shifts_.clear(); }
+  bool active() const { return !captureLayers_.empty() || !shifts_.empty(); }
+
+  // --- results of the last decode ---
+  // captured()[i][r] = n_embd floats of captured row r at captureLayers()[i].
+  const std::vector<std::vector<std::vector<float>>>& captured() const { return captured_; }
+  const std::vector<int32_t>& captureLayers() const { return captureLayers_; }
+  // Layers asked for (capture or shift) that the graph never showed: the architecture names its
+  // block outputs differently.
+  std::vector<int32_t> MissingLayers() const;
+  void ResetSeen();
+  std::string error() const { return error_; }
+
+  bool OnTensor(ggml_tensor* t, bool ask) override;
+
+ private:
+  int32_t LayerOf(const ggml_tensor* t) const;
+
+  int32_t nLayer_;
+  int32_t nEmbd_;
+  std::vector<int32_t> captureLayers_;
+  std::vector<int32_t> rows_;
+  std::vector<int32_t> outputRows_;
+  bool captureAll_ = false;
+  std::map<int32_t, std::vector<float>> shifts_;
+  std::vector<std::vector<std::vector<float>>> captured_;
+  std::vector<bool> seen_;
+  std::string error_;
+  std::vector<float> scratch_;
+};
+
+}  // namespace inferaligner

@@ -1,0 +1,41 @@
+// Evaluates a list of prompts, several per llama_decode (one sequence each), and copies out the
+// residual stream (l_out) of chosen layers at each prompt's last token. The KV cache is used as
+// scratch: it is cleared before and after, and the context's token history is emptied.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "workers/PromiseWorker.h"
+#include "llama.h"
+
+namespace inferaligner {
+
+class AddonContext;
+
+class CaptureWorker : public PromiseWorker {
+ public:
+  // allRows: one prompt only; copy every row of each layer (the reference path for tests).
+  CaptureWorker(Napi::Env env, AddonContext* context, Napi::Object owner, std::vector<std::vector<llama_token>> prompts,
+                std::vector<int32_t> layers, bool allRows);
+
+ protected:
+  void Run() override;
+  Napi::Value Resolve(Napi::Env env) override;
+  void Finish() override;
+
+ private:
+  void RunGroup(size_t first, size_t count);
+  void DecodeChecked(llama_batch& batch);
+
+  AddonContext* context_;
+  std::vector<std::vector<llama_token>> prompts_;
+  std::vector<int32_t> layers_;
+  bool allRows_;
+  std::vector<float> rows_;  // [prompt][layer][n_embd], or [layer][token][n_embd] with allRows
+  size_t decodes_ = 0;
+  size_t tokens_ = 0;
+  double ms_ = 0;
+};
+
+}  // namespace inferaligner
