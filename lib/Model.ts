@@ -14,6 +14,12 @@ export interface ModelOptions {
   useMmap?: boolean;
   /** Lock the weights in RAM (`load_mode` mlock). Defaults to `false`. */
   useMlock?: boolean;
+  /**
+   * Let the CPU backend repack quantized weights for its faster batched kernels
+   * (`use_extra_bufts`). Those kernels round differently for a row depending on the rows around
+   * it, so a prompt's activations then depend slightly on what shares its batch. Defaults to `true`.
+   */
+  repack?: boolean;
 }
 
 export interface SpecialTokens {
@@ -104,6 +110,7 @@ export class LlamaModel {
       gpuLayers: options.gpuLayers,
       useMmap: options.useMmap,
       useMlock: options.useMlock,
+      repack: options.repack,
     });
     await withCallSite(model.load(), callSite);
     return new LlamaModel(absolute, model);

@@ -16,6 +16,7 @@ export interface NativeModelOptions {
   useMmap?: boolean;
   useMlock?: boolean;
   vocabOnly?: boolean;
+  repack?: boolean;
 }
 
 export interface NativeSpecialTokens {

@@ -17,6 +17,8 @@ export type LlamaErrorCode =
   | "ERR_ABORTED"
   | "ERR_INVALID_ARGUMENT"
   | "ERR_TEMPLATE"
+  | "ERR_VECTOR_FILE"
+  | "ERR_VECTOR_MISMATCH"
   | "ERR_BINDING"
   | "ERR_INTERNAL";
 

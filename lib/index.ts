@@ -11,3 +11,11 @@ export type {
 } from "./generation.js";
 export { LlamaError, GenerationAbortedError, type LlamaErrorCode } from "./errors.js";
 export { getBinding, setLogLevel, type NativeDevice } from "./binding.js";
+export { loadPromptSet, readPromptFile, loadRows, PROMPT_TEXT_FIELDS, type PromptFileOptions, type PromptSet, type PromptRow } from "./prompts.js";
+export { builtinPromptSet, BUILTIN_PROMPTS, BUILTIN_PROMPTS_VERSION, type BuiltinPromptKind, type BuiltinPromptSplit } from "./data/builtinPrompts.js";
+export {
+  extractSafetyVectors, renderPrompt, suggestLayers,
+  type ExtractOptions, type ExtractionProgress, type LayerVectors, type SafetyVectors, type SourceModel, type ThresholdInfo,
+} from "./vectors/extract.js";
+export { readVectorFile, writeVectorFile, encodeVectorFile, checkVectorsFitModel, summarizeVectorFile, VECTOR_FORMAT_VERSION, type VectorFile, type VectorLayerInfo } from "./vectors/vectorFile.js";
+export { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, type ScoreKind } from "./vectors/stats.js";

@@ -53,6 +53,7 @@ AddonModel::AddonModel(const Napi::CallbackInfo& info) : ObjectWrap<AddonModel>(
                               : (mlock ? LLAMA_LOAD_MODE_MLOCK : LLAMA_LOAD_MODE_NONE);
     }
     params.vocab_only = OptBool(o, "vocabOnly", params.vocab_only);
+    params.use_extra_bufts = OptBool(o, "repack", params.use_extra_bufts);
   }
 }
 

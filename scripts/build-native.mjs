@@ -37,13 +37,8 @@ if (mode === "prebuilt") {
   defines.push(`--CDLLAMA_PREBUILT_DIR=${prebuilt.dir}`);
 } else {
   if (process.env.INFERALIGNER_NATIVE === "OFF") defines.push("--CDGGML_NATIVE=OFF");
-  // -march=native turns on AMX where CPUID reports it, but some VMs report AMX without granting
-  // its register state to processes: the first tile instruction then dies with SIGILL (seen on
-  // this project's CI machines). INFERALIGNER_AMX=ON keeps it.
-  if (process.arch === "x64" && process.platform !== "win32" && process.env.INFERALIGNER_AMX !== "ON") {
-    const noAmx = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16";
-    defines.push(`--CDCMAKE_C_FLAGS=${noAmx}`, `--CDCMAKE_CXX_FLAGS=${noAmx}`);
-  }
+  // See CMakeLists.txt (INFERALIGNER_NO_AMX): INFERALIGNER_AMX=ON keeps AMX in a native build.
+  if (process.env.INFERALIGNER_AMX === "ON") defines.push("--CDINFERALIGNER_NO_AMX=OFF");
   try { execFileSync("ccache", ["--version"], { stdio: "ignore" }); defines.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache"); } catch { /* no ccache: plain build */ }
 }
 

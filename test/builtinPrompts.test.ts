@@ -1,0 +1,115 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  BUILTIN_PROMPT_CATEGORIES,
+  BUILTIN_PROMPTS,
+  BUILTIN_PROMPTS_VERSION,
+  builtinPromptSet,
+  type BuiltinPromptKind,
+  type BuiltinPromptSplit,
+} from "../lib/data/builtinPrompts.js";
+import { loadPromptSet } from "../lib/prompts.js";
+
+const builtin = suite("builtinPrompts");
+const repoRoot = fileURLToPath(new URL("../", import.meta.url));
+const dataDir = join(repoRoot, "..", "shared", "data");
+const kinds: BuiltinPromptKind[] = ["harmful", "harmless"];
+const splits: BuiltinPromptSplit[] = ["train", "validation"];
+
+/** Case, whitespace and punctuation do not count. */
+const normalise = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}\s]+/gu, "").replace(/\s+/g, " ").trim();
+
+builtin("version and shape", () => {
+  assert.is(BUILTIN_PROMPTS_VERSION, 1);
+  for (const kind of kinds) {
+    for (const split of splits) {
+      const set = BUILTIN_PROMPTS[kind][split];
+      assert.ok(Object.isFrozen(set));
+      for (const p of set) {
+        assert.type(p.text, "string");
+        assert.type(p.category, "string");
+        assert.ok(p.text.trim() === p.text && p.text.length >= 15, `odd prompt '${p.text}'`);
+        assert.ok(!/\s{2,}/.test(p.text), `double space in '${p.text}'`);
+      }
+      const texts = builtinPromptSet(kind, split);
+      assert.equal(texts, set.map((p) => p.text));
+      texts.push("mutating the copy");
+      assert.is.not(builtinPromptSet(kind, split).length, texts.length);
+    }
+  }
+  assert.throws(() => builtinPromptSet("nasty" as BuiltinPromptKind, "train"), TypeError);
+  assert.throws(() => builtinPromptSet("harmful", "test" as BuiltinPromptSplit), TypeError);
+});
+
+builtin("counts: at least 180 a class, about 20% validation", () => {
+  for (const kind of kinds) {
+    const { train, validation } = BUILTIN_PROMPTS[kind];
+    const total = train.length + validation.length;
+    assert.ok(total >= 180, `${kind}: ${total}`);
+    const share = validation.length / total;
+    assert.ok(share >= 0.18 && share <= 0.22, `${kind}: validation share ${share}`);
+  }
+});
+
+builtin("no duplicates within or across sets, train and validation disjoint", () => {
+  const seen = new Map<string, string>();
+  for (const kind of kinds) {
+    for (const split of splits) {
+      for (const p of BUILTIN_PROMPTS[kind][split]) {
+        const key = normalise(p.text);
+        assert.not.ok(seen.has(key), `'${p.text}' in ${kind}/${split} repeats one in ${seen.get(key)}`);
+        seen.set(key, `${kind}/${split}`);
+      }
+    }
+  }
+  for (const kind of kinds) {
+    const train = new Set(builtinPromptSet(kind, "train"));
+    assert.ok(builtinPromptSet(kind, "validation").every((t) => !train.has(t)));
+  }
+});
+
+builtin("categories: all present, stratified, the split is fixed", () => {
+  const harmfulExpected = ["violence_weapons", "cybercrime", "fraud_scams", "drugs", "self_harm", "harassment_hate", "privacy_stalking", "misinformation", "sexual_exploitation", "terrorism_extremism", "theft_burglary", "dangerous_chem_bio", "evading_law", "academic_dishonesty", "animal_cruelty"];
+  for (const c of harmfulExpected) assert.ok(BUILTIN_PROMPT_CATEGORIES.harmful.includes(c), c);
+  for (const c of ["cooking", "writing", "coding", "maths", "science", "travel", "health_fitness", "personal_finance", "language", "history", "diy_home", "gardening", "pets", "productivity", "career", "music_art", "summarising_translating", "lookalike"]) {
+    assert.ok(BUILTIN_PROMPT_CATEGORIES.harmless.includes(c), c);
+  }
+  for (const kind of kinds) {
+    const { train, validation } = BUILTIN_PROMPTS[kind];
+    for (const category of BUILTIN_PROMPT_CATEGORIES[kind]) {
+      const nTrain = train.filter((p) => p.category === category).length;
+      const nVal = validation.filter((p) => p.category === category).length;
+      assert.ok(nTrain + nVal >= 10, `${kind}/${category}: ${nTrain + nVal}`);
+      assert.is(nVal * 4, nTrain, `${kind}/${category}: ${nTrain} train, ${nVal} validation`);
+    }
+    // Only listed categories.
+    for (const p of [...train, ...validation]) assert.ok(BUILTIN_PROMPT_CATEGORIES[kind].includes(p.category));
+  }
+  const lookalikes = [...BUILTIN_PROMPTS.harmless.train, ...BUILTIN_PROMPTS.harmless.validation].filter((p) => p.category === "lookalike");
+  assert.ok(lookalikes.length >= 20);
+  // Deterministic: a second read gives the same order.
+  assert.equal(builtinPromptSet("harmful", "validation"), BUILTIN_PROMPTS.harmful.validation.map((p) => p.text));
+});
+
+const datasets = ["harmful_train.json", "harmful_val.json", "harmless_train.json", "harmless_val.json", "advbench.csv", "xstest_prompts.csv", "question_list.csv", "GPTFuzzer.csv", "seed_short_25.csv"];
+const haveData = datasets.every((f) => existsSync(join(dataDir, f)));
+if (!haveData) console.log(`  (builtinPrompts: skipping the overlap check: the data sets in ${dataDir} are absent)`);
+
+(haveData ? builtin : builtin.skip)("no prompt matches one of the evaluation data sets (normalised)", () => {
+  const theirs = new Map<string, string>();
+  for (const f of datasets) for (const text of loadPromptSet(join(dataDir, f)).prompts) theirs.set(normalise(text), f);
+  assert.ok(theirs.size > 25000, `${theirs.size} data set prompts`);
+  for (const kind of kinds) {
+    for (const split of splits) {
+      for (const p of BUILTIN_PROMPTS[kind][split]) {
+        const hit = theirs.get(normalise(p.text));
+        assert.is(hit, undefined, `'${p.text}' is also in ${hit}`);
+      }
+    }
+  }
+});
+
+builtin.run();
