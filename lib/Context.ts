@@ -4,6 +4,7 @@
 import os from "node:os";
 import { getBinding, type NativeContext, type NativeContextInfo } from "./binding.js";
 import { disposedError, GenerationAbortedError, LlamaError, withCallSite } from "./errors.js";
+import { gateReport, resolveGuidance, type ResolvedGuidance } from "./guidance.js";
 import { toNativeOptions, toResult, type GenerateOptions, type GenerationChunk, type GenerationResult } from "./generation.js";
 import type { LlamaModel, Token } from "./Model.js";
 
@@ -27,7 +28,10 @@ export interface ContextOptions {
   sequences?: number;
   /** One KV buffer for all sequences (`kv_unified`). Defaults to llama.cpp's default (`false`). */
   kvUnified?: boolean;
-  /** @internal Install the eval callback seam (per-layer observation); costs graph splits. */
+  /**
+   * Install the eval callback (`cb_eval`) that guidance and activation capture use. When no
+   * guidance is active it asks for no tensor, so the graph runs as without it. Defaults to `true`.
+   */
   evalHook?: boolean;
 }
 
@@ -70,7 +74,7 @@ export class LlamaContext {
       sequences: options.sequences ?? 1,
       kvUnified: options.kvUnified ?? false,
       flashAttention: options.flashAttention === undefined || options.flashAttention === "auto" ? -1 : options.flashAttention ? 1 : 0,
-      evalHook: options.evalHook ?? false,
+      evalHook: options.evalHook ?? true,
     });
     await withCallSite(native.init(), callSite);
     return new LlamaContext(model, native);
@@ -117,6 +121,13 @@ export class LlamaContext {
     }
     const { signal, onToken } = options;
     if (signal?.aborted) return Promise.reject(new GenerationAbortedError("the generation was aborted before it started"));
+    let guidance: ResolvedGuidance | undefined;
+    try {
+      guidance = options.guidance ? resolveGuidance(this.model, options.guidance) : undefined;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (guidance && guidance.mode !== "off") nativeOptions.guidance = guidance.native;
     const callSite = new Error();
     const prompt = Uint32Array.from(promptTokens);
     const listener = onToken ? (token: number | null, text: string) => onToken({ token, text } satisfies GenerationChunk) : undefined;
@@ -126,6 +137,11 @@ export class LlamaContext {
       try {
         const raw = await this._native.generate(prompt, nativeOptions, listener);
         const result = toResult(Array.from(prompt), raw);
+        if (guidance && raw.gate) result.gate = gateReport(guidance, raw.gate);
+        if (guidance && raw.stopReason === "refused") {
+          result.text = guidance.refusal;
+          onToken?.({ token: null, text: guidance.refusal });
+        }
         if (raw.stopReason === "abort") throw new GenerationAbortedError("the generation was aborted", result);
         return result;
       } finally {

@@ -76,7 +76,18 @@ export interface NativeContextOptions {
   evalHook?: boolean;
 }
 
+export interface NativeGuidance {
+  mode: "steer" | "refuse" | "monitor" | "off";
+  score: "cosine" | "projection";
+  gateLayers: number[];
+  gateDirections: Float32Array[];
+  thresholds: number[];
+  steerLayers: number[];
+  steerShifts: Float32Array[];
+}
+
 export interface NativeGenerateOptions {
+  guidance?: NativeGuidance;
   maxTokens?: number;
   stop?: string[];
   captureLogits?: boolean;
@@ -87,7 +98,7 @@ export interface NativeGenerateOptions {
   seed?: number;
 }
 
-export type NativeStopReason = "eog" | "maxTokens" | "stop" | "contextFull" | "abort";
+export type NativeStopReason = "eog" | "maxTokens" | "stop" | "contextFull" | "abort" | "refused";
 
 export interface NativeGenerateResult {
   tokens: Uint32Array;
@@ -100,6 +111,7 @@ export interface NativeGenerateResult {
   promptMs: number;
   generationMs: number;
   logits?: Float32Array[];
+  gate?: { open: boolean; mode: string; scores: number[] };
 }
 
 export interface NativeContextInfo {

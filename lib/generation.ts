@@ -1,5 +1,6 @@
 // Options and results of a generation, and their validation (one message shape for bad input).
 import type { NativeGenerateOptions, NativeGenerateResult, NativeStopReason } from "./binding.js";
+import type { GateReport, GuidanceOptions, ResolvedGuidance } from "./guidance.js";
 import type { Token } from "./Model.js";
 
 export interface SamplingOptions {
@@ -33,9 +34,11 @@ export interface GenerateOptions extends SamplingOptions {
   onToken?: (chunk: GenerationChunk) => void;
   /** Return the logits each token was sampled from (for tests and analysis). Defaults to `false`. */
   captureLogits?: boolean;
+  /** InferAligner guidance for this turn (the context must have its eval hook, the default). Defaults to none. */
+  guidance?: GuidanceOptions | ResolvedGuidance;
 }
 
-export type StopReason = NativeStopReason;
+export type StopReason = NativeStopReason | "refused";
 
 export interface GenerationTimings {
   /** Tokens in the prompt (template and special tokens included). */
@@ -64,6 +67,8 @@ export interface GenerationResult {
   timings: GenerationTimings;
   /** With captureLogits: one row (vocabulary-sized) per sampled token, the end token included. */
   logits?: Float32Array[];
+  /** With guidance: the gate decision of this turn. */
+  gate?: GateReport;
 }
 
 const expect = (what: string, name: string, value: unknown): TypeError =>

@@ -19,3 +19,7 @@ export {
 } from "./vectors/extract.js";
 export { readVectorFile, writeVectorFile, encodeVectorFile, checkVectorsFitModel, summarizeVectorFile, VECTOR_FORMAT_VERSION, type VectorFile, type VectorLayerInfo } from "./vectors/vectorFile.js";
 export { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, type ScoreKind } from "./vectors/stats.js";
+export {
+  resolveGuidance, DEFAULT_ALPHA_RELATIVE, DEFAULT_REFUSAL,
+  type GuidanceOptions, type GuidanceMode, type GateReport, type GateLayerReport, type ResolvedGuidance,
+} from "./guidance.js";

@@ -147,8 +147,14 @@ Napi::Value AddonContext::JS_Generate(const Napi::CallbackInfo& info) {
     }
   }
   Napi::Function onToken = info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
+  GuidanceOptions guidance;
+  if (options.Has("guidance") && options.Get("guidance").IsObject()) {
+    guidance = GuidanceOptions::FromJs(options.Get("guidance").As<Napi::Object>(), llama_model_n_layer(model->model),
+                                       llama_model_n_embd(model->model));
+    if (guidance.active() && !layerHook) throw Napi::Error::New(env, "guidance needs a context created with evalHook");
+  }
   BeginOperation(env);
-  auto* worker = new GenerateWorker(env, this, info.This().As<Napi::Object>(), std::move(prompt), options, onToken);
+  auto* worker = new GenerateWorker(env, this, info.This().As<Napi::Object>(), std::move(prompt), options, onToken, std::move(guidance));
   worker->Queue();
   return worker->Promise();
 }

@@ -23,6 +23,10 @@ class LayerHook : public EvalHook {
   void SetCapture(std::vector<int32_t> layers, std::vector<int32_t> rows, std::vector<int32_t> outputRows);
   // Copy every row of the captured layers (for one-prompt reference paths).
   void SetCaptureAllRows(std::vector<int32_t> layers);
+  // Keep, per layer, the last row of each ubatch (the last block: its last output row). After a
+  // decode whose final token is the prompt's last, that is the prompt's last-token activation,
+  // whatever the batch split: the gate reads it without changing how the prompt is evaluated.
+  void SetCaptureLastRow(std::vector<int32_t> layers);
   void ClearCapture();
   // Adds `shift` (n_embd floats) to every row of `layer`'s output; empty clears.
   void SetShift(int32_t layer, std::vector<float> shift);
@@ -50,6 +54,7 @@ class LayerHook : public EvalHook {
   std::vector<int32_t> rows_;
   std::vector<int32_t> outputRows_;
   bool captureAll_ = false;
+  bool captureLast_ = false;
   std::map<int32_t, std::vector<float>> shifts_;
   std::vector<std::vector<std::vector<float>>> captured_;
   std::vector<bool> seen_;

@@ -4,7 +4,9 @@ import { ChatSession } from "../ChatSession.js";
 import { LlamaModel } from "../Model.js";
 import type { GenerationResult } from "../generation.js";
 import { readPromptFile } from "../prompts.js";
+import { resolveGuidance } from "../guidance.js";
 import { intOption, numberOption, UsageError } from "./args.js";
+import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 
 export const generateHelp = `Usage: inferaligner generate --model <gguf> (--prompt <text> | --prompts <file>) [options]
 
@@ -27,9 +29,10 @@ Options:
   --context-size <n>    context size in tokens (default: model's, at most 4096)
   --gpu-layers <n>      layers to offload to a GPU
   --json                one JSON object per prompt per line:
-                        {"prompt","text","promptTokens","tokens","timings":{...}}
+                        {"prompt","text","promptTokens","tokens","timings":{...},"gate":{...}}
   -h, --help            this help
-`;
+
+${guidanceHelp}`;
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -53,6 +56,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       "gpu-layers": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
+      ...guidanceFlags,
     },
     strict: true,
   });
@@ -76,8 +80,10 @@ export async function generateCommand(argv: string[]): Promise<void> {
     seed: intOption("--seed", values.seed),
   };
 
+  const guidanceOptions = guidanceFromFlags(values);
   const model = await LlamaModel.load(values.model, { gpuLayers: intOption("--gpu-layers", values["gpu-layers"]) });
   try {
+    const guidance = guidanceOptions ? resolveGuidance(model, guidanceOptions) : undefined;
     const context = await model.createContext({
       threads: intOption("--threads", values.threads),
       contextSize: intOption("--context-size", values["context-size"]),
@@ -86,11 +92,12 @@ export async function generateCommand(argv: string[]): Promise<void> {
       const stream = !values.json;
       const onToken = stream ? ({ text }: { text: string }) => process.stdout.write(text) : undefined;
       let result: GenerationResult;
+      const options = { ...sampling, onToken, ...(guidance ? { guidance } : {}) };
       if (values.raw) {
-        result = await context.complete(prompt, { ...sampling, onToken });
+        result = await context.complete(prompt, options);
       } else {
         const session = new ChatSession(context, values.system !== undefined ? { systemPrompt: values.system } : {});
-        result = await session.prompt(prompt, { ...sampling, onToken });
+        result = await session.prompt(prompt, options);
       }
       if (values.json) {
         const { timings } = result;
@@ -106,6 +113,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
             generatedTokenCount: timings.generatedTokenCount,
             generationTokensPerSecond: timings.generationTokensPerSecond,
           },
+          ...(result.gate ? { gate: result.gate } : {}),
         }) + "\n");
       } else {
         process.stdout.write("\n");

@@ -2,13 +2,15 @@
 // The `inferaligner` command line.
 import { LlamaError } from "../errors.js";
 import { UsageError } from "./args.js";
+import { chatCommand, chatHelp } from "./chat.js";
 import { extractCommand, extractHelp, inspectCommand, inspectHelp } from "./extract.js";
 import { generateCommand, generateHelp } from "./generate.js";
 
 const help = `Usage: inferaligner <command> [options]
 
 Commands:
-  generate   generate responses for prompts (chat template or --raw)
+  generate   generate responses for prompts (chat template or --raw), with optional guidance
+  chat       interactive chat, streaming, showing the gate decision per turn
   extract    extract a model's safety vectors into a vector file (GGUF)
   inspect    show what a vector file holds
 
@@ -17,6 +19,7 @@ Run 'inferaligner <command> --help' for a command's options.
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   generate: { run: generateCommand, help: generateHelp },
+  chat: { run: chatCommand, help: chatHelp },
   extract: { run: extractCommand, help: extractHelp },
   inspect: { run: inspectCommand, help: inspectHelp },
 };

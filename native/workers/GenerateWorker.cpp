@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "Context.h"
+#include "LayerHook.h"
 #include "Model.h"
 #include "common.h"
 
@@ -33,11 +34,13 @@ std::string TokenPiece(const llama_vocab* vocab, llama_token token) {
 }  // namespace
 
 GenerateWorker::GenerateWorker(Napi::Env env, AddonContext* context, Napi::Object owner,
-                               std::vector<llama_token> prompt, const Napi::Object& options, Napi::Function onToken)
+                               std::vector<llama_token> prompt, const Napi::Object& options, Napi::Function onToken,
+                               GuidanceOptions guidance)
     : StreamingPromiseWorker<TokenEvent>(env, "inferaligner:Generate", owner),
       context_(context),
       prompt_(std::move(prompt)),
-      sampling_(SamplingOptions::FromJs(options)) {
+      sampling_(SamplingOptions::FromJs(options)),
+      guidance_(std::move(guidance)) {
   maxTokens_ = OptInt(options, "maxTokens", -1);
   captureLogits_ = OptBool(options, "captureLogits", false);
   if (options.Has("stop") && options.Get("stop").IsArray()) {
@@ -56,13 +59,101 @@ void GenerateWorker::DecodePrompt() {
   const auto t0 = std::chrono::steady_clock::now();
   reused_ = context_->ReusePrefix(prompt_);
   promptEvaluated_ = prompt_.size() - reused_;
-  const int32_t status = context_->DecodeTail(prompt_, reused_);
+  LayerHook* hook = context_->layerHook.get();
+  // The gate reads the last prompt token's row at the gate layers during the ordinary prompt
+  // evaluation: the same batches as without guidance, so a closed gate changes nothing.
+  if (guidance_.active()) hook->SetCaptureLastRow(guidance_.gateLayers);
+  int32_t status = context_->DecodeTail(prompt_, reused_);
+  std::vector<std::vector<float>> lastRows;
+  if (guidance_.active()) {
+    for (const auto& rows : hook->captured()) lastRows.push_back(rows.empty() ? std::vector<float>() : rows.back());
+    hook->ClearCapture();
+  }
+  if (status == 0 && guidance_.active()) {
+    DecidePromptGate(lastRows);
+    if (gate_.open && guidance_.mode == GuidanceOptions::Mode::Steer) {
+      // Open: the whole turn must be steered from its first token, so take the turn out of the
+      // KV cache and evaluate it again with the shift in place.
+      RollBackTurn();
+      ApplyShift();
+      promptEvaluated_ += prompt_.size() - reused_;
+      status = context_->DecodeTail(prompt_, reused_);
+    }
+  }
   promptMs_ = MsSince(t0);
   if (status == 2) {
     stopReason_ = "abort";
     return;
   }
   if (status != 0) throw DecodeError(status, "prompt");
+}
+
+void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& lastRows) {
+  const int32_t n_embd = llama_model_n_embd(context_->model->model);
+  for (size_t i = 0; i < lastRows.size(); i++) {
+    if (lastRows[i].size() != static_cast<size_t>(n_embd)) {
+      char arch[128] = {0};
+      llama_model_meta_val_str(context_->model->model, "general.architecture", arch, sizeof arch);
+      throw AddonError(ErrorCode::ModelUnsupported, std::string("the '") + arch + "' architecture does not expose l_out-" +
+                       std::to_string(guidance_.gateLayers[i]) + ", so the guidance gate cannot be computed");
+    }
+  }
+  gate_ = DecideGate(guidance_, lastRows);
+}
+
+void GenerateWorker::RollBackTurn() {
+  AddonContext& c = *context_;
+  llama_memory_t mem = llama_get_memory(c.ctx);
+  bool ok = llama_memory_seq_rm(mem, 0, static_cast<llama_pos>(reused_), -1);
+  const int32_t n_swa = llama_model_n_swa(c.model->model);
+  // A sliding-window cache may have pruned cells that the turn's first tokens attend to; then
+  // the earlier turns are evaluated again (unshifted) before the turn.
+  if (ok && reused_ > 0 && n_swa > 0 && !c.params.swa_full) {
+    const llama_pos needed = std::max<llama_pos>(0, static_cast<llama_pos>(reused_) - n_swa);
+    if (llama_memory_seq_pos_min(mem, 0) > needed) ok = false;
+  }
+  c.history.resize(reused_);
+  if (ok) return;
+  llama_memory_seq_rm(mem, 0, -1, -1);
+  c.history.clear();
+  if (reused_ == 0) return;
+  std::vector<llama_token> earlier(prompt_.begin(), prompt_.begin() + reused_);
+  const int32_t status = c.DecodeTail(earlier, 0);
+  if (status != 0) throw DecodeError(status, "re-evaluation of the earlier turns");
+  promptEvaluated_ += reused_;
+}
+
+// alpha * theta_l on every steered layer: llama.cpp's control vector for blocks >= 1 (added
+// in-graph, no callback per token), our eval hook for block 0, which the control vector cannot
+// reach. Each layer gets its shift from exactly one of the two.
+void GenerateWorker::ApplyShift() {
+  AddonContext& c = *context_;
+  const int32_t n_embd = llama_model_n_embd(c.model->model);
+  const int32_t n_layer = llama_model_n_layer(c.model->model);
+  std::vector<float> cvec(static_cast<size_t>(std::max(0, n_layer - 1)) * n_embd, 0.0f);
+  int32_t lo = n_layer, hi = 0;
+  for (size_t i = 0; i < guidance_.steerLayers.size(); i++) {
+    const int32_t l = guidance_.steerLayers[i];
+    if (l == 0) {
+      c.layerHook->SetShift(0, guidance_.steerShifts[i]);
+      continue;
+    }
+    std::copy(guidance_.steerShifts[i].begin(), guidance_.steerShifts[i].end(), cvec.begin() + static_cast<size_t>(l - 1) * n_embd);
+    lo = std::min(lo, l);
+    hi = std::max(hi, l);
+  }
+  shifted_ = true;
+  if (hi >= 1 && llama_set_adapter_cvec(c.ctx, cvec.data(), cvec.size(), n_embd, lo, hi) != 0) {
+    throw AddonError(ErrorCode::Internal, "llama.cpp refused the steering vector");
+  }
+}
+
+void GenerateWorker::ClearShift() {
+  if (!shifted_) return;
+  AddonContext& c = *context_;
+  llama_set_adapter_cvec(c.ctx, nullptr, 0, llama_model_n_embd(c.model->model), 0, 0);
+  c.layerHook->SetShift(0, {});
+  shifted_ = false;
 }
 
 void GenerateWorker::Emit(const Progress& progress, llama_token token, std::string text) {
@@ -76,9 +167,18 @@ void GenerateWorker::Run(const Progress& progress) {
   const llama_vocab* vocab = c.model->vocab;
   const int32_t n_vocab = llama_vocab_n_tokens(vocab);
   const uint32_t n_ctx = llama_n_ctx(c.ctx);
+  // The shift belongs to this turn only, however the turn ends.
+  struct ShiftGuard {
+    GenerateWorker* w;
+    ~ShiftGuard() { w->ClearShift(); }
+  } shiftGuard{this};
 
   DecodePrompt();
   if (!stopReason_.empty()) return;
+  if (gate_.open && guidance_.mode == GuidanceOptions::Mode::Refuse) {
+    stopReason_ = "refused";
+    return;
+  }
   if (maxTokens_ == 0) {
     stopReason_ = "maxTokens";
     return;
@@ -157,6 +257,15 @@ Napi::Value GenerateWorker::Resolve(Napi::Env env) {
   r.Set("evaluatedTokenCount", static_cast<double>(promptEvaluated_));
   r.Set("promptMs", promptMs_);
   r.Set("generationMs", generationMs_);
+  if (gate_.decided) {
+    Napi::Object gate = Napi::Object::New(env);
+    gate.Set("open", gate_.open);
+    gate.Set("mode", ModeName(guidance_.mode));
+    Napi::Array scores = Napi::Array::New(env, gate_.scores.size());
+    for (size_t i = 0; i < gate_.scores.size(); i++) scores.Set(i, gate_.scores[i]);
+    gate.Set("scores", scores);
+    r.Set("gate", gate);
+  }
   if (captureLogits_) {
     Napi::Array rows = Napi::Array::New(env, logits_.size());
     for (size_t i = 0; i < logits_.size(); i++) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "Guidance.h"
 #include "Sampler.h"
 #include "TextAssembler.h"
 #include "workers/PromiseWorker.h"
@@ -24,7 +25,7 @@ class GenerateWorker : public StreamingPromiseWorker<TokenEvent> {
  public:
   // options: {maxTokens, stop: string[], captureLogits, temperature, topK, topP, minP, seed}
   GenerateWorker(Napi::Env env, AddonContext* context, Napi::Object owner, std::vector<llama_token> prompt,
-                 const Napi::Object& options, Napi::Function onToken);
+                 const Napi::Object& options, Napi::Function onToken, GuidanceOptions guidance);
 
  protected:
   void Run(const Progress& progress) override;
@@ -34,6 +35,10 @@ class GenerateWorker : public StreamingPromiseWorker<TokenEvent> {
 
  private:
   void DecodePrompt();
+  void DecidePromptGate(const std::vector<std::vector<float>>& lastRows);
+  void RollBackTurn();
+  void ApplyShift();
+  void ClearShift();
   void Emit(const Progress& progress, llama_token token, std::string text);
 
   AddonContext* context_;
@@ -43,6 +48,9 @@ class GenerateWorker : public StreamingPromiseWorker<TokenEvent> {
   bool captureLogits_ = false;
   std::vector<std::string> stops_;
   Napi::FunctionReference onToken_;
+  GuidanceOptions guidance_;
+  GateDecision gate_;
+  bool shifted_ = false;
   Napi::ObjectReference listenerError_;
 
   // results

@@ -1,0 +1,87 @@
+// `inferaligner chat`: an interactive conversation that streams answers and shows each turn's gate.
+import { createInterface } from "node:readline/promises";
+import { parseArgs } from "node:util";
+import { ChatSession } from "../ChatSession.js";
+import { resolveGuidance, type GateReport } from "../guidance.js";
+import { LlamaModel } from "../Model.js";
+import { intOption, numberOption, UsageError } from "./args.js";
+import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
+
+export const chatHelp = `Usage: inferaligner chat --model <gguf> [options]
+
+An interactive chat on stdin/stdout. Each turn's gate decision is shown on stderr.
+Type /reset to start over, /exit (or end of input) to leave.
+
+Options:
+  --model <gguf>        model file (required)
+  --system <text>       system prompt
+  --max-tokens <n>      most tokens per answer (default 512)
+  --temperature <t>     0 = greedy (default 0)
+  --seed <n>            sampler seed
+  --threads <n>         CPU threads
+  --context-size <n>    context size in tokens
+  -h, --help            this help
+
+${guidanceHelp}`;
+
+export function formatGate(gate: GateReport): string {
+  const layers = gate.layers.map((l) => `layer ${l.layer}: ${l.score.toFixed(4)} ${l.score > l.threshold ? ">" : "<="} ${l.threshold.toFixed(4)}`).join(", ");
+  return `[gate ${gate.open ? "OPEN" : "closed"} (${gate.mode}) ${layers}]`;
+}
+
+export async function chatCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      system: { type: "string" },
+      "max-tokens": { type: "string" },
+      temperature: { type: "string" },
+      seed: { type: "string" },
+      threads: { type: "string" },
+      "context-size": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+      ...guidanceFlags,
+    },
+  });
+  if (values.help) return void process.stdout.write(chatHelp);
+  if (!values.model) throw new UsageError("--model is required");
+  const guidanceOptions = guidanceFromFlags(values);
+  const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 512;
+  const temperature = numberOption("--temperature", values.temperature) ?? 0;
+  const seed = intOption("--seed", values.seed);
+  const model = await LlamaModel.load(values.model);
+  let rl: ReturnType<typeof createInterface> | undefined;
+  try {
+    const guidance = guidanceOptions ? resolveGuidance(model, guidanceOptions) : undefined;
+    const context = await model.createContext({ threads: intOption("--threads", values.threads), contextSize: intOption("--context-size", values["context-size"]) });
+    const session = new ChatSession(context, values.system !== undefined ? { systemPrompt: values.system } : {});
+    // Created only now: the interface starts reading at once, and lines it reads before the loop
+    // below iterates would be lost. Iterating buffers lines typed (or piped) during an answer.
+    rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+    process.stdout.write("> ");
+    for await (const line of rl) {
+      const text = line.trim();
+      if (text === "/exit") break;
+      if (text === "/reset") {
+        session.reset();
+        process.stdout.write("> ");
+        continue;
+      }
+      if (text === "") {
+        process.stdout.write("> ");
+        continue;
+      }
+      const result = await session.prompt(text, {
+        maxTokens, temperature, ...(seed !== undefined ? { seed } : {}), ...(guidance ? { guidance } : {}),
+        onToken: ({ text: piece }) => process.stdout.write(piece),
+      });
+      process.stdout.write("\n");
+      if (result.gate) process.stderr.write(formatGate(result.gate) + "\n");
+      process.stdout.write("> ");
+    }
+  } finally {
+    rl?.close();
+    await model.dispose();
+  }
+}

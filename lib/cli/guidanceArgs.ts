@@ -1,0 +1,78 @@
+// The guidance flags shared by `generate` and `chat`.
+import type { GuidanceMode, GuidanceOptions } from "../guidance.js";
+import type { ScoreKind } from "../vectors/stats.js";
+import { intOption, numberOption, UsageError } from "./args.js";
+
+export const guidanceFlags = {
+  gate: { type: "string" },
+  steer: { type: "string" },
+  alpha: { type: "string" },
+  "alpha-relative": { type: "string" },
+  layers: { type: "string" },
+  "gate-layers": { type: "string" },
+  score: { type: "string" },
+  threshold: { type: "string" },
+  mode: { type: "string" },
+  refusal: { type: "string" },
+} as const;
+
+export const guidanceHelp = `Guidance (InferAligner):
+  --gate <file>           the target model's vector file (from extract): enables guidance
+  --steer <file>          the aligned model's vector file (default: --gate, the self mode)
+  --alpha <a>             steering strength: unit vector x a
+  --alpha-relative <r>    steering strength: r x the layer's mean activation norm (default 0.1)
+  --layers <a-b>          steered blocks, inclusive (default: the steer file's suggestion)
+  --gate-layers <l,...|auto>  gate blocks; several vote (default auto: the gate file's suggestion)
+  --score cosine|projection   gate score (default cosine)
+  --threshold <t>         gate threshold for every gate layer (default: the file's calibrated one)
+  --mode steer|refuse|monitor|off   (default steer)
+  --refusal <text>        the answer of refuse mode
+`;
+
+type Values = { [K in keyof typeof guidanceFlags]?: string | undefined };
+
+function parseLayers(flag: string, text: string): number[] {
+  const range = /^(\d+)-(\d+)$/.exec(text.trim());
+  if (range) return [Number(range[1]), Number(range[2])];
+  const one = /^\d+$/.exec(text.trim());
+  if (one) return [Number(text), Number(text)];
+  throw new UsageError(`${flag} expects a range a-b (inclusive) or one block, got '${text}'`);
+}
+
+export function guidanceFromFlags(values: Values): GuidanceOptions | undefined {
+  if (values.gate === undefined) {
+    for (const key of Object.keys(guidanceFlags)) {
+      if ((values as Record<string, unknown>)[key] !== undefined) throw new UsageError(`--${key} needs --gate <vector file>`);
+    }
+    return undefined;
+  }
+  if (values.alpha !== undefined && values["alpha-relative"] !== undefined) throw new UsageError("give --alpha or --alpha-relative, not both");
+  const g: GuidanceOptions = { gate: values.gate };
+  if (values.steer !== undefined) g.steer = values.steer;
+  const alpha = numberOption("--alpha", values.alpha);
+  if (alpha !== undefined) g.alpha = alpha;
+  const relative = numberOption("--alpha-relative", values["alpha-relative"]);
+  if (relative !== undefined) g.alphaRelative = relative;
+  if (values.layers !== undefined) g.layers = parseLayers("--layers", values.layers) as [number, number];
+  if (values["gate-layers"] !== undefined && values["gate-layers"] !== "auto") {
+    g.gateLayers = values["gate-layers"].split(",").map((x) => {
+      const n = intOption("--gate-layers", x.trim());
+      if (n === undefined) throw new UsageError("--gate-layers expects block numbers");
+      return n;
+    });
+  }
+  if (values.score !== undefined) {
+    if (values.score !== "cosine" && values.score !== "projection") throw new UsageError("--score is cosine or projection");
+    g.score = values.score as ScoreKind;
+  }
+  if (values.threshold !== undefined) {
+    const t = values.threshold === "-inf" ? -Infinity : values.threshold === "inf" ? Infinity : numberOption("--threshold", values.threshold);
+    g.threshold = t!;
+  }
+  if (values.mode !== undefined) {
+    if (!["steer", "refuse", "monitor", "off"].includes(values.mode)) throw new UsageError("--mode is steer, refuse, monitor or off");
+    g.mode = values.mode as GuidanceMode;
+  }
+  if (values.refusal !== undefined) g.refusal = values.refusal;
+  return g;
+}

@@ -1,0 +1,108 @@
+#include "Guidance.h"
+
+#include <cmath>
+#include <limits>
+
+namespace inferaligner {
+
+namespace {
+std::vector<float> ReadVector(Napi::Env env, const Napi::Value& v, int32_t nEmbd, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(env, std::string(what) + " must be a Float32Array");
+  }
+  Napi::Float32Array a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() != static_cast<size_t>(nEmbd)) {
+    throw Napi::RangeError::New(env, std::string(what) + " must have n_embd = " + std::to_string(nEmbd) + " values");
+  }
+  std::vector<float> out(a.Data(), a.Data() + nEmbd);
+  for (float x : out) {
+    if (!std::isfinite(x)) throw Napi::RangeError::New(env, std::string(what) + " has a value that is not finite");
+  }
+  return out;
+}
+
+std::vector<int32_t> ReadLayerList(Napi::Env env, const Napi::Value& v, int32_t nLayer, const char* what) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<int32_t> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    const int32_t l = a.Get(i).As<Napi::Number>().Int32Value();
+    if (l < 0 || l >= nLayer) throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is outside 0.." + std::to_string(nLayer - 1));
+    for (int32_t seen : out) {
+      if (seen == l) throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is given twice");
+    }
+    out.push_back(l);
+  }
+  return out;
+}
+}  // namespace
+
+GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, int32_t nEmbd) {
+  Napi::Env env = o.Env();
+  GuidanceOptions g;
+  const std::string mode = o.Get("mode").ToString().Utf8Value();
+  if (mode == "off") g.mode = Mode::Off;
+  else if (mode == "monitor") g.mode = Mode::Monitor;
+  else if (mode == "steer") g.mode = Mode::Steer;
+  else if (mode == "refuse") g.mode = Mode::Refuse;
+  else throw Napi::RangeError::New(env, "guidance mode must be off, monitor, steer or refuse");
+  const std::string score = o.Get("score").ToString().Utf8Value();
+  if (score == "cosine") g.score = Score::Cosine;
+  else if (score == "projection") g.score = Score::Projection;
+  else throw Napi::RangeError::New(env, "guidance score must be cosine or projection");
+  if (g.mode == Mode::Off) return g;
+
+  g.gateLayers = ReadLayerList(env, o.Get("gateLayers"), nLayer, "gateLayers");
+  if (g.gateLayers.empty()) throw Napi::RangeError::New(env, "guidance needs at least one gate layer");
+  Napi::Array dirs = o.Get("gateDirections").As<Napi::Array>();
+  Napi::Array thr = o.Get("thresholds").As<Napi::Array>();
+  if (dirs.Length() != g.gateLayers.size() || thr.Length() != g.gateLayers.size()) {
+    throw Napi::RangeError::New(env, "one direction and one threshold per gate layer");
+  }
+  for (uint32_t i = 0; i < dirs.Length(); i++) {
+    g.gateDirections.push_back(ReadVector(env, dirs.Get(i), nEmbd, "gate direction"));
+    const double t = thr.Get(i).As<Napi::Number>().DoubleValue();
+    if (std::isnan(t)) throw Napi::RangeError::New(env, "a gate threshold is NaN");
+    g.thresholds.push_back(t);
+  }
+  if (g.mode == Mode::Steer) {
+    g.steerLayers = ReadLayerList(env, o.Get("steerLayers"), nLayer, "steerLayers");
+    if (g.steerLayers.empty()) throw Napi::RangeError::New(env, "steering needs at least one layer");
+    Napi::Array shifts = o.Get("steerShifts").As<Napi::Array>();
+    if (shifts.Length() != g.steerLayers.size()) throw Napi::RangeError::New(env, "one shift per steered layer");
+    for (uint32_t i = 0; i < shifts.Length(); i++) g.steerShifts.push_back(ReadVector(env, shifts.Get(i), nEmbd, "steering shift"));
+  }
+  return g;
+}
+
+GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<float>>& lastRows) {
+  GateDecision d;
+  size_t votes = 0;
+  for (size_t i = 0; i < g.gateLayers.size(); i++) {
+    const std::vector<float>& a = lastRows[i];
+    const std::vector<float>& s = g.gateDirections[i];
+    double dot = 0, sq = 0;
+    for (size_t k = 0; k < s.size(); k++) {
+      dot += static_cast<double>(a[k]) * s[k];
+      sq += static_cast<double>(a[k]) * a[k];
+    }
+    const double score = g.score == GuidanceOptions::Score::Projection ? dot : (sq > 0 ? dot / std::sqrt(sq) : 0.0);
+    d.scores.push_back(score);
+    if (score > g.thresholds[i]) votes++;
+  }
+  d.decided = true;
+  d.open = votes * 2 >= g.gateLayers.size() && votes > 0;
+  return d;
+}
+
+const char* ModeName(GuidanceOptions::Mode mode) {
+  switch (mode) {
+    case GuidanceOptions::Mode::Off: return "off";
+    case GuidanceOptions::Mode::Monitor: return "monitor";
+    case GuidanceOptions::Mode::Steer: return "steer";
+    case GuidanceOptions::Mode::Refuse: return "refuse";
+  }
+  return "off";
+}
+
+}  // namespace inferaligner

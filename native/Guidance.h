@@ -1,0 +1,44 @@
+// InferAligner at inference (method.md): the guidance gate, decided once per turn from the target
+// model's last-prompt-token activation at the gate layers, and the steering shift alpha * theta_l
+// added to every steered layer's output for the whole turn when the gate opens. Copied from JS on
+// the main thread; used on the worker thread.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace inferaligner {
+
+struct GuidanceOptions {
+  enum class Mode { Off, Monitor, Steer, Refuse };
+  enum class Score { Cosine, Projection };
+
+  Mode mode = Mode::Off;
+  Score score = Score::Cosine;
+  std::vector<int32_t> gateLayers;
+  std::vector<std::vector<float>> gateDirections;  // unit s_l of the target, per gate layer
+  std::vector<double> thresholds;                  // per gate layer (-inf: always open)
+  std::vector<int32_t> steerLayers;
+  std::vector<std::vector<float>> steerShifts;     // alpha * theta_l, per steered layer
+
+  bool active() const { return mode != Mode::Off; }
+  // Throws a Napi TypeError/RangeError for anything malformed.
+  static GuidanceOptions FromJs(const Napi::Object& o, int32_t nLayer, int32_t nEmbd);
+};
+
+struct GateDecision {
+  bool decided = false;
+  bool open = false;
+  std::vector<double> scores;  // per gate layer
+};
+
+// Gate layers vote: the gate opens when at least half of them score above their threshold
+// (one layer: that layer decides).
+GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<float>>& lastRows);
+
+const char* ModeName(GuidanceOptions::Mode mode);
+
+}  // namespace inferaligner
