@@ -199,21 +199,6 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-static std::vector<int32_t> ReadLayers(Napi::Env env, const Napi::Value& v, int32_t nLayer) {
-  if (!v.IsArray()) throw Napi::TypeError::New(env, "layers must be an array of block indices");
-  Napi::Array arr = v.As<Napi::Array>();
-  std::vector<int32_t> layers;
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value x = arr.Get(i);
-    if (!x.IsNumber()) throw Napi::TypeError::New(env, "layers must be numbers");
-    const int32_t l = x.As<Napi::Number>().Int32Value();
-    if (l < 0 || l >= nLayer) throw Napi::RangeError::New(env, "layer " + std::to_string(l) + " is outside 0.." + std::to_string(nLayer - 1));
-    if (std::find(layers.begin(), layers.end(), l) == layers.end()) layers.push_back(l);
-  }
-  if (layers.empty()) throw Napi::RangeError::New(env, "no layers given");
-  return layers;
-}
-
 // capture(prompts: Uint32Array[], {layers, allRows}) -> Promise<{rows: Float32Array, decodes, tokens, ms}>
 // rows: [prompt][layer][n_embd] at each prompt's last token (allRows: one prompt, [layer][token][n_embd]).
 Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
@@ -231,7 +216,8 @@ Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
     }
   }
   Napi::Object o = info[1].As<Napi::Object>();
-  std::vector<int32_t> layers = ReadLayers(env, o.Get("layers"), llama_model_n_layer(model->model));
+  std::vector<int32_t> layers = ReadLayerIndices(env, o.Get("layers"), llama_model_n_layer(model->model), "layers", true);
+  if (layers.empty()) throw Napi::RangeError::New(env, "no layers given");
   const bool allRows = OptBool(o, "allRows", false);
   if (allRows && prompts.size() != 1) throw Napi::RangeError::New(env, "allRows captures one prompt at a time");
   BeginOperation(env);

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common.h"
+
 namespace inferaligner {
 
 namespace {
@@ -21,20 +23,6 @@ std::vector<float> ReadVector(Napi::Env env, const Napi::Value& v, int32_t nEmbd
   return out;
 }
 
-std::vector<int32_t> ReadLayerList(Napi::Env env, const Napi::Value& v, int32_t nLayer, const char* what) {
-  if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array");
-  Napi::Array a = v.As<Napi::Array>();
-  std::vector<int32_t> out;
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    const int32_t l = a.Get(i).As<Napi::Number>().Int32Value();
-    if (l < 0 || l >= nLayer) throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is outside 0.." + std::to_string(nLayer - 1));
-    for (int32_t seen : out) {
-      if (seen == l) throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is given twice");
-    }
-    out.push_back(l);
-  }
-  return out;
-}
 }  // namespace
 
 GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, int32_t nEmbd) {
@@ -52,7 +40,7 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   else throw Napi::RangeError::New(env, "guidance score must be cosine or projection");
   if (g.mode == Mode::Off) return g;
 
-  g.gateLayers = ReadLayerList(env, o.Get("gateLayers"), nLayer, "gateLayers");
+  g.gateLayers = ReadLayerIndices(env, o.Get("gateLayers"), nLayer, "gateLayers", false);
   if (g.gateLayers.empty()) throw Napi::RangeError::New(env, "guidance needs at least one gate layer");
   Napi::Array dirs = o.Get("gateDirections").As<Napi::Array>();
   Napi::Array thr = o.Get("thresholds").As<Napi::Array>();
@@ -66,7 +54,7 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
     g.thresholds.push_back(t);
   }
   if (g.mode == Mode::Steer) {
-    g.steerLayers = ReadLayerList(env, o.Get("steerLayers"), nLayer, "steerLayers");
+    g.steerLayers = ReadLayerIndices(env, o.Get("steerLayers"), nLayer, "steerLayers", false);
     if (g.steerLayers.empty()) throw Napi::RangeError::New(env, "steering needs at least one layer");
     Napi::Array shifts = o.Get("steerShifts").As<Napi::Array>();
     if (shifts.Length() != g.steerLayers.size()) throw Napi::RangeError::New(env, "one shift per steered layer");

@@ -22,6 +22,25 @@ std::vector<llama_token> ReadTokens(const Napi::Value& value) {
   return tokens;
 }
 
+std::vector<int32_t> ReadLayerIndices(Napi::Env env, const Napi::Value& value, int32_t nLayer, const char* what, bool dedupe) {
+  if (!value.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of block indices");
+  Napi::Array arr = value.As<Napi::Array>();
+  std::vector<int32_t> layers;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value x = arr.Get(i);
+    if (!x.IsNumber()) throw Napi::TypeError::New(env, std::string(what) + " must hold numbers");
+    const int32_t l = x.As<Napi::Number>().Int32Value();
+    if (l < 0 || l >= nLayer) {
+      throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is outside 0.." + std::to_string(nLayer - 1));
+    }
+    bool seen = false;
+    for (int32_t s : layers) seen = seen || s == l;
+    if (seen && !dedupe) throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is given twice");
+    if (!seen) layers.push_back(l);
+  }
+  return layers;
+}
+
 Napi::Uint32Array MakeTokenArray(Napi::Env env, const std::vector<llama_token>& tokens) {
   Napi::Uint32Array arr = Napi::Uint32Array::New(env, tokens.size());
   for (size_t i = 0; i < tokens.size(); i++) arr[i] = static_cast<uint32_t>(tokens[i]);

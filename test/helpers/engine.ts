@@ -66,19 +66,23 @@ async function oracle() {
   return nlc;
 }
 
-/**
- * node-llama-cpp's greedy continuation of exactly these prompt tokens, through its low-level
- * sequence API (so no template rendering of its own is involved). Stops after an EOG token,
- * which is excluded, or after maxTokens.
- */
-export async function oracleGreedy(modelPath: string, promptTokens: readonly number[], maxTokens: number, contextSize = 1024): Promise<number[]> {
+async function oracleModel(modelPath: string): Promise<NlcModel> {
   const { llama } = await oracle();
   let model = nlcModels.get(modelPath);
   if (!model) {
     model = llama.loadModel({ modelPath });
     nlcModels.set(modelPath, model);
   }
-  const m = await model;
+  return model;
+}
+
+/**
+ * node-llama-cpp's greedy continuation of exactly these prompt tokens, through its low-level
+ * sequence API (so no template rendering of its own is involved). Stops after an EOG token,
+ * which is excluded, or after maxTokens.
+ */
+export async function oracleGreedy(modelPath: string, promptTokens: readonly number[], maxTokens: number, contextSize = 1024): Promise<number[]> {
+  const m = await oracleModel(modelPath);
   const context = await m.createContext({ contextSize, threads });
   try {
     const sequence = context.getSequence();
@@ -96,13 +100,7 @@ export async function oracleGreedy(modelPath: string, promptTokens: readonly num
 
 /** node-llama-cpp's tokenization of text (special-token text parsed), with BOS prepended as the model wants. */
 export async function oracleTokenize(modelPath: string, text: string, parseSpecial: boolean): Promise<number[]> {
-  const { llama } = await oracle();
-  let model = nlcModels.get(modelPath);
-  if (!model) {
-    model = llama.loadModel({ modelPath });
-    nlcModels.set(modelPath, model);
-  }
-  const m = await model;
+  const m = await oracleModel(modelPath);
   return Array.from(m.tokenize(text, parseSpecial)) as number[];
 }
 
