@@ -42,7 +42,7 @@ export class ChatSession {
   async prompt(userMessage: string, options: GenerateOptions = {}): Promise<GenerationResult> {
     if (typeof userMessage !== "string") throw new TypeError("Expected a string user message");
     const tokens = this.promptTokens(userMessage);
-    const result = await this.context.generate(tokens, options);
+    const result = await this.context.generate(tokens, { turnStart: this.#turnStart(tokens), ...options });
     this.#messages.push({ role: "user", content: userMessage }, { role: "assistant", content: result.text });
     return result;
   }
@@ -50,6 +50,17 @@ export class ChatSession {
   /** Like prompt(), as an async iterator of chunks; `result` settles with the whole turn. */
   stream(userMessage: string, options: Omit<GenerateOptions, "onToken"> = {}): AsyncIterable<GenerationChunk> & { result: Promise<GenerationResult> } {
     return streamOf((onToken) => this.prompt(userMessage, { ...options, onToken }));
+  }
+
+  // Tokens of the new prompt that render the conversation so far (earlier turns); the rest is the
+  // new turn, which guidance steers as a whole when its gate opens.
+  #turnStart(tokens: readonly number[]): number {
+    const earlier = this.#messages.filter((m) => m.role !== "system");
+    if (earlier.length === 0) return 0;
+    const before = tokenizeRendered(this.context.model, this.template.render(this.#messages, { addGenerationPrompt: false }));
+    let n = 0;
+    while (n < before.length && n < tokens.length && before[n] === tokens[n]) n++;
+    return n;
   }
 
   /** Forgets the conversation (the system prompt stays). */

@@ -88,6 +88,8 @@ export interface NativeGuidance {
 
 export interface NativeGenerateOptions {
   guidance?: NativeGuidance;
+  /** Prompt tokens that belong to earlier turns: an open gate re-steers everything after them. */
+  turnStart?: number;
   maxTokens?: number;
   stop?: string[];
   captureLogits?: boolean;

@@ -36,6 +36,11 @@ export interface GenerateOptions extends SamplingOptions {
   captureLogits?: boolean;
   /** InferAligner guidance for this turn (the context must have its eval hook, the default). Defaults to none. */
   guidance?: GuidanceOptions | ResolvedGuidance;
+  /**
+   * How many prompt tokens belong to earlier turns of a conversation (ChatSession sets it): when
+   * the gate opens, everything after them is steered. Defaults to `0` (the whole prompt is the turn).
+   */
+  turnStart?: number;
 }
 
 export type StopReason = NativeStopReason | "refused";
@@ -89,6 +94,7 @@ export function toNativeOptions(options: GenerateOptions): NativeGenerateOptions
   checkNumber("topP", options.topP, 0, 1);
   checkNumber("minP", options.minP, 0, 1);
   checkNumber("seed", options.seed, 0, 2 ** 32 - 1, true);
+  checkNumber("turnStart", options.turnStart, 0, 2 ** 31 - 1, true);
   if (options.stop !== undefined) {
     if (!Array.isArray(options.stop) || options.stop.some((s) => typeof s !== "string")) throw expect("an array of strings", "stop", options.stop);
   }
@@ -103,6 +109,7 @@ export function toNativeOptions(options: GenerateOptions): NativeGenerateOptions
     topP: options.topP ?? 1,
     minP: options.minP ?? 0,
     seed: options.seed,
+    turnStart: options.turnStart ?? 0,
   };
 }
 

@@ -82,6 +82,15 @@ guidance("gate forced open: logits equal llama.cpp's control vector over the sam
       assert.equal(guided.tokens, reference.tokens);
       guided.logits!.forEach((row, i) => assert.ok(maxAbsDiff(row, reference.logits![i]!) <= 1e-5, `step ${i}: ${maxAbsDiff(row, reference.logits![i]!)}`));
     }
+    // the same prompt after an unguided call: most of it comes from the (unsteered) cache, yet the
+    // whole turn is steered
+    await context.complete("the cat sat on the mat and then ".repeat(12), { maxTokens: 2 });
+    const again = await context.complete("the cat sat on the mat and then ".repeat(12), { maxTokens: 10, captureLogits: true, guidance: g });
+    context.clear();
+    const fresh = await context.complete("the cat sat on the mat and then ".repeat(12), { maxTokens: 10, captureLogits: true, guidance: g });
+    assert.ok(again.timings.evaluatedTokenCount >= again.promptTokens.length, "the cached part was evaluated again");
+    assert.equal(again.tokens, fresh.tokens);
+    again.logits!.forEach((row, i) => assert.ok(maxAbsDiff(row, fresh.logits![i]!) <= 1e-5, `cached turn step ${i}`));
     // two turns: the second turn is steered too, the first keeps what it was computed with
     context.clear();
     const session = new ia.ChatSession(context);

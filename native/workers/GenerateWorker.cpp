@@ -42,6 +42,7 @@ GenerateWorker::GenerateWorker(Napi::Env env, AddonContext* context, Napi::Objec
       sampling_(SamplingOptions::FromJs(options)),
       guidance_(std::move(guidance)) {
   maxTokens_ = OptInt(options, "maxTokens", -1);
+  turnStart_ = static_cast<size_t>(std::max(0, OptInt(options, "turnStart", 0)));
   captureLogits_ = OptBool(options, "captureLogits", false);
   if (options.Has("stop") && options.Get("stop").IsArray()) {
     Napi::Array stops = options.Get("stop").As<Napi::Array>();
@@ -73,7 +74,9 @@ void GenerateWorker::DecodePrompt() {
     DecidePromptGate(lastRows);
     if (gate_.open && guidance_.mode == GuidanceOptions::Mode::Steer) {
       // Open: the whole turn must be steered from its first token, so take the turn out of the
-      // KV cache and evaluate it again with the shift in place.
+      // KV cache and evaluate it again with the shift in place. Part of the turn may have come
+      // from the cache (an earlier call with the same text): it goes too.
+      reused_ = std::min(reused_, std::min(turnStart_, prompt_.size() - 1));
       RollBackTurn();
       ApplyShift();
       promptEvaluated_ += prompt_.size() - reused_;

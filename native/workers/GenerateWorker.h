@@ -45,6 +45,7 @@ class GenerateWorker : public StreamingPromiseWorker<TokenEvent> {
   std::vector<llama_token> prompt_;
   SamplingOptions sampling_;
   int32_t maxTokens_ = -1;  // < 0: until the context is full
+  size_t turnStart_ = 0;    // prompt tokens that belong to earlier turns (never re-steered)
   bool captureLogits_ = false;
   std::vector<std::string> stops_;
   Napi::FunctionReference onToken_;
