@@ -8,39 +8,26 @@
 
 namespace inferaligner {
 
-void LayerHook::SetCapture(std::vector<int32_t> layers, std::vector<int32_t> rows, std::vector<int32_t> outputRows) {
+void LayerHook::StartCapture(std::vector<int32_t> layers, CaptureMode mode) {
   captureLayers_ = std::move(layers);
+  captureMode_ = mode;
+  rows_.clear();
+  outputRows_.clear();
+  captured_.assign(captureLayers_.size(), {});
+}
+
+void LayerHook::SetCapture(std::vector<int32_t> layers, std::vector<int32_t> rows, std::vector<int32_t> outputRows) {
+  StartCapture(std::move(layers), CaptureMode::Rows);
   rows_ = std::move(rows);
   outputRows_ = std::move(outputRows);
-  captureAll_ = false;
-  captureLast_ = false;
-  captured_.assign(captureLayers_.size(), {});
 }
 
-void LayerHook::SetCaptureAllRows(std::vector<int32_t> layers) {
-  captureLayers_ = std::move(layers);
-  rows_.clear();
-  outputRows_.clear();
-  captureAll_ = true;
-  captureLast_ = false;
-  captured_.assign(captureLayers_.size(), {});
-}
+void LayerHook::SetCaptureAllRows(std::vector<int32_t> layers) { StartCapture(std::move(layers), CaptureMode::AllRows); }
 
-void LayerHook::SetCaptureLastRow(std::vector<int32_t> layers) {
-  captureLayers_ = std::move(layers);
-  rows_.clear();
-  outputRows_.clear();
-  captureAll_ = false;
-  captureLast_ = true;
-  captured_.assign(captureLayers_.size(), {});
-}
+void LayerHook::SetCaptureLastRow(std::vector<int32_t> layers) { StartCapture(std::move(layers), CaptureMode::LastRow); }
 
 void LayerHook::ClearCapture() {
-  captureLast_ = false;
-  captureLayers_.clear();
-  rows_.clear();
-  outputRows_.clear();
-  captureAll_ = false;
+  StartCapture({}, CaptureMode::Rows);
   captured_.clear();
 }
 
@@ -108,12 +95,12 @@ bool LayerHook::OnTensor(ggml_tensor* t, bool ask) {
 
   if (captureIt != captureLayers_.end()) {
     auto& out = captured_[captureIt - captureLayers_.begin()];
-    if (captureLast_) {
+    if (captureMode_ == CaptureMode::LastRow) {
       if (nRows > 0) {
         out.assign(1, std::vector<float>(nEmbd_));
         ggml_backend_tensor_get(t, out[0].data(), static_cast<size_t>(nRows - 1) * rowBytes, rowBytes);
       }
-    } else if (captureAll_) {
+    } else if (captureMode_ == CaptureMode::AllRows) {
       out.assign(nRows, std::vector<float>(nEmbd_));
       for (int64_t r = 0; r < nRows; r++) ggml_backend_tensor_get(t, out[r].data(), r * rowBytes, rowBytes);
     } else {

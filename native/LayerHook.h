@@ -53,8 +53,10 @@ class LayerHook : public EvalHook {
   std::vector<int32_t> captureLayers_;
   std::vector<int32_t> rows_;
   std::vector<int32_t> outputRows_;
-  bool captureAll_ = false;
-  bool captureLast_ = false;
+  // Which rows of a captured layer to copy.
+  enum class CaptureMode { Rows, AllRows, LastRow };
+  void StartCapture(std::vector<int32_t> layers, CaptureMode mode);
+  CaptureMode captureMode_ = CaptureMode::Rows;
   std::map<int32_t, std::vector<float>> shifts_;
   std::vector<std::vector<std::vector<float>>> captured_;
   std::vector<bool> seen_;
