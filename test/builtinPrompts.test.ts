@@ -23,7 +23,7 @@ const splits: BuiltinPromptSplit[] = ["train", "validation"];
 const normalise = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}\s]+/gu, "").replace(/\s+/g, " ").trim();
 
 builtin("version and shape", () => {
-  assert.is(BUILTIN_PROMPTS_VERSION, 1);
+  assert.is(BUILTIN_PROMPTS_VERSION, 2);
   for (const kind of kinds) {
     for (const split of splits) {
       const set = BUILTIN_PROMPTS[kind][split];
