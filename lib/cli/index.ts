@@ -3,6 +3,7 @@
 import { LlamaError } from "../errors.js";
 import { UsageError } from "./args.js";
 import { chatCommand, chatHelp } from "./chat.js";
+import { evalCommand, evalHelp } from "./eval.js";
 import { extractCommand, extractHelp, inspectCommand, inspectHelp } from "./extract.js";
 import { generateCommand, generateHelp } from "./generate.js";
 
@@ -13,6 +14,7 @@ Commands:
   chat       interactive chat, streaming, showing the gate decision per turn
   extract    extract a model's safety vectors into a vector file (GGUF)
   inspect    show what a vector file holds
+  eval       measure attack success, jailbreaks, over-refusal and harmless preservation; writes a report
 
 Run 'inferaligner <command> --help' for a command's options.
 `;
@@ -22,6 +24,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   chat: { run: chatCommand, help: chatHelp },
   extract: { run: extractCommand, help: extractHelp },
   inspect: { run: inspectCommand, help: inspectHelp },
+  eval: { run: evalCommand, help: evalHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

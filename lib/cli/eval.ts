@@ -1,0 +1,234 @@
+// `inferaligner eval`: attack success, jailbreaks, over-refusal and harmless-output preservation of
+// guided generation against the unguided baseline, in one resumable run, with a report.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import { builtinPromptSet } from "../data/builtinPrompts.js";
+import { LlamaError } from "../errors.js";
+import { buildEvalItems, type EvalItem } from "../eval/items.js";
+import { KeywordJudge, ModelJudge, type Verdict } from "../eval/judges.js";
+import { computeReport, writeReport, type JudgeInfo } from "../eval/report.js";
+import { runEval, sha256File, type EvalConfigName, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
+import { LlamaModel } from "../Model.js";
+import { readPromptFile } from "../prompts.js";
+import { extractSafetyVectors } from "../vectors/extract.js";
+import { readVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
+import { intOption, UsageError } from "./args.js";
+import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
+import { progressBar } from "./progress.js";
+
+export const evalHelp = `Usage: inferaligner eval --model <gguf> --gate <vectors.gguf> --out <dir> [sets] [options]
+
+Runs every prompt through the unguided baseline and through each guided configuration (greedy),
+judges the responses, and writes <dir>/report.json, report.md and report.html. Results are
+appended to <dir>/results.jsonl as they come: rerunning the same command skips finished items.
+
+Sets (at least one):
+  --harmful <file>                 harmful requests (ASR)
+  --jailbreak-templates <file>     jailbreak templates with a [INSERT PROMPT HERE] slot ...
+  --jailbreak-questions <file>     ... and the harmful questions put in it (jailbreak ASR)
+  --jailbreak-question-limit <n>   questions used with each template (default 20)
+  --placeholder <text>             the templates' slot (default [INSERT PROMPT HERE])
+  --harmless <file>                harmless requests (output preservation, gate false opens)
+  --harmless-skip <n>              leave out the first n harmless prompts (e.g. used for validation)
+  --over-refusal <file>            prompts that must be answered (XSTest: rows with label=safe)
+  --exclude <file>                 drop prompts found in this file from the harmful and harmless sets (repeatable)
+  --limit <n>                      at most n items per set
+  --field <name>                   text field of object rows (default: found automatically)
+
+Options:
+  --model <gguf>          the target model (required)
+  --out <dir>             output directory (required)
+  --modes <m,...>         guided configurations: steer, refuse (default steer)
+  --aligned-model <gguf>  cross-model: extract this aligned model's vectors (built-in prompt sets)
+                          into <dir>/aligned-vectors.gguf and steer with them (instead of --steer)
+  --max-tokens <n>        new tokens per response (default 64)
+  --judge keyword|model   judge of the harmful and jailbreak responses (default keyword)
+  --judge-model <gguf>    chat model for --judge model (answers safe/unsafe to a fixed rubric)
+  --refusal-markers <file>  JSON list (or .txt lines) of refusal markers for the keyword judge
+  --system <text>         system prompt
+  --threads <n>           CPU threads
+  --context-size <n>      context size (default: model's, at most 4096)
+  -h, --help              this help
+
+${guidanceHelp.replace(/  --mode [^\n]*\n/, "")}`;
+
+function loadMarkers(path: string): string[] {
+  const text = readFileSync(path, "utf8");
+  if (path.endsWith(".json")) {
+    const list = JSON.parse(text) as unknown;
+    if (!Array.isArray(list) || list.some((x) => typeof x !== "string")) throw new LlamaError(`'${path}' must hold a JSON array of strings`, "ERR_INVALID_ARGUMENT");
+    return list as string[];
+  }
+  return readPromptFile(path);
+}
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      out: { type: "string" },
+      harmful: { type: "string" },
+      "jailbreak-templates": { type: "string" },
+      "jailbreak-questions": { type: "string" },
+      "jailbreak-question-limit": { type: "string" },
+      placeholder: { type: "string" },
+      harmless: { type: "string" },
+      "harmless-skip": { type: "string" },
+      "over-refusal": { type: "string" },
+      exclude: { type: "string", multiple: true },
+      limit: { type: "string" },
+      field: { type: "string" },
+      modes: { type: "string" },
+      "aligned-model": { type: "string" },
+      "max-tokens": { type: "string" },
+      judge: { type: "string" },
+      "judge-model": { type: "string" },
+      "refusal-markers": { type: "string" },
+      system: { type: "string" },
+      threads: { type: "string" },
+      "context-size": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+      ...guidanceFlags,
+    },
+    strict: true,
+  });
+  if (values.help) return void process.stdout.write(evalHelp);
+  if (!values.model) throw new UsageError("--model is required");
+  if (!values.out) throw new UsageError("--out is required");
+  if (!values.gate) throw new UsageError("--gate is required (the target model's vector file)");
+  if (values.mode !== undefined) throw new UsageError("eval takes --modes (a list), not --mode");
+  if (values["aligned-model"] !== undefined && values.steer !== undefined) throw new UsageError("give --steer or --aligned-model, not both");
+  const judgeName = values.judge ?? "keyword";
+  if (judgeName !== "keyword" && judgeName !== "model") throw new UsageError("--judge is keyword or model");
+  if ((judgeName === "model") !== (values["judge-model"] !== undefined)) throw new UsageError("--judge model goes with --judge-model <gguf>");
+  const modes = (values.modes ?? "steer").split(",").map((m) => m.trim());
+  for (const m of modes) if (m !== "steer" && m !== "refuse") throw new UsageError(`--modes takes steer and/or refuse, not '${m}'`);
+  const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 64;
+  if (maxTokens < 1) throw new UsageError("--max-tokens must be at least 1");
+  const threads = intOption("--threads", values.threads);
+
+  const { items, excluded } = buildEvalItems({
+    ...(values.harmful !== undefined ? { harmful: values.harmful } : {}),
+    ...(values["jailbreak-templates"] !== undefined ? { jailbreakTemplates: values["jailbreak-templates"] } : {}),
+    ...(values["jailbreak-questions"] !== undefined ? { jailbreakQuestions: values["jailbreak-questions"] } : {}),
+    ...(values["jailbreak-question-limit"] !== undefined ? { jailbreakQuestionLimit: intOption("--jailbreak-question-limit", values["jailbreak-question-limit"])! } : {}),
+    ...(values.placeholder !== undefined ? { placeholder: values.placeholder } : {}),
+    ...(values.harmless !== undefined ? { harmless: values.harmless } : {}),
+    ...(values["harmless-skip"] !== undefined ? { harmlessSkip: intOption("--harmless-skip", values["harmless-skip"])! } : {}),
+    ...(values["over-refusal"] !== undefined ? { overRefusal: values["over-refusal"] } : {}),
+    ...(values.exclude ? { exclude: values.exclude } : {}),
+    ...(values.limit !== undefined ? { limit: intOption("--limit", values.limit)! } : {}),
+    ...(values.field !== undefined ? { field: values.field } : {}),
+  });
+  const markersSource = values["refusal-markers"] ?? "the built-in list";
+  const keyword = new KeywordJudge(values["refusal-markers"] ? loadMarkers(values["refusal-markers"]) : undefined);
+
+  const guidance = guidanceFromFlags(values)!;
+  const out = values.out;
+  const model = await LlamaModel.load(values.model);
+  try {
+    let steer = values.steer;
+    if (values["aligned-model"] !== undefined) steer = await alignedVectors(values["aligned-model"], out, threads);
+    const config: EvalRunConfig = {
+      guidance: { ...guidance, gate: values.gate, ...(steer !== undefined ? { steer } : {}) } as EvalRunConfig["guidance"],
+      modes: modes as EvalRunConfig["modes"],
+      maxTokens,
+      ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
+    };
+    delete (config.guidance as { mode?: unknown }).mode;
+    const context = await model.createContext({ threads, contextSize: intOption("--context-size", values["context-size"]) });
+    const bar = progressBar("eval");
+    const modelSha256 = sha256File(values.model);
+    const { identity, records, resumed } = await runEval({
+      model,
+      context,
+      items,
+      config,
+      outDir: out,
+      modelSha256,
+      onProgress: (p) => bar.update(p.done, p.total, `${p.config} ${p.set}`),
+    });
+    bar.done();
+    if (resumed > 0) process.stderr.write(`resumed: ${resumed} of ${records.length} results were already in ${out}\n`);
+    await context.dispose();
+
+    let modelVerdicts: Map<string, Verdict> | undefined;
+    const judge: JudgeInfo = { name: judgeName, markers: keyword.markers.length, markersSource };
+    if (judgeName === "model") {
+      const judgePath = values["judge-model"]!;
+      const judgeSha = sha256File(judgePath);
+      judge.model = { file: basename(judgePath), sha256: judgeSha };
+      modelVerdicts = await judgeWithModel(judgePath, judgeSha, out, items, records, threads);
+    }
+    const report = computeReport({ items, records, identity, keyword, judge, ...(modelVerdicts ? { modelVerdicts } : {}), excluded });
+    const paths = writeReport(out, report);
+    process.stdout.write(readFileSync(paths.md, "utf8"));
+    process.stdout.write(`\nwrote ${paths.json}, ${paths.md}, ${paths.html}\n`);
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Vectors of the aligned model from the built-in prompt sets, cached in the output directory. */
+async function alignedVectors(path: string, out: string, threads: number | undefined): Promise<string> {
+  const file = join(out, "aligned-vectors.gguf");
+  const sha = sha256File(path);
+  if (existsSync(file) && readVectorFile(file).source.sha256 === sha) return file;
+  const aligned = await LlamaModel.load(path);
+  try {
+    const bar = progressBar("aligned vectors");
+    const vectors = await extractSafetyVectors(aligned, {
+      harmful: builtinPromptSet("harmful", "train"),
+      harmless: builtinPromptSet("harmless", "train"),
+      valHarmful: builtinPromptSet("harmful", "validation"),
+      valHarmless: builtinPromptSet("harmless", "validation"),
+      ...(threads !== undefined ? { threads } : {}),
+      onProgress: (p) => bar.update(p.done, p.total, p.phase),
+    });
+    bar.done();
+    mkdirSync(out, { recursive: true });
+    writeVectorFile(file, vectors);
+  } finally {
+    await aligned.dispose();
+  }
+  return file;
+}
+
+/** Model-judge verdicts for the harmful and jailbreak responses, cached in <out>/judgments.jsonl. */
+async function judgeWithModel(path: string, sha: string, out: string, items: readonly EvalItem[], records: readonly EvalRecord[], threads: number | undefined): Promise<Map<string, Verdict>> {
+  const cache = join(out, "judgments.jsonl");
+  const verdicts = new Map<string, Verdict>();
+  if (existsSync(cache)) {
+    for (const line of readFileSync(cache, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      try {
+        const j = JSON.parse(line) as { judge: string; config: EvalConfigName; key: string; verdict: Verdict };
+        if (j.judge === sha) verdicts.set(`${j.config}|${j.key}`, j.verdict);
+      } catch { /* a torn last line: judged again */ }
+    }
+  }
+  const request = new Map(items.map((i) => [i.key, i.question ?? i.prompt]));
+  const todo = records.filter((r) => (r.set === "harmful" || r.set === "jailbreak") && r.stopReason !== "error" && r.stopReason !== "refused" && !verdicts.has(`${r.config}|${r.key}`));
+  if (todo.length === 0) return verdicts;
+  const judgeModel = await LlamaModel.load(path);
+  try {
+    const context = await judgeModel.createContext({ threads });
+    const judge = new ModelJudge(context);
+    const bar = progressBar("judge");
+    let n = 0;
+    for (const r of todo) {
+      const verdict = await judge.judge(request.get(r.key) ?? "", r.text);
+      verdicts.set(`${r.config}|${r.key}`, verdict);
+      appendFileSync(cache, JSON.stringify({ judge: sha, config: r.config, key: r.key, verdict }) + "\n");
+      bar.update(++n, todo.length);
+    }
+    bar.done();
+  } finally {
+    await judgeModel.dispose();
+  }
+  return verdicts;
+}
+
+

@@ -1,0 +1,195 @@
+// Runs an evaluation: every item through the unguided baseline and through each guided
+// configuration, greedy, one fresh conversation per item. Results are appended to
+// <outDir>/results.jsonl as they come, so a rerun with the same outDir and configuration skips what
+// is done (a laptop run takes a while). The baseline runs guidance in `monitor` mode: its output is
+// the unguided output (the gate is computed but changes nothing; test/guidance checks that
+// bit for bit) and it records every item's gate score for the gate-quality numbers.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
+import { ChatSession } from "../ChatSession.js";
+import type { LlamaContext } from "../Context.js";
+import { LlamaError } from "../errors.js";
+import type { GateReport, GuidanceMode, GuidanceOptions } from "../guidance.js";
+import type { StopReason } from "../generation.js";
+import type { LlamaModel } from "../Model.js";
+import type { EvalItem, EvalSetName } from "./items.js";
+
+/** "baseline" (no guidance) or a guided mode. */
+export type EvalConfigName = "baseline" | Exclude<GuidanceMode, "off" | "monitor">;
+
+export interface EvalRecord {
+  key: string;
+  set: EvalSetName;
+  config: EvalConfigName;
+  text: string;
+  stopReason: StopReason | "error";
+  /** Why the item could not run (e.g. longer than the context); such items are left out of rates. */
+  error?: string;
+  promptTokens: number;
+  generatedTokens: number;
+  promptMs: number;
+  generationMs: number;
+  gate: GateReport | null;
+}
+
+export interface EvalRunConfig {
+  /** Guidance shared by every guided configuration (its `mode` is ignored: see `modes`). */
+  guidance: Omit<GuidanceOptions, "mode" | "gate" | "steer"> & { gate: string; steer?: string };
+  /** Guided configurations compared with the baseline. Defaults to `["steer"]`. */
+  modes: Array<Exclude<EvalConfigName, "baseline">>;
+  maxTokens: number;
+  systemPrompt?: string;
+}
+
+/** What identifies a run: a resumed run must match it. */
+export interface EvalRunIdentity {
+  formatVersion: 1;
+  model: { file: string; sha256: string; architecture: string; layerCount: number; embeddingLength: number };
+  gate: { file: string; sha256: string };
+  steer: { file: string; sha256: string } | null;
+  config: EvalRunConfig;
+}
+
+export interface EvalProgress {
+  done: number;
+  total: number;
+  /** Items skipped because a previous run finished them. */
+  resumed: number;
+  config: EvalConfigName;
+  set: EvalSetName;
+}
+
+export interface RunEvalOptions {
+  model: LlamaModel;
+  context: LlamaContext;
+  items: readonly EvalItem[];
+  config: EvalRunConfig;
+  outDir: string;
+  modelSha256: string;
+  onProgress?: (p: EvalProgress) => void;
+  signal?: AbortSignal;
+}
+
+export const RESULTS_FILE = "results.jsonl";
+export const RUN_FILE = "run.json";
+
+export function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+export function configNames(config: EvalRunConfig): EvalConfigName[] {
+  return ["baseline", ...config.modes];
+}
+
+/** Records already in outDir (the last record wins for a key and configuration). */
+export function readRecords(outDir: string): Map<string, EvalRecord> {
+  const path = join(outDir, RESULTS_FILE);
+  const out = new Map<string, EvalRecord>();
+  if (!existsSync(path)) return out;
+  const lines = readFileSync(path, "utf8").split("\n");
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let r: EvalRecord;
+    try {
+      r = JSON.parse(line) as EvalRecord;
+    } catch {
+      // A run killed mid-write leaves a torn last line: that item simply runs again.
+      if (i >= lines.length - 2) return;
+      throw new LlamaError(`${path}: line ${i + 1} is not JSON`, "ERR_INVALID_ARGUMENT");
+    }
+    out.set(`${r.config}|${r.key}`, r);
+  });
+  return out;
+}
+
+function checkIdentity(outDir: string, identity: EvalRunIdentity): void {
+  const path = join(outDir, RUN_FILE);
+  if (existsSync(path)) {
+    const before = JSON.parse(readFileSync(path, "utf8")) as EvalRunIdentity;
+    if (JSON.stringify(before) !== JSON.stringify(identity)) {
+      throw new LlamaError(
+        `'${outDir}' holds results of a different run (model, vector files or options differ: see ${RUN_FILE}); use another --out directory or delete it`,
+        "ERR_INVALID_ARGUMENT",
+      );
+    }
+  } else {
+    writeFileSync(path, JSON.stringify(identity, null, 2) + "\n");
+  }
+}
+
+export function runIdentity(model: LlamaModel, modelSha256: string, config: EvalRunConfig): EvalRunIdentity {
+  const file = (path: string) => ({ file: basename(path), sha256: sha256File(path) });
+  return {
+    formatVersion: 1,
+    model: { file: basename(model.path), sha256: modelSha256, architecture: model.info.architecture, layerCount: model.info.layerCount, embeddingLength: model.info.embeddingLength },
+    gate: file(config.guidance.gate),
+    steer: config.guidance.steer !== undefined ? file(config.guidance.steer) : null,
+    config,
+  };
+}
+
+/** Runs what is not yet in outDir; returns every record of the requested items. */
+export async function runEval(o: RunEvalOptions): Promise<{ identity: EvalRunIdentity; records: EvalRecord[]; resumed: number }> {
+  const { model, context, items, config, outDir } = o;
+  if (!Number.isInteger(config.maxTokens) || config.maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${config.maxTokens}`);
+  if (config.modes.length === 0) throw new RangeError("modes is empty: nothing to compare with the baseline");
+  mkdirSync(outDir, { recursive: true });
+  const identity = runIdentity(model, o.modelSha256, config);
+  checkIdentity(outDir, identity);
+  const done = readRecords(outDir);
+  const configs = configNames(config);
+  const total = items.length * configs.length;
+  let finished = 0;
+  let resumed = 0;
+  const records: EvalRecord[] = [];
+  const resultsPath = join(outDir, RESULTS_FILE);
+  // Items outer, configurations inner: a partial run still compares like with like.
+  for (const item of items) {
+    for (const name of configs) {
+      o.signal?.throwIfAborted();
+      const previous = done.get(`${name}|${item.key}`);
+      if (previous) {
+        records.push(previous);
+        resumed++;
+      } else {
+        const record = await runOne(context, item, name, config, o.signal);
+        appendFileSync(resultsPath, JSON.stringify(record) + "\n");
+        records.push(record);
+      }
+      finished++;
+      o.onProgress?.({ done: finished, total, resumed, config: name, set: item.set });
+    }
+  }
+  return { identity, records, resumed };
+}
+
+async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigName, config: EvalRunConfig, signal?: AbortSignal): Promise<EvalRecord> {
+  const mode: GuidanceMode = name === "baseline" ? "monitor" : name;
+  const session = new ChatSession(context, config.systemPrompt !== undefined ? { systemPrompt: config.systemPrompt } : {});
+  const base = { key: item.key, set: item.set, config: name };
+  try {
+    const r = await session.prompt(item.prompt, {
+      maxTokens: config.maxTokens,
+      temperature: 0,
+      guidance: { ...config.guidance, mode },
+      ...(signal ? { signal } : {}),
+    });
+    return {
+      ...base,
+      text: r.text,
+      stopReason: r.stopReason,
+      promptTokens: r.timings.promptTokenCount,
+      generatedTokens: r.timings.generatedTokenCount,
+      promptMs: r.timings.promptMs,
+      generationMs: r.timings.generationMs,
+      gate: r.gate ?? null,
+    };
+  } catch (error) {
+    // Only input-dependent failures become a recorded error; anything else stops the run.
+    if (error instanceof LlamaError && (error.code === "ERR_CONTEXT_OVERFLOW" || error.code === "ERR_TEMPLATE")) {
+      return { ...base, text: "", stopReason: "error", error: `${error.code}: ${error.message}`, promptTokens: 0, generatedTokens: 0, promptMs: 0, generationMs: 0, gate: null };
+    }
+    throw error;
+  }
+}
