@@ -1,5 +1,6 @@
 // Guidance options (InferAligner, method.md) as users give them, resolved against a model and its
 // vector files into what the native generation needs.
+import { statSync } from "node:fs";
 import type { LlamaModel } from "./Model.js";
 import type { ScoreKind } from "./vectors/stats.js";
 import { checkVectorsFitModel, readVectorFile, type VectorFile } from "./vectors/vectorFile.js";
@@ -13,9 +14,9 @@ export interface GuidanceOptions {
   steer?: string | VectorFile;
   /** Absolute strength: the unit steering vector times alpha. */
   alpha?: number;
-  /** Relative strength: alpha = alphaRelative x the layer's mean activation norm (from the steer file). Defaults to `0.1` when alpha is not given. */
+  /** Relative strength: alpha = alphaRelative x the layer's mean activation norm (from the steer file). Defaults to the steer file's calibrated default, else `0.1`, when alpha is not given. */
   alphaRelative?: number;
-  /** Steered blocks: [from, to] inclusive (two numbers), or a longer list. Defaults to the steer file's suggested range. */
+  /** Steered blocks: [from, to] inclusive (two numbers), or a longer list. Defaults to the steer file's calibrated range, else its suggested range. */
   layers?: readonly [number, number] | readonly number[];
   /** Gate blocks; "auto" = the gate file's suggested gate layer. Defaults to `"auto"`. Several layers vote (open when at least half say open). */
   gateLayers?: readonly number[] | "auto";
@@ -66,16 +67,24 @@ export interface ResolvedGuidance {
   };
 }
 
-const fileCache = new Map<string, VectorFile>();
+// Parsed files by path, re-read when the file changes (calibrate --save rewrites in place).
+const fileCache = new Map<string, { stamp: string; file: VectorFile }>();
 function loadVectors(source: string | VectorFile, model: LlamaModel, what: string): VectorFile {
   if (typeof source !== "string") {
     checkVectorsFitModel(source, model.info, what);
     return source;
   }
-  let file = fileCache.get(source);
+  let stamp = "";
+  try {
+    const st = statSync(source);
+    stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    // readVectorFile below reports the missing file.
+  }
+  let file = fileCache.get(source)?.stamp === stamp && stamp !== "" ? fileCache.get(source)!.file : undefined;
   if (!file) {
     file = readVectorFile(source);
-    fileCache.set(source, file);
+    fileCache.set(source, { stamp, file });
   }
   checkVectorsFitModel(file, model.info, source);
   return file;
@@ -113,7 +122,8 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
   const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].best));
   let steerLayers: number[];
   if (o.layers === undefined) {
-    const [from, to] = steer.suggested.steerLayers;
+    // Calibrated defaults (inferaligner calibrate --save) win over the extraction's suggestion.
+    const [from, to] = steer.defaults?.steerLayers ?? steer.suggested.steerLayers;
     steerLayers = Array.from({ length: to - from + 1 }, (_, i) => from + i);
   } else if (o.layers.length === 2) {
     // Two numbers are a range [from, to], inclusive; give a longer list for separate blocks.
@@ -125,7 +135,7 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
     steerLayers = layerList(o.layers, layerCount, "layers");
   }
   const steerShifts = steerLayers.map((l) => {
-    const alpha = o.alpha ?? (o.alphaRelative ?? DEFAULT_ALPHA_RELATIVE) * steer.layers[l]!.meanActivationNorm;
+    const alpha = o.alpha ?? (o.alphaRelative ?? steer.defaults?.alphaRelative ?? DEFAULT_ALPHA_RELATIVE) * steer.layers[l]!.meanActivationNorm;
     return steer.directions[l]!.map((x) => x * alpha);
   });
   const refusal = o.refusal ?? DEFAULT_REFUSAL;

@@ -17,9 +17,18 @@ export {
   extractSafetyVectors, renderPrompt, suggestLayers,
   type ExtractOptions, type ExtractionProgress, type LayerVectors, type SafetyVectors, type SourceModel, type ThresholdInfo,
 } from "./vectors/extract.js";
-export { readVectorFile, writeVectorFile, encodeVectorFile, checkVectorsFitModel, summarizeVectorFile, VECTOR_FORMAT_VERSION, type VectorFile, type VectorLayerInfo } from "./vectors/vectorFile.js";
+export {
+  readVectorFile, writeVectorFile, encodeVectorFile, checkVectorsFitModel, summarizeVectorFile, saveGuidanceDefaults, VECTOR_FORMAT_VERSION,
+  type VectorFile, type VectorLayerInfo, type GuidanceDefaults,
+} from "./vectors/vectorFile.js";
 export { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, type ScoreKind } from "./vectors/stats.js";
 export {
   resolveGuidance, DEFAULT_ALPHA_RELATIVE, DEFAULT_REFUSAL,
   type GuidanceOptions, type GuidanceMode, type GateReport, type GateLayerReport, type ResolvedGuidance,
 } from "./guidance.js";
+export { buildEvalItems, itemKey, EVAL_SETS, JAILBREAK_PLACEHOLDER, type EvalItem, type EvalSetName, type EvalSetsOptions } from "./eval/items.js";
+export { KeywordJudge, ModelJudge, DEFAULT_REFUSAL_MARKERS, modelJudgePrompt, parseJudgeVerdict, type Verdict, type JudgeName } from "./eval/judges.js";
+export { rate, wilsonInterval, formatRate, type Rate } from "./eval/rates.js";
+export { runEval, readRecords, type EvalRecord, type EvalRunConfig, type EvalConfigName, type EvalProgress, type EvalRunIdentity, type RunEvalOptions } from "./eval/runEval.js";
+export { computeReport, renderMarkdown, renderHtml, writeReport, type EvalReport, type ConfigMetrics, type GateMetrics, type JudgeInfo } from "./eval/report.js";
+export { calibrateSteering, type CalibrateOptions, type CalibrationResult, type CalibrationRow, type CalibrationSetting } from "./eval/calibrate.js";

@@ -3,14 +3,12 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildEvalItems, itemKey } from "../lib/eval/items.js";
-import { DEFAULT_REFUSAL_MARKERS, KeywordJudge, parseJudgeVerdict } from "../lib/eval/judges.js";
-import { formatRate, wilsonInterval } from "../lib/eval/rates.js";
-import type { EvalReport } from "../lib/eval/report.js";
-import type { EvalRecord } from "../lib/eval/runEval.js";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
+const { buildEvalItems, itemKey, DEFAULT_REFUSAL_MARKERS, KeywordJudge, parseJudgeVerdict, formatRate, wilsonInterval } = ia;
+type EvalReport = ia.EvalReport;
+type EvalRecord = ia.EvalRecord;
 const evaluation = suite("eval");
 const scratch = join(repoRoot, "test", ".cache", "eval");
 rmSync(scratch, { recursive: true, force: true });
@@ -75,6 +73,8 @@ evaluation("eval sets: jailbreak slots, exclusion, skip, XSTest label filter, li
   assert.is(items[0]!.key, itemKey("harmful", "do bad thing one"));
   assert.is.not(itemKey("harmful", "x"), itemKey("harmless", "x"));
   assert.is(buildEvalItems({ harmful, jailbreakTemplates: templates, jailbreakQuestions: questions, limit: 1 }).items.length, 2);
+  const limited = buildEvalItems({ harmful, harmless, limit: 1, harmlessLimit: 3 }).items;
+  assert.equal(limited.map((i) => i.set), ["harmful", "harmless", "harmless", "harmless"]);
   const noSlot = write("noslot.txt", "no slot here\nthis one has [INSERT PROMPT HERE]\n");
   assert.throws(() => buildEvalItems({ jailbreakTemplates: noSlot, jailbreakQuestions: questions }), (e: Error) => /template\(s\) 0 .*no '\[INSERT PROMPT HERE\]' slot/.test(e.message));
   assert.throws(() => buildEvalItems({ jailbreakTemplates: templates }), /both a templates file and a questions file/);

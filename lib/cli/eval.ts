@@ -31,6 +31,7 @@ Sets (at least one):
   --placeholder <text>             the templates' slot (default [INSERT PROMPT HERE])
   --harmless <file>                harmless requests (output preservation, gate false opens)
   --harmless-skip <n>              leave out the first n harmless prompts (e.g. used for validation)
+  --harmless-limit <n>             at most n harmless items (instead of --limit for that set)
   --over-refusal <file>            prompts that must be answered (XSTest: rows with label=safe)
   --exclude <file>                 drop prompts found in this file from the harmful and harmless sets (repeatable)
   --limit <n>                      at most n items per set
@@ -76,6 +77,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       placeholder: { type: "string" },
       harmless: { type: "string" },
       "harmless-skip": { type: "string" },
+      "harmless-limit": { type: "string" },
       "over-refusal": { type: "string" },
       exclude: { type: "string", multiple: true },
       limit: { type: "string" },
@@ -117,6 +119,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     ...(values.placeholder !== undefined ? { placeholder: values.placeholder } : {}),
     ...(values.harmless !== undefined ? { harmless: values.harmless } : {}),
     ...(values["harmless-skip"] !== undefined ? { harmlessSkip: intOption("--harmless-skip", values["harmless-skip"])! } : {}),
+    ...(values["harmless-limit"] !== undefined ? { harmlessLimit: intOption("--harmless-limit", values["harmless-limit"])! } : {}),
     ...(values["over-refusal"] !== undefined ? { overRefusal: values["over-refusal"] } : {}),
     ...(values.exclude ? { exclude: values.exclude } : {}),
     ...(values.limit !== undefined ? { limit: intOption("--limit", values.limit)! } : {}),

@@ -2,6 +2,7 @@
 // The `inferaligner` command line.
 import { LlamaError } from "../errors.js";
 import { UsageError } from "./args.js";
+import { calibrateCommand, calibrateHelp } from "./calibrate.js";
 import { chatCommand, chatHelp } from "./chat.js";
 import { evalCommand, evalHelp } from "./eval.js";
 import { extractCommand, extractHelp, inspectCommand, inspectHelp } from "./extract.js";
@@ -14,6 +15,7 @@ Commands:
   chat       interactive chat, streaming, showing the gate decision per turn
   extract    extract a model's safety vectors into a vector file (GGUF)
   inspect    show what a vector file holds
+  calibrate  choose the steering strength and layers on validation prompts (--save stores them)
   eval       measure attack success, jailbreaks, over-refusal and harmless preservation; writes a report
 
 Run 'inferaligner <command> --help' for a command's options.
@@ -25,6 +27,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   extract: { run: extractCommand, help: extractHelp },
   inspect: { run: inspectCommand, help: inspectHelp },
   eval: { run: evalCommand, help: evalHelp },
+  calibrate: { run: calibrateCommand, help: calibrateHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

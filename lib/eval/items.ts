@@ -34,6 +34,8 @@ export interface EvalSetsOptions {
   harmless?: string;
   /** Leave out the first n harmless prompts (e.g. the ones used for validation at extraction). Defaults to `0`. */
   harmlessSkip?: number;
+  /** At most this many harmless items (overrides `limit` for that set). */
+  harmlessLimit?: number;
   /** Prompts that must be answered; rows with a `label` field keep only `label = safe` (XSTest). */
   overRefusal?: string;
   /** Prompts found in these files are removed from the harmful and harmless sets (e.g. the calibration sets). */
@@ -60,10 +62,12 @@ export function buildEvalItems(o: EvalSetsOptions): { items: EvalItem[]; exclude
   for (const path of o.exclude ?? []) for (const p of loadPromptSet(path, fileOptions).prompts) excluded.add(p.trim());
   const excludedCount: Record<EvalSetName, number> = { harmful: 0, jailbreak: 0, harmless: 0, overRefusal: 0 };
   const items: EvalItem[] = [];
+  if (o.harmlessLimit !== undefined && (!Number.isInteger(o.harmlessLimit) || o.harmlessLimit < 1)) throw new RangeError(`harmlessLimit must be a positive integer, got ${o.harmlessLimit}`);
   const push = (set: EvalSetName, prompts: string[], extra?: (i: number) => Partial<EvalItem>) => {
     const seen = new Set<string>();
+    const limit = set === "harmless" && o.harmlessLimit !== undefined ? o.harmlessLimit : o.limit;
     for (const prompt of prompts) {
-      if (o.limit !== undefined && seen.size >= o.limit) break;
+      if (limit !== undefined && seen.size >= limit) break;
       const key = itemKey(set, prompt);
       if (seen.has(key)) continue;
       seen.add(key);

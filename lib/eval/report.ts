@@ -44,8 +44,9 @@ export interface GateMetrics {
   auc: number | null;
   /** Jailbreaks vs harmless. */
   jailbreakAuc: number | null;
-  /** Gate score minus threshold (mean over gate layers) per item, per set: > 0 opens. */
+  /** Gate score minus threshold (mean over gate layers) per item, per set: > 0 opens. Raw scores when a threshold is infinite (`thresholdFinite` false). */
   margins: Record<EvalSetName, number[]>;
+  thresholdFinite: boolean;
 }
 
 export interface EvalSample {
@@ -96,8 +97,13 @@ export function verdictFor(record: EvalRecord, keyword: KeywordJudge, modelVerdi
   return keyword.judge(record.text);
 }
 
-const margin = (r: EvalRecord): number | null =>
-  r.gate && r.gate.layers.length > 0 ? r.gate.layers.reduce((s, l) => s + (l.score - l.threshold), 0) / r.gate.layers.length : null;
+// Score minus threshold (mean over gate layers); the raw mean score when a threshold is infinite
+// (a gate forced open or shut), where a margin would be meaningless.
+const margin = (r: EvalRecord): number | null => {
+  if (!r.gate || r.gate.layers.length === 0) return null;
+  const finite = r.gate.layers.every((l) => Number.isFinite(l.threshold));
+  return r.gate.layers.reduce((s, l) => s + (finite ? l.score - l.threshold : l.score), 0) / r.gate.layers.length;
+};
 
 export function computeReport(args: {
   items: readonly EvalItem[];
@@ -200,6 +206,7 @@ export function computeReport(args: {
     auc: margins.harmful.length && margins.harmless.length ? rocAuc(margins.harmful, margins.harmless) : null,
     jailbreakAuc: margins.jailbreak.length && margins.harmless.length ? rocAuc(margins.jailbreak, margins.harmless) : null,
     margins,
+    thresholdFinite: records.every((r) => !r.gate || r.gate.layers.every((l) => Number.isFinite(l.threshold))),
   };
 
   const samples: EvalSample[] = [];
@@ -290,8 +297,8 @@ const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
 function rateChart(title: string, groups: Array<{ label: string; bars: Array<{ name: string; rate: Rate | null }> }>): string {
   const rowH = 22;
   const left = 190;
-  const width = 640;
-  const plotW = width - left - 70;
+  const width = 760;
+  const plotW = width - left - 150;
   const rows = groups.reduce((n, g) => n + g.bars.length + 1, 0);
   const height = rows * rowH + 40;
   const parts: string[] = [];
@@ -322,12 +329,12 @@ function rateChart(title: string, groups: Array<{ label: string; bars: Array<{ n
 }
 
 /** Overlaid histograms of gate margins (score - threshold) per set; the threshold is at 0. */
-function marginChart(margins: Record<EvalSetName, number[]>): string {
+function marginChart(margins: Record<EvalSetName, number[]>, thresholdFinite: boolean): string {
   const sets = SETS.filter((s) => margins[s].length > 0);
-  const all = sets.flatMap((s) => margins[s]);
+  const all = sets.flatMap((s) => margins[s]).filter(Number.isFinite);
   if (all.length === 0) return "<p>No gate scores recorded.</p>";
-  let lo = Math.min(...all, 0);
-  let hi = Math.max(...all, 0);
+  let lo = Math.min(...all, ...(thresholdFinite ? [0] : []));
+  let hi = Math.max(...all, ...(thresholdFinite ? [0] : []));
   if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
   const bins = 30;
   const width = 640;
@@ -351,8 +358,10 @@ function marginChart(margins: Record<EvalSetName, number[]>): string {
       parts.push(`<rect x="${(left + (i * plotW) / bins).toFixed(1)}" y="${(20 + plotH - bh).toFixed(1)}" width="${(plotW / bins - 1).toFixed(1)}" height="${bh.toFixed(1)}" fill="${colors[s]}" fill-opacity="0.45"/>`);
     });
   }
-  const zeroX = left + ((0 - lo) / (hi - lo)) * plotW;
-  parts.push(`<line x1="${zeroX}" x2="${zeroX}" y1="14" y2="${20 + plotH}" class="threshold"/><text x="${zeroX + 4}" y="12">threshold</text>`);
+  if (thresholdFinite) {
+    const zeroX = left + ((0 - lo) / (hi - lo)) * plotW;
+    parts.push(`<line x1="${zeroX}" x2="${zeroX}" y1="14" y2="${20 + plotH}" class="threshold"/><text x="${zeroX + 4}" y="12">threshold</text>`);
+  }
   parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${20 + plotH}" y2="${20 + plotH}" class="axis"/>`);
   parts.push(`<text x="${left}" y="${height - 16}">${lo.toFixed(3)}</text><text x="${left + plotW}" y="${height - 16}" text-anchor="end">${hi.toFixed(3)}</text>`);
   let lx = left;
@@ -360,7 +369,10 @@ function marginChart(margins: Record<EvalSetName, number[]>): string {
     parts.push(`<rect x="${lx}" y="${height - 10}" width="10" height="10" fill="${colors[s]}" fill-opacity="0.6"/><text x="${lx + 14}" y="${height - 1}">${escapeHtml(SET_TITLES[s])} (${margins[s].length})</text>`);
     lx += 150;
   }
-  return `<figure><figcaption>Gate score minus threshold, per set (share of the set per bin); right of the line opens the gate</figcaption><svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="gate score distributions">${parts.join("")}</svg></figure>`;
+  const caption = thresholdFinite
+    ? "Gate score minus threshold, per set (share of the set per bin); right of the line opens the gate"
+    : "Gate score per set (share of the set per bin); the threshold was set to ±infinity, so no line";
+  return `<figure><figcaption>${caption}</figcaption><svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="gate score distributions">${parts.join("")}</svg></figure>`;
 }
 
 export function renderHtml(r: EvalReport): string {
@@ -404,7 +416,7 @@ ${rateChart("Harmless use (over-refusal: lower is better; preservation: higher i
 <h2>Gate</h2>
 ${htmlTable(md.split("\n").filter((l) => l.startsWith("|")).slice(2 + r.configs.length))}
 <p>Gate accuracy (harmful vs harmless) ${pct(r.gate.accuracy)}, ROC AUC ${r.gate.auc === null ? "–" : r.gate.auc.toFixed(3)}; jailbreak vs harmless AUC ${r.gate.jailbreakAuc === null ? "–" : r.gate.jailbreakAuc.toFixed(3)}.</p>
-${marginChart(r.gate.margins)}
+${marginChart(r.gate.margins, r.gate.thresholdFinite)}
 <h2>Sample responses</h2>
 ${samples}
 <p class="note">inferaligner ${escapeHtml(r.versions.inferaligner)}, llama.cpp ${escapeHtml(r.versions.llamaCppCommit.slice(0, 12))} (node-llama-cpp ${escapeHtml(r.versions.nodeLlamaCpp)}), Node ${escapeHtml(r.versions.node)}; generated ${escapeHtml(r.generatedAt)}. All numbers: report.json.</p>

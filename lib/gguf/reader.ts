@@ -17,6 +17,8 @@ export interface GgufTensorInfo {
 export interface GgufFile {
   version: number;
   metadata: Map<string, GgufReadValue>;
+  /** GGUF value type id of each metadata value (and of array elements), so a file can be rewritten as it was. */
+  metadataTypes: Map<string, { type: number; elementType?: number }>;
   tensors: GgufTensorInfo[];
   /** Reads an F32 tensor's values. */
   readF32(name: string): Float32Array;
@@ -92,9 +94,18 @@ export function parseGguf(buf: Buffer): GgufFile {
   const tensorCount = c.size("tensor count");
   const kvCount = c.size("metadata count");
   const metadata = new Map<string, GgufReadValue>();
+  const metadataTypes = new Map<string, { type: number; elementType?: number }>();
   for (let i = 0; i < kvCount; i++) {
     const key = c.str();
-    metadata.set(key, readValue(c, c.u32()));
+    const type = c.u32();
+    // The element type of an array is its first u32; peek at it before readValue consumes it.
+    if (type === 9) {
+      c.need(4);
+      metadataTypes.set(key, { type, elementType: buf.readUInt32LE(c.offset) });
+    } else {
+      metadataTypes.set(key, { type });
+    }
+    metadata.set(key, readValue(c, type));
   }
   const infos: Array<Omit<GgufTensorInfo, "offset"> & { relative: number }> = [];
   for (let i = 0; i < tensorCount; i++) {
@@ -114,6 +125,7 @@ export function parseGguf(buf: Buffer): GgufFile {
   return {
     version,
     metadata,
+    metadataTypes,
     tensors,
     readF32(name: string): Float32Array {
       const t = byName.get(name);

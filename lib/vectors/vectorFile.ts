@@ -3,7 +3,7 @@
 // own metadata under "inferaligner.". llama.cpp's loader rejects a file with any tensor not named
 // direction.<N>, N >= 1 (common_control_vector_load_one), so block 0's direction and the class
 // means travel as f32 metadata arrays, not tensors.
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { LlamaError } from "../errors.js";
 import { encodeGguf, arr, f32, i32, str, u32, type GgufTensor, type GgufValue } from "../gguf/writer.js";
 import { GgufFormatError, readGguf, type GgufReadValue } from "../gguf/reader.js";
@@ -39,6 +39,16 @@ export interface VectorFile {
   harmfulMeans: Float32Array[];
   harmlessMeans: Float32Array[];
   suggested: SafetyVectors["suggested"];
+  /** Steering defaults saved by `inferaligner calibrate --save`; null when never calibrated. */
+  defaults: GuidanceDefaults | null;
+}
+
+/** Steering strength and range chosen by calibration, stored in the (steer) vector file. */
+export interface GuidanceDefaults {
+  alphaRelative: number;
+  steerLayers: [number, number];
+  /** What the choice was made on, e.g. "harmful_val.json (39) + harmless_val.json (39), target 0.9". */
+  calibratedOn: string;
 }
 
 const P = "inferaligner.";
@@ -211,9 +221,57 @@ export function readVectorFile(path: string, model?: { info: ModelInfo }): Vecto
     harmfulMeans: split(getFloats(m, `${P}mean.harmful`, path, layerCount * embeddingLength)),
     harmlessMeans: split(getFloats(m, `${P}mean.harmless`, path, layerCount * embeddingLength)),
     suggested: { gateLayer, steerLayers: [steer[0] as number, steer[1] as number] },
+    defaults: readDefaults(m, path, layerCount),
   };
   if (model) checkVectorsFitModel(vectors, model.info, path);
   return vectors;
+}
+
+function readDefaults(m: Map<string, GgufReadValue>, path: string, layerCount: number): GuidanceDefaults | null {
+  if (!m.has(`${P}defaults.alpha_relative`)) return null;
+  const alpha = get(m, `${P}defaults.alpha_relative`, path);
+  const range = get(m, `${P}defaults.steer_layers`, path);
+  if (typeof alpha !== "number" || !Number.isFinite(alpha)) throw formatError(path, "defaults.alpha_relative must be a finite number");
+  if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 0 && x < layerCount) || (range[0] as number) > (range[1] as number)) {
+    throw formatError(path, `defaults.steer_layers must be [from, to] within 0..${layerCount - 1}`);
+  }
+  return { alphaRelative: alpha, steerLayers: [range[0] as number, range[1] as number], calibratedOn: getString(m, `${P}defaults.calibrated_on`, path) };
+}
+
+const TYPE_NAMES = ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "str", "arr", "u64", "i64", "f64"] as const;
+
+/**
+ * Saves steering defaults into an existing vector file (in place, through a temporary file and a
+ * rename): every other key and tensor is written back unchanged, with its original type.
+ */
+export function saveGuidanceDefaults(path: string, defaults: GuidanceDefaults): void {
+  const current = readVectorFile(path);
+  const [from, to] = defaults.steerLayers;
+  if (!Number.isFinite(defaults.alphaRelative)) throw new RangeError("alphaRelative must be finite");
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to >= current.layerCount || from > to) {
+    throw new RangeError(`steerLayers [${from}, ${to}] is not a range within 0..${current.layerCount - 1}`);
+  }
+  const file = readGguf(path);
+  const metadata: Array<[string, GgufValue]> = [];
+  for (const [key, value] of file.metadata) {
+    if (key.startsWith(`${P}defaults.`)) continue;
+    const t = file.metadataTypes.get(key)!;
+    const name = TYPE_NAMES[t.type];
+    if (name === "arr") {
+      metadata.push([key, arr(TYPE_NAMES[t.elementType!] as "f32", value as number[])]);
+    } else {
+      metadata.push([key, { type: name, value } as GgufValue]);
+    }
+  }
+  metadata.push(
+    [`${P}defaults.alpha_relative`, f32(defaults.alphaRelative)],
+    [`${P}defaults.steer_layers`, arr("i32", [from, to])],
+    [`${P}defaults.calibrated_on`, str(defaults.calibratedOn)],
+  );
+  const tensors: GgufTensor[] = file.tensors.map((t) => ({ name: t.name, shape: t.shape, type: "F32", data: file.readF32(t.name) }));
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, encodeGguf(metadata, tensors));
+  renameSync(tmp, path);
 }
 
 /** A vector file made for another model shape is refused (a clear error, never a silent misuse). */
@@ -249,5 +307,6 @@ export function summarizeVectorFile(v: VectorFile) {
       validation: l.validation,
     })),
     suggested: v.suggested,
+    defaults: v.defaults,
   };
 }
