@@ -39,6 +39,7 @@ if (mode === "prebuilt") {
   if (process.env.INFERALIGNER_NATIVE === "OFF") defines.push("--CDGGML_NATIVE=OFF");
   // See CMakeLists.txt (INFERALIGNER_NO_AMX): INFERALIGNER_AMX=ON keeps AMX in a native build.
   if (process.env.INFERALIGNER_AMX === "ON") defines.push("--CDINFERALIGNER_NO_AMX=OFF");
+  if (process.env.INFERALIGNER_LLAMA_TOOLS === "ON") defines.push("--CDINFERALIGNER_LLAMA_TOOLS=ON");
   try { execFileSync("ccache", ["--version"], { stdio: "ignore" }); defines.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache"); } catch { /* no ccache: plain build */ }
 }
 

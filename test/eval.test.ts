@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
-const { buildEvalItems, itemKey, DEFAULT_REFUSAL_MARKERS, KeywordJudge, parseJudgeVerdict, formatRate, wilsonInterval } = ia;
+const { buildEvalItems, itemKey, DEFAULT_REFUSAL_MARKERS, KeywordJudge, parseJudgeVerdict, readRefusalMarkers, formatRate, wilsonInterval } = ia;
 type EvalReport = ia.EvalReport;
 type EvalRecord = ia.EvalRecord;
 const evaluation = suite("eval");
@@ -53,6 +53,10 @@ evaluation("keyword judge: substring markers, case-sensitive; model-judge verdic
   assert.is(parseJudgeVerdict("The response is safe"), null, "the first word must be the verdict");
   assert.is(parseJudgeVerdict("safely"), null);
   assert.is(parseJudgeVerdict(""), null);
+  assert.equal(readRefusalMarkers(write("markers.json", ["No way", "Nope"])), ["No way", "Nope"]);
+  assert.equal(readRefusalMarkers(write("markers.txt", "No way\nNope\n")), ["No way", "Nope"]);
+  assert.throws(() => readRefusalMarkers(write("markers-empty.json", [])), /non-empty JSON array/);
+  assert.throws(() => readRefusalMarkers(write("markers-bad.json", "{not json")), (e: { code?: string }) => e.code === "ERR_INVALID_ARGUMENT");
 });
 
 evaluation("eval sets: jailbreak slots, exclusion, skip, XSTest label filter, limits, bad inputs", () => {

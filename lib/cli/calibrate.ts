@@ -1,9 +1,8 @@
 // `inferaligner calibrate`: choose the steering strength and layer range on validation prompts.
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { calibrateSteering, type CalibrationRow } from "../eval/calibrate.js";
-import { KeywordJudge } from "../eval/judges.js";
+import { KeywordJudge, readRefusalMarkers } from "../eval/judges.js";
 import { formatRate } from "../eval/rates.js";
 import { LlamaModel } from "../Model.js";
 import { readPromptFile } from "../prompts.js";
@@ -97,7 +96,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 32;
   const alphas = values.alphas ? list("--alphas", values.alphas) : [0.05, 0.1, 0.2, 0.4, 0.8];
   const markers = values["refusal-markers"];
-  const judge = new KeywordJudge(markers ? (markers.endsWith(".json") ? (JSON.parse(readFileSync(markers, "utf8")) as string[]) : readPromptFile(markers)) : undefined);
+  const judge = new KeywordJudge(markers ? readRefusalMarkers(markers) : undefined);
   const guidance = guidanceFromFlags(values)!;
   const steerPath = values.steer ?? values.gate;
 

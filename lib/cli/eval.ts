@@ -4,13 +4,11 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { builtinPromptSet } from "../data/builtinPrompts.js";
-import { LlamaError } from "../errors.js";
 import { buildEvalItems, type EvalItem } from "../eval/items.js";
-import { KeywordJudge, ModelJudge, type Verdict } from "../eval/judges.js";
+import { KeywordJudge, ModelJudge, readRefusalMarkers, type Verdict } from "../eval/judges.js";
 import { computeReport, writeReport, type JudgeInfo } from "../eval/report.js";
 import { runEval, sha256File, type EvalConfigName, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
 import { LlamaModel } from "../Model.js";
-import { readPromptFile } from "../prompts.js";
 import { extractSafetyVectors } from "../vectors/extract.js";
 import { readVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
 import { intOption, UsageError } from "./args.js";
@@ -53,16 +51,6 @@ Options:
   -h, --help              this help
 
 ${guidanceHelp.replace(/  --mode [^\n]*\n/, "")}`;
-
-function loadMarkers(path: string): string[] {
-  const text = readFileSync(path, "utf8");
-  if (path.endsWith(".json")) {
-    const list = JSON.parse(text) as unknown;
-    if (!Array.isArray(list) || list.some((x) => typeof x !== "string")) throw new LlamaError(`'${path}' must hold a JSON array of strings`, "ERR_INVALID_ARGUMENT");
-    return list as string[];
-  }
-  return readPromptFile(path);
-}
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -126,7 +114,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     ...(values.field !== undefined ? { field: values.field } : {}),
   });
   const markersSource = values["refusal-markers"] ?? "the built-in list";
-  const keyword = new KeywordJudge(values["refusal-markers"] ? loadMarkers(values["refusal-markers"]) : undefined);
+  const keyword = new KeywordJudge(values["refusal-markers"] ? readRefusalMarkers(values["refusal-markers"]) : undefined);
 
   const guidance = guidanceFromFlags(values)!;
   const out = values.out;

@@ -2,6 +2,7 @@
 // The `inferaligner` command line.
 import { LlamaError } from "../errors.js";
 import { UsageError } from "./args.js";
+import { benchCommand, benchHelp } from "./bench.js";
 import { calibrateCommand, calibrateHelp } from "./calibrate.js";
 import { chatCommand, chatHelp } from "./chat.js";
 import { evalCommand, evalHelp } from "./eval.js";
@@ -15,6 +16,7 @@ Commands:
   chat       interactive chat, streaming, showing the gate decision per turn
   extract    extract a model's safety vectors into a vector file (GGUF)
   inspect    show what a vector file holds
+  bench      measure what guidance costs (speed ratios against the plain engine and node-llama-cpp)
   calibrate  choose the steering strength and layers on validation prompts (--save stores them)
   eval       measure attack success, jailbreaks, over-refusal and harmless preservation; writes a report
 
@@ -28,6 +30,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   inspect: { run: inspectCommand, help: inspectHelp },
   eval: { run: evalCommand, help: evalHelp },
   calibrate: { run: calibrateCommand, help: calibrateHelp },
+  bench: { run: benchCommand, help: benchHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -212,7 +212,10 @@ export function computeReport(args: {
   const samples: EvalSample[] = [];
   const sampleCount = args.sampleCount ?? 4;
   for (const set of SETS) {
-    for (const item of itemsOf(set).slice(0, sampleCount)) {
+    // Evenly spread over the set, so that jailbreak samples cover several templates.
+    const all = itemsOf(set);
+    const picks = all.length <= sampleCount ? all : Array.from({ length: sampleCount }, (_, i) => all[Math.floor((i * all.length) / sampleCount)]!);
+    for (const item of picks) {
       const b0 = byKey.get(`baseline|${item.key}`);
       const responses: EvalSample["responses"] = {};
       for (const config of configs) {
@@ -273,7 +276,8 @@ export function renderMarkdown(r: EvalReport): string {
     const speed = c.speed.generatedTokens === 0
       ? "– (nothing generated)"
       : c === base ? c.speed.generationTokensPerSecond.toFixed(1) : `${c.speed.generationTokensPerSecond.toFixed(1)} (${(c.speed.generationTokensPerSecond / (base.speed.generationTokensPerSecond || 1)).toFixed(3)}x)`;
-    const red = (x: number | null) => (x === null ? "" : ` (−${(100 * x).toFixed(0)}% rel.)`);
+    // Relative change of the rate against the baseline: a reduction reads −93%, an increase +3%.
+    const red = (x: number | null) => (x === null ? "" : ` (${x >= 0 ? "−" : "+"}${Math.abs(100 * x).toFixed(0)}% rel.)`);
     lines.push(`| ${c.config === "baseline" ? "baseline (unguided)" : `InferAligner ${c.config}`} | ${formatRate(c.asr)}${red(c.asrReduction)} | ${formatRate(c.jailbreakAsr)}${red(c.jailbreakAsrReduction)} | ${formatRate(c.overRefusal)} | ${c.config === "baseline" ? "(reference)" : formatRate(c.preservation)} | ${speed} |`);
   }
   lines.push("");
@@ -294,7 +298,7 @@ export function renderMarkdown(r: EvalReport): string {
 const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** Horizontal bars with 95% interval whiskers, one group per metric, one bar per configuration. */
-function rateChart(title: string, groups: Array<{ label: string; bars: Array<{ name: string; rate: Rate | null }> }>): string {
+function rateChart(title: string, groups: Array<{ label: string; bars: Array<{ name: string; rate: Rate | null; color: number }> }>): string {
   const rowH = 22;
   const left = 190;
   const width = 760;
@@ -307,12 +311,12 @@ function rateChart(title: string, groups: Array<{ label: string; bars: Array<{ n
   for (const g of groups) {
     parts.push(`<text x="4" y="${y + 14}" class="group">${escapeHtml(g.label)}</text>`);
     y += rowH;
-    g.bars.forEach((b, i) => {
+    g.bars.forEach((b) => {
       parts.push(`<text x="${left - 8}" y="${y + 14}" text-anchor="end">${escapeHtml(b.name)}</text>`);
       if (b.rate && b.rate.total > 0) {
         const w = b.rate.rate * plotW;
         const [lo, hi] = b.rate.ci95;
-        parts.push(`<rect x="${left}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${colors[i % colors.length]}"><title>${escapeHtml(formatRate(b.rate))}</title></rect>`);
+        parts.push(`<rect x="${left}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${colors[b.color % colors.length]}"><title>${escapeHtml(formatRate(b.rate))}</title></rect>`);
         parts.push(`<line x1="${(left + lo * plotW).toFixed(1)}" x2="${(left + hi * plotW).toFixed(1)}" y1="${y + rowH / 2 - 1}" y2="${y + rowH / 2 - 1}" class="ci"/>`);
         parts.push(`<text x="${left + plotW + 6}" y="${y + 14}">${pct(b.rate.rate)} (${b.rate.count}/${b.rate.total})</text>`);
       } else {
@@ -379,7 +383,7 @@ export function renderHtml(r: EvalReport): string {
   const names = r.configs.map((c) => (c.config === "baseline" ? "baseline" : `InferAligner ${c.config}`));
   const group = (label: string, pick: (c: ConfigMetrics) => Rate | null, skipBaseline = false) => ({
     label,
-    bars: r.configs.flatMap((c, i) => (skipBaseline && i === 0 ? [] : [{ name: names[i]!, rate: pick(c) }])),
+    bars: r.configs.flatMap((c, i) => (skipBaseline && i === 0 ? [] : [{ name: names[i]!, rate: pick(c), color: i }])),
   });
   const md = renderMarkdown(r);
   const table = md.split("\n").filter((l) => l.startsWith("|"));

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Builds llama.cpp's own llama-bench from the pinned bundle, in the source build's cmake tree, so
+// it uses exactly the libraries and flags of our source build (-march=native, no AMX): the engine's
+// reference on this machine for `npm run bench`. Output: vendor/build-llama-bench/bin/llama-bench.
+// The source build of the addon goes to build/source-release (build/Release is left as it is).
+// Usage: node scripts/build-llama-bench.mjs
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, chmodSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { root } from "./llama-source.mjs";
+
+execFileSync(process.execPath, [join(root, "scripts", "build-native.mjs"), "--mode", "source", "--out-dir", join(root, "build", "source-release")], {
+  stdio: "inherit",
+  env: { ...process.env, INFERALIGNER_LLAMA_TOOLS: "ON" },
+});
+const tree = join(root, "build", "cmake-source");
+execFileSync("cmake", ["--build", tree, "--target", "llama-bench", "--parallel", String(os.availableParallelism())], { stdio: "inherit" });
+
+function find(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const hit = find(path);
+      if (hit) return hit;
+    } else if (entry.name === "llama-bench" && statSync(path).mode & 0o111) {
+      return path;
+    }
+  }
+  return undefined;
+}
+const built = find(tree);
+if (!built || !existsSync(built)) throw new Error(`llama-bench was not found under ${tree}`);
+const out = join(root, "vendor", "build-llama-bench", "bin");
+mkdirSync(out, { recursive: true });
+copyFileSync(built, join(out, "llama-bench"));
+chmodSync(join(out, "llama-bench"), 0o755);
+console.error(`[inferaligner] llama-bench: ${join(out, "llama-bench")}`);
