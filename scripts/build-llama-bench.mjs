@@ -15,6 +15,9 @@ execFileSync(process.execPath, [join(root, "scripts", "build-native.mjs"), "--mo
   env: { ...process.env, INFERALIGNER_LLAMA_TOOLS: "ON" },
 });
 const tree = join(root, "build", "cmake-source");
+// cmake-js only configures a fresh tree; configure this one again with the tools switched on (the
+// rest of its cache, flags included, stays as the addon's build left it).
+execFileSync("cmake", ["-B", tree, "-DINFERALIGNER_LLAMA_TOOLS=ON"], { stdio: "inherit" });
 execFileSync("cmake", ["--build", tree, "--target", "llama-bench", "--parallel", String(os.availableParallelism())], { stdio: "inherit" });
 
 function find(dir) {
