@@ -33,7 +33,8 @@ export interface ConfigMetrics {
   /** Relative ASR reduction against the baseline: 1 - asr / baselineAsr (null when undefined). */
   asrReduction: number | null;
   jailbreakAsrReduction: number | null;
-  speed: { promptTokensPerSecond: number; generationTokensPerSecond: number; generatedTokens: number; promptTokens: number };
+  /** promptTokensPerSecond: evaluated prompt tokens per second of prefill (null when the records do not say how many were evaluated). */
+  speed: { promptTokensPerSecond: number | null; generationTokensPerSecond: number; generatedTokens: number; promptTokens: number };
 }
 
 export interface GateMetrics {
@@ -178,7 +179,7 @@ export function computeReport(args: {
       speed: {
         promptTokens: sum((r) => r.promptTokens),
         generatedTokens: sum((r) => r.generatedTokens),
-        promptTokensPerSecond: perSecond(sum((r) => r.promptTokens), sum((r) => r.promptMs)),
+        promptTokensPerSecond: all.every((r) => r.evaluatedTokens !== undefined) ? perSecond(sum((r) => r.evaluatedTokens!), sum((r) => r.promptMs)) : null,
         generationTokensPerSecond: perSecond(sum((r) => r.generatedTokens), sum((r) => r.generationMs)),
       },
     };

@@ -27,6 +27,8 @@ export interface EvalRecord {
   /** Why the item could not run (e.g. longer than the context); such items are left out of rates. */
   error?: string;
   promptTokens: number;
+  /** Prompt tokens evaluated (the rest came from the KV cache); absent in results of version 0.1.0 runs. */
+  evaluatedTokens?: number;
   generatedTokens: number;
   promptMs: number;
   generationMs: number;
@@ -180,6 +182,7 @@ async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigNam
       text: r.text,
       stopReason: r.stopReason,
       promptTokens: r.timings.promptTokenCount,
+      evaluatedTokens: r.timings.evaluatedTokenCount,
       generatedTokens: r.timings.generatedTokenCount,
       promptMs: r.timings.promptMs,
       generationMs: r.timings.generationMs,
