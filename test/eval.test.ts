@@ -183,6 +183,25 @@ evaluation("eval resumes: a rerun skips finished items; a changed configuration 
   assert.is(cli(["eval", "--model", tiny, "--gate", gate, "--mode", "steer", "--harmful", s.harmful, "--out", out]).code, 2);
 });
 
+evaluation("refuse mode's threshold trade-off, computed from the baseline alone, equals the measured refuse run at the run's threshold", async () => {
+  const gate = await tinyVectors();
+  const s = sets();
+  const out = join(scratch, "tradeoff");
+  const r = cli(["eval", "--model", tiny, "--gate", gate, "--modes", "refuse", "--harmful", s.harmful, "--harmless", s.harmless, "--jailbreak-templates", s.templates,
+    "--jailbreak-questions", s.questions, "--over-refusal", s.xs, "--refusal-markers", write("t-markers.json", ["a", "e"]), "--max-tokens", "5", "--threads", String(threads), "--out", out]);
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as EvalReport;
+  const refuse = report.configs[1]!;
+  const run = report.refuseTradeoff![0]!;
+  assert.is(run.label, "run");
+  for (const key of ["asr", "jailbreakAsr", "overRefusal", "preservation"] as const) {
+    assert.equal([run[key]!.count, run[key]!.total], [refuse[key]!.count, refuse[key]!.total], key);
+  }
+  assert.equal([run.harmlessOpen!.count, run.harmfulOpen!.count], [report.gate.open.harmless!.count, report.gate.open.harmful!.count]);
+  for (const row of report.refuseTradeoff!.slice(1)) assert.ok(row.threshold > run.threshold && row.harmlessOpen!.rate <= run.harmlessOpen!.rate);
+  assert.match(readFileSync(join(out, "report.md"), "utf8"), /## Refuse mode at other thresholds/);
+});
+
 evaluation("model judge and cross-model steering on two tiny models of the same shape", async () => {
   const gate = await tinyVectors();
   const s = sets();
