@@ -12,7 +12,7 @@ export type {
 export { LlamaError, GenerationAbortedError, type LlamaErrorCode } from "./errors.js";
 export { getBinding, setLogLevel, type NativeDevice } from "./binding.js";
 export { loadPromptSet, readPromptFile, loadRows, PROMPT_TEXT_FIELDS, type PromptFileOptions, type PromptSet, type PromptRow } from "./prompts.js";
-export { builtinPromptSet, BUILTIN_PROMPTS, BUILTIN_PROMPTS_VERSION, type BuiltinPromptKind, type BuiltinPromptSplit } from "./data/builtinPrompts.js";
+export { builtinPromptSet, builtinExtractionSets, BUILTIN_PROMPTS, BUILTIN_PROMPTS_VERSION, type BuiltinPromptKind, type BuiltinPromptSplit } from "./data/builtinPrompts.js";
 export {
   extractSafetyVectors, renderPrompt, suggestLayers,
   type ExtractOptions, type ExtractionProgress, type LayerVectors, type SafetyVectors, type SourceModel, type ThresholdInfo,

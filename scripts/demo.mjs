@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ChatSession, LlamaModel, builtinPromptSet, extractSafetyVectors, writeVectorFile } from "../dist/index.js";
+import { ChatSession, LlamaModel, builtinExtractionSets, extractSafetyVectors, writeVectorFile } from "../dist/index.js";
 import { root } from "./llama-source.mjs";
 
 const { values } = parseArgs({ options: { model: { type: "string" }, threads: { type: "string" } } });
@@ -23,8 +23,7 @@ const model = await LlamaModel.load(modelPath);
 console.log(`model: ${model.info.name} (${model.info.architecture}, ${model.info.layerCount} layers x ${model.info.embeddingLength})`);
 const started = performance.now();
 const vectors = await extractSafetyVectors(model, {
-  harmful: builtinPromptSet("harmful", "train"), harmless: builtinPromptSet("harmless", "train"),
-  valHarmful: builtinPromptSet("harmful", "validation"), valHarmless: builtinPromptSet("harmless", "validation"),
+  ...builtinExtractionSets(),
   ...(threads ? { threads } : {}),
   onProgress: ({ phase, done, total }) => process.stderr.write(`\rextracting ${phase} ${done}/${total}   `),
 });

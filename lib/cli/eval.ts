@@ -3,13 +3,13 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { builtinPromptSet } from "../data/builtinPrompts.js";
+import { builtinExtractionSets } from "../data/builtinPrompts.js";
 import { buildEvalItems, type EvalItem } from "../eval/items.js";
 import { KeywordJudge, ModelJudge, readRefusalMarkers, type Verdict } from "../eval/judges.js";
 import { computeReport, writeReport, type JudgeInfo } from "../eval/report.js";
-import { runEval, sha256File, type EvalConfigName, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
+import { runEval, type EvalConfigName, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
 import { LlamaModel } from "../Model.js";
-import { extractSafetyVectors } from "../vectors/extract.js";
+import { extractSafetyVectors, hashFile } from "../vectors/extract.js";
 import { readVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
 import { intOption, UsageError } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
@@ -128,10 +128,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
       maxTokens,
       ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
     };
-    delete (config.guidance as { mode?: unknown }).mode;
     const context = await model.createContext({ threads, contextSize: intOption("--context-size", values["context-size"]) });
     const bar = progressBar("eval");
-    const modelSha256 = sha256File(values.model);
+    const modelSha256 = await hashFile(values.model);
     const { identity, records, resumed } = await runEval({
       model,
       context,
@@ -149,7 +148,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     const judge: JudgeInfo = { name: judgeName, markers: keyword.markers.length, markersSource };
     if (judgeName === "model") {
       const judgePath = values["judge-model"]!;
-      const judgeSha = sha256File(judgePath);
+      const judgeSha = await hashFile(judgePath);
       judge.model = { file: basename(judgePath), sha256: judgeSha };
       modelVerdicts = await judgeWithModel(judgePath, judgeSha, out, items, records, threads);
     }
@@ -165,16 +164,13 @@ export async function evalCommand(argv: string[]): Promise<void> {
 /** Vectors of the aligned model from the built-in prompt sets, cached in the output directory. */
 async function alignedVectors(path: string, out: string, threads: number | undefined): Promise<string> {
   const file = join(out, "aligned-vectors.gguf");
-  const sha = sha256File(path);
+  const sha = await hashFile(path);
   if (existsSync(file) && readVectorFile(file).source.sha256 === sha) return file;
   const aligned = await LlamaModel.load(path);
   try {
     const bar = progressBar("aligned vectors");
     const vectors = await extractSafetyVectors(aligned, {
-      harmful: builtinPromptSet("harmful", "train"),
-      harmless: builtinPromptSet("harmless", "train"),
-      valHarmful: builtinPromptSet("harmful", "validation"),
-      valHarmless: builtinPromptSet("harmless", "validation"),
+      ...builtinExtractionSets(),
       ...(threads !== undefined ? { threads } : {}),
       onProgress: (p) => bar.update(p.done, p.total, p.phase),
     });

@@ -758,3 +758,13 @@ export function builtinPromptSet(kind: BuiltinPromptKind, split: BuiltinPromptSp
   if (set === undefined) throw new TypeError(`split must be 'train' or 'validation' (got ${String(split)})`);
   return set.map((p) => p.text);
 }
+
+/** The built-in sets as extraction takes them: train for calibration, validation for validation. */
+export function builtinExtractionSets(): { harmful: string[]; harmless: string[]; valHarmful: string[]; valHarmless: string[] } {
+  return {
+    harmful: builtinPromptSet("harmful", "train"),
+    harmless: builtinPromptSet("harmless", "train"),
+    valHarmful: builtinPromptSet("harmful", "validation"),
+    valHarmless: builtinPromptSet("harmless", "validation"),
+  };
+}

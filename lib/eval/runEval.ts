@@ -5,7 +5,6 @@
 // the unguided output (the gate is computed but changes nothing; test/guidance checks that
 // bit for bit) and it records every item's gate score for the gate-quality numbers.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { ChatSession } from "../ChatSession.js";
 import type { LlamaContext } from "../Context.js";
@@ -13,6 +12,7 @@ import { LlamaError } from "../errors.js";
 import type { GateReport, GuidanceMode, GuidanceOptions } from "../guidance.js";
 import type { StopReason } from "../generation.js";
 import type { LlamaModel } from "../Model.js";
+import { hashFile } from "../vectors/extract.js";
 import type { EvalItem, EvalSetName } from "./items.js";
 
 /** "baseline" (no guidance) or a guided mode. */
@@ -76,10 +76,6 @@ export interface RunEvalOptions {
 export const RESULTS_FILE = "results.jsonl";
 export const RUN_FILE = "run.json";
 
-export function sha256File(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
-}
-
 export function configNames(config: EvalRunConfig): EvalConfigName[] {
   return ["baseline", ...config.modes];
 }
@@ -120,13 +116,13 @@ function checkIdentity(outDir: string, identity: EvalRunIdentity): void {
   }
 }
 
-export function runIdentity(model: LlamaModel, modelSha256: string, config: EvalRunConfig): EvalRunIdentity {
-  const file = (path: string) => ({ file: basename(path), sha256: sha256File(path) });
+export async function runIdentity(model: LlamaModel, modelSha256: string, config: EvalRunConfig): Promise<EvalRunIdentity> {
+  const file = async (path: string) => ({ file: basename(path), sha256: await hashFile(path) });
   return {
     formatVersion: 1,
     model: { file: basename(model.path), sha256: modelSha256, architecture: model.info.architecture, layerCount: model.info.layerCount, embeddingLength: model.info.embeddingLength },
-    gate: file(config.guidance.gate),
-    steer: config.guidance.steer !== undefined ? file(config.guidance.steer) : null,
+    gate: await file(config.guidance.gate),
+    steer: config.guidance.steer !== undefined ? await file(config.guidance.steer) : null,
     config,
   };
 }
@@ -137,7 +133,7 @@ export async function runEval(o: RunEvalOptions): Promise<{ identity: EvalRunIde
   if (!Number.isInteger(config.maxTokens) || config.maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${config.maxTokens}`);
   if (config.modes.length === 0) throw new RangeError("modes is empty: nothing to compare with the baseline");
   mkdirSync(outDir, { recursive: true });
-  const identity = runIdentity(model, o.modelSha256, config);
+  const identity = await runIdentity(model, o.modelSha256, config);
   checkIdentity(outDir, identity);
   const done = readRecords(outDir);
   const configs = configNames(config);
