@@ -2,8 +2,9 @@
 // speed of the plain engine, of guidance (monitor with the gate closed, steer with the gate open),
 // of node-llama-cpp on the same model and settings, optionally of llama.cpp's own llama-bench and of
 // a second build of this addon (e.g. the source build against the prebuilt one), and of vector
-// extraction. One run, configurations interleaved (A B C ... A B C) after a warm-up; medians,
-// min/max, and ratios against this run's plain engine on the same prompt.
+// extraction. One run, configurations interleaved (A B C, C B A, ...) after a warm-up; medians,
+// min/max, and ratios against this run's plain engine on the same prompt, both as a ratio of
+// medians and as the median of per-repetition (paired) ratios with a 95% interval.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -42,7 +43,23 @@ export interface BenchOptions {
 }
 
 export interface Stats { median: number; min: number; max: number }
-export interface BenchRow { name: string; baseline: string; pp: Stats; tg: Stats; ppRatio: number; tgRatio: number }
+/** Median of per-repetition ratios, with a distribution-free 95% confidence interval of that median. */
+export interface RatioStats { median: number; low: number; high: number; n: number }
+export interface BenchRow {
+  name: string;
+  baseline: string;
+  pp: Stats;
+  tg: Stats;
+  /** Ratio of this row's median to the baseline's median. */
+  ppRatio: number;
+  tgRatio: number;
+  /**
+   * Ratios of each repetition's sample to the baseline's sample in the same repetition (run next
+   * to each other), so that the machine's drift between repetitions cancels.
+   */
+  pairedPp: RatioStats;
+  pairedTg: RatioStats;
+}
 export interface BenchResult {
   model: string;
   reps: number;
@@ -80,6 +97,28 @@ function nodeLlamaCppVersion(): string {
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 const stats = (xs: number[]): Stats => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+
+/**
+ * The median with its 95% confidence interval from order statistics (the sign-test interval):
+ * the widest symmetric pair of ranks [k, n+1-k] whose binomial(n, 1/2) coverage is still >= 95%.
+ * No assumption about the distribution, which on a shared machine has long tails.
+ */
+export function medianWithInterval(xs: readonly number[]): RatioStats {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return { median: NaN, low: NaN, high: NaN, n };
+  // Ranks [j, n-1-j] (0-based) cover the median with probability 1 - 2 P(X <= j), X ~ Binomial(n, 1/2).
+  const choose = (a: number, b: number) => { let c = 1; for (let i = 1; i <= b; i++) c = (c * (a - b + i)) / i; return c; };
+  let k = 0;
+  let cdf = choose(n, 0) / 2 ** n; // P(X <= k)
+  while (k + 1 < n - 2 - k) {
+    const next = cdf + choose(n, k + 1) / 2 ** n;
+    if (2 * next > 0.05) break;
+    cdf = next;
+    k++;
+  }
+  return { median: median(s), low: s[k]!, high: s[n - 1 - k]!, n };
+}
 
 /** One sample of our engine: prompt speed over the whole prefill (an open gate's second prefill included). */
 export async function sampleEngine(context: LlamaContext, tokens: number[], genTokens: number, guidance?: ResolvedGuidance): Promise<Sample> {
@@ -170,7 +209,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     for (const [, run] of configs) await run(); // warm-up
     const samples = new Map<string, Sample[]>(configs.map(([name]) => [name, []]));
     for (let rep = 0; rep < reps; rep++) {
-      for (const [name, run] of configs) samples.get(name)!.push(await run());
+      // Odd repetitions run the configurations in reverse (A B C, C B A, ...), so that no
+      // configuration always runs right after the same neighbour (caches, thermal state).
+      const order = rep % 2 === 0 ? configs : [...configs].reverse();
+      for (const [name, run] of order) samples.get(name)!.push(await run());
       log(`[bench] repetition ${rep + 1}/${reps}`);
     }
     const rows: BenchRow[] = configs.map(([name, , baseline]) => {
@@ -178,7 +220,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const base = samples.get(baseline)!;
       const pp = stats(s.map((x) => x.pp));
       const tg = stats(s.map((x) => x.tg));
-      return { name, baseline, pp, tg, ppRatio: pp.median / median(base.map((x) => x.pp)), tgRatio: tg.median / median(base.map((x) => x.tg)) };
+      const paired = (key: keyof Sample) => medianWithInterval(s.map((x, i) => x[key] / base[i]![key]));
+      return {
+        name, baseline, pp, tg,
+        ppRatio: pp.median / median(base.map((x) => x.pp)),
+        tgRatio: tg.median / median(base.map((x) => x.tg)),
+        pairedPp: paired("pp"),
+        pairedTg: paired("tg"),
+      };
     });
     const plainRow = rows[0]!;
 
@@ -233,11 +282,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
 export function formatBenchTable(r: BenchResult): string {
   const f = (x: number) => x.toFixed(1);
+  const ratio = (q: RatioStats) => (q.low === q.high ? q.median.toFixed(3) : `${q.median.toFixed(3)} [${q.low.toFixed(3)}-${q.high.toFixed(3)}]`);
   const lines = [
     `model ${r.model.split("/").pop()}, ${r.machine.cpu}, ${r.machine.threads} threads, ${r.machine.build} build, ${r.reps} reps, ${r.genTokens} generated tokens`,
-    "| configuration | prompt tok/s median (min-max) | x plain, same prompt | generation tok/s median (min-max) | x plain, same prompt |",
+    "| configuration | prompt tok/s median (min-max) | x plain, paired median [95% CI] | generation tok/s median (min-max) | x plain, paired median [95% CI] |",
     "|---|---|---|---|---|",
-    ...r.rows.map((x) => `| ${x.name} | ${f(x.pp.median)} (${f(x.pp.min)}-${f(x.pp.max)}) | ${x.ppRatio.toFixed(3)} | ${f(x.tg.median)} (${f(x.tg.min)}-${f(x.tg.max)}) | ${x.tgRatio.toFixed(3)} |`),
+    ...r.rows.map((x) => `| ${x.name} | ${f(x.pp.median)} (${f(x.pp.min)}-${f(x.pp.max)}) | ${ratio(x.pairedPp)} | ${f(x.tg.median)} (${f(x.tg.min)}-${f(x.tg.max)}) | ${ratio(x.pairedTg)} |`),
   ];
   if (r.llamaBench) {
     const b = r.llamaBench;
@@ -247,6 +297,6 @@ export function formatBenchTable(r: BenchResult): string {
     const e = r.extraction;
     lines.push(`| extraction (${e.prompts} prompts, ${e.tokens} tokens) | ${f(e.extractionTokensPerSecond.median)} vs plain one-prompt prefill ${f(e.plainPromptProcessingTokensPerSecond.median)} | ${e.ratio.toFixed(3)} | | |`);
   }
-  lines.push("(steer/open prompt processing includes the second prefill of the turn)");
+  lines.push("(paired: each repetition's sample over the baseline's sample from the same repetition; steer/open prompt processing includes the second prefill of the turn)");
   return lines.join("\n");
 }
