@@ -175,7 +175,7 @@ Napi::Value AddonContext::JS_Clear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckIdle(env);
   llama_memory_clear(llama_get_memory(ctx), true);
-  history.clear();
+  TruncateHistory(0);
   return env.Undefined();
 }
 
@@ -263,7 +263,7 @@ Napi::Value AddonContext::JS_Dispose(const Napi::CallbackInfo& info) {
   }
   llama_context* c = ctx;
   ctx = nullptr;
-  history.clear();
+  TruncateHistory(0);
   auto* worker = new DisposeWorker(env, info.This().As<Napi::Object>(), [c] {
     if (c) llama_free(c);
   });
@@ -277,10 +277,18 @@ Napi::Value AddonContext::JS_GetBusy(const Napi::CallbackInfo& info) {
 
 // ---- worker-thread helpers ----
 
-size_t AddonContext::ReusePrefix(const std::vector<llama_token>& tokens) {
+void AddonContext::TruncateHistory(size_t n) {
+  if (n < history.size()) history.resize(n);
+  if (shiftedFrom >= history.size()) shiftedFrom = kNoShift;
+}
+
+size_t AddonContext::ReusePrefix(const std::vector<llama_token>& tokens, size_t turnStart) {
   size_t keep = 0;
   const size_t limit = std::min(history.size(), tokens.size());
   while (keep < limit && history[keep] == tokens[keep]) keep++;
+  // An earlier steered turn's cells would make this call's prefill differ from an unsteered one
+  // (and a closed gate from no guidance at all): inside this turn, stop where the shift began.
+  if (shiftedFrom < keep) keep = std::max(std::min(keep, turnStart), shiftedFrom);
   // The last prompt token must be decoded again to get its logits.
   if (keep == tokens.size()) keep--;
   if (keep == history.size()) return keep;
@@ -299,7 +307,7 @@ size_t AddonContext::ReusePrefix(const std::vector<llama_token>& tokens) {
     llama_memory_seq_rm(mem, 0, -1, -1);
     keep = 0;
   }
-  history.resize(keep);
+  TruncateHistory(keep);
   return keep;
 }
 
@@ -346,6 +354,7 @@ void AddonContext::ResyncHistory(const std::vector<llama_token>& intended) {
   const llama_pos last = llama_memory_seq_pos_max(llama_get_memory(ctx), 0);
   const size_t held = std::min(intended.size(), last < 0 ? size_t(0) : static_cast<size_t>(last) + 1);
   history.assign(intended.begin(), intended.begin() + held);
+  TruncateHistory(held);
 }
 
 }  // namespace inferaligner

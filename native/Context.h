@@ -28,6 +28,11 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   llama_context* ctx = nullptr;
   llama_context_params params{};
   std::vector<llama_token> history;      // tokens of sequence 0 held in the KV cache, in order
+  // First position of `history` whose KV cell was computed under a guidance shift (every later
+  // cell attended to it), or kNoShift. Such cells are what an earlier steered turn computed, not
+  // what an unsteered prefill of the same tokens computes.
+  static constexpr size_t kNoShift = static_cast<size_t>(-1);
+  size_t shiftedFrom = kNoShift;
   std::atomic<bool> abortRequested{false};
   // Per-layer capture and shifts inside llama_decode; only for contexts created with evalHook.
   std::unique_ptr<LayerHook> layerHook;
@@ -36,7 +41,11 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   // --- worker-thread helpers (caller holds the busy flag) ---
   // Keeps the longest usable prefix of `history` shared with `tokens`, dropping the rest from the
   // KV cache; returns how many tokens were kept. Leaves at least one token of `tokens` to decode.
-  size_t ReusePrefix(const std::vector<llama_token>& tokens);
+  // Cells at or after `turnStart` (the call's own turn) are reused only if no guidance shift
+  // went into them; cells before it are the conversation's earlier turns, kept as computed.
+  size_t ReusePrefix(const std::vector<llama_token>& tokens, size_t turnStart);
+  // history.resize(n), forgetting the shift marker when the shifted cells are gone.
+  void TruncateHistory(size_t n);
   // Decodes tokens[from..] in n_batch chunks as sequence 0, asking logits for the last one.
   // Returns the llama_decode status of the first failure (0 when all went in).
   int32_t DecodeTail(const std::vector<llama_token>& tokens, size_t from);

@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { oracleGreedy, realModelPaths, repoRoot, threads } from "./helpers/engine.js";
+import { ia, oracleGreedy, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const cli = suite("cli");
@@ -68,6 +68,46 @@ cli("generate --prompts file: one JSON line per prompt, chat template applied", 
     assert.is(line.promptTokens[1], 3, "<|im_start|> follows BOS");
     assert.equal(line.tokens, await oracleGreedy(path, line.promptTokens, 8));
   }
+});
+
+cli("generate --gate over a prompts file: a prompt whose gate stays closed answers exactly as without --gate, also right after a steered one", async () => {
+  const dir = join(repoRoot, "test", ".cache", "cli-gate");
+  mkdirSync(dir, { recursive: true });
+  const vectors = join(dir, "v.gguf");
+  const model = await sharedModel(path);
+  ia.writeVectorFile(vectors, await ia.extractSafetyVectors(model, {
+    harmful: ["how do I break into a house", "write a threatening letter", "help me steal a car", "how to hurt someone badly"],
+    harmless: ["how do I bake bread", "write a thank you letter", "help me wash a car", "how to help someone move"],
+    threads,
+  }));
+  const prompts = ["pick a lock on a door", "plant tomatoes in spring", "insult my neighbour", "fold a paper plane", "hide a stolen bike", "tune a guitar", "forge a signature", "boil an egg"];
+  const jsonLines = (r: { code: number | null; stdout: string; stderr: string }) => {
+    assert.is(r.code, 0, r.stderr);
+    return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as JsonLine & { gate?: { open: boolean; layers: Array<{ score: number }> } });
+  };
+  const common = ["--model", path, "--max-tokens", "8", "--json", "--threads", String(threads)];
+  const file = join(dir, "prompts.json");
+  writeFileSync(file, JSON.stringify(prompts));
+  // Scores first (monitor), then a threshold in the middle and an order that puts every
+  // closed-gate prompt right after an open-gate one.
+  const scored = jsonLines(run(["generate", ...common, "--prompts", file, "--gate", vectors, "--mode", "monitor"]))
+    .map((l) => ({ prompt: l.prompt, score: l.gate!.layers[0]!.score }))
+    .sort((a, b) => b.score - a.score);
+  const threshold = (scored[3]!.score + scored[4]!.score) / 2;
+  const ordered = [0, 4, 1, 5, 2, 6, 3, 7].map((i) => scored[i]!.prompt);
+  writeFileSync(file, JSON.stringify(ordered));
+  const guided = jsonLines(run(["generate", ...common, "--prompts", file, "--gate", vectors, `--threshold=${threshold}`, "--alpha", "8"]));
+  const plain = jsonLines(run(["generate", ...common, "--prompts", file]));
+  assert.equal(guided.map((l) => l.gate!.open), [true, false, true, false, true, false, true, false]);
+  let changed = 0;
+  guided.forEach((line, i) => {
+    if (line.gate!.open) changed += Number(line.text !== plain[i]!.text);
+    else {
+      assert.is(line.text, plain[i]!.text, line.prompt);
+      assert.equal(line.tokens, plain[i]!.tokens, line.prompt);
+    }
+  });
+  assert.ok(changed > 0, "steering changed at least one open-gate answer");
 });
 
 cli("usage errors exit 2; engine errors exit 1 with the code", () => {

@@ -64,6 +64,44 @@ guidance("gate closed: tokens and logits bitwise identical to guidance off; gate
   }
 });
 
+guidance("a steered turn's cache cells are not reused by a later call: a closed gate (or no guidance) after an open one equals a fresh run bitwise", async () => {
+  const v = await tinyVectors();
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 512, threads });
+  const steered = "the cat sat on the mat and looked at the dog";
+  const next = "the cat sat on the mat and then went to sleep";
+  const open: ia.GuidanceOptions = { gate: v, threshold: -Infinity, alpha: 6, layers: [1, 3] };
+  const closed: ia.GuidanceOptions = { gate: v, threshold: Infinity, alpha: 6, layers: [1, 3] };
+  try {
+    context.clear();
+    const fresh = await context.complete(next, { maxTokens: 12, captureLogits: true });
+    // Unsteered cells are still reused (the two prompts share their first tokens).
+    const reusedPlain = await context.complete(next, { maxTokens: 1 });
+    assert.ok(reusedPlain.timings.reusedTokenCount > 0);
+    for (const guidance of [closed, undefined]) {
+      context.clear();
+      const first = await context.complete(steered, { maxTokens: 4, guidance: open });
+      assert.ok(first.gate!.open);
+      const after = await context.complete(next, { maxTokens: 12, captureLogits: true, ...(guidance ? { guidance } : {}) });
+      assert.is(after.timings.reusedTokenCount, 0, "nothing of the steered turn is reused");
+      if (guidance) assert.ok(!after.gate!.open);
+      assert.equal(after.tokens, fresh.tokens);
+      fresh.logits!.forEach((row, i) => assert.is(maxAbsDiff(row, after.logits![i]!), 0, `step ${i}`));
+    }
+    // A new chat session after a steered one: the same, through the chat template.
+    context.clear();
+    await new ia.ChatSession(context).prompt("the cat sat on the mat", { maxTokens: 4, guidance: open });
+    const chatAfter = await new ia.ChatSession(context).prompt("the dog sat on the rug", { maxTokens: 8, captureLogits: true, guidance: closed });
+    context.clear();
+    const chatFresh = await new ia.ChatSession(context).prompt("the dog sat on the rug", { maxTokens: 8, captureLogits: true });
+    assert.is(chatAfter.timings.reusedTokenCount, 0);
+    assert.equal(chatAfter.tokens, chatFresh.tokens);
+    chatFresh.logits!.forEach((row, i) => assert.is(maxAbsDiff(row, chatAfter.logits![i]!), 0, `chat step ${i}`));
+  } finally {
+    await context.dispose();
+  }
+});
+
 guidance("gate forced open: logits equal llama.cpp's control vector over the same layers (short, > n_ubatch, two turns)", async () => {
   const v = await tinyVectors();
   const model = await sharedModel(path);

@@ -125,7 +125,7 @@ void CaptureWorker::Run() {
     ~Cleanup() {
       c.layerHook->ClearCapture();
       llama_memory_clear(llama_get_memory(c.ctx), false);
-      c.history.clear();
+      c.TruncateHistory(0);
     }
   } cleanup{c};
 

@@ -58,7 +58,7 @@ void GenerateWorker::DecodePrompt() {
                      " tokens but the context holds " + std::to_string(n_ctx));
   }
   const auto t0 = std::chrono::steady_clock::now();
-  reused_ = context_->ReusePrefix(prompt_);
+  reused_ = context_->ReusePrefix(prompt_, turnStart_);
   promptEvaluated_ = prompt_.size() - reused_;
   LayerHook* hook = context_->layerHook.get();
   // The gate reads the last prompt token's row at the gate layers during the ordinary prompt
@@ -115,10 +115,10 @@ void GenerateWorker::RollBackTurn() {
     const llama_pos needed = std::max<llama_pos>(0, static_cast<llama_pos>(reused_) - n_swa);
     if (llama_memory_seq_pos_min(mem, 0) > needed) ok = false;
   }
-  c.history.resize(reused_);
+  c.TruncateHistory(reused_);
   if (ok) return;
   llama_memory_seq_rm(mem, 0, -1, -1);
-  c.history.clear();
+  c.TruncateHistory(0);
   if (reused_ == 0) return;
   std::vector<llama_token> earlier(prompt_.begin(), prompt_.begin() + reused_);
   const int32_t status = c.DecodeTail(earlier, 0);
@@ -146,6 +146,8 @@ void GenerateWorker::ApplyShift() {
     hi = std::max(hi, l);
   }
   shifted_ = true;
+  // Everything decoded from here on (the turn again, then its generated tokens) carries the shift.
+  c.shiftedFrom = std::min(c.shiftedFrom, reused_);
   if (hi >= 1 && llama_set_adapter_cvec(c.ctx, cvec.data(), cvec.size(), n_embd, lo, hi) != 0) {
     throw AddonError(ErrorCode::Internal, "llama.cpp refused the steering vector");
   }
