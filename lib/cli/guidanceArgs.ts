@@ -24,7 +24,8 @@ export const guidanceHelp = `Guidance (InferAligner):
   --layers <a-b>          steered blocks, inclusive (default: the steer file's suggestion)
   --gate-layers <l,...|auto>  gate blocks; several vote (default auto: the gate file's suggestion)
   --score cosine|projection   gate score (default cosine)
-  --threshold <t>         gate threshold for every gate layer (default: the file's calibrated one)
+  --threshold <t>         gate threshold for every gate layer (default: the file's calibrated one;
+                          inf / -inf force the gate; a negative value needs =, e.g. --threshold=-0.7)
   --mode steer|refuse|monitor|off   (default steer)
   --refusal <text>        the answer of refuse mode
 `;
