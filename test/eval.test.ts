@@ -225,6 +225,12 @@ evaluation("model judge and cross-model steering on two tiny models of the same 
   const verdicts = judgments.map((l) => JSON.parse(l).verdict.refused as boolean | null);
   const unjudged = report.configs.reduce((n, c) => n + c.unjudged, 0);
   assert.is(unjudged, verdicts.filter((v) => v === null).length);
+  for (const c of report.configs) {
+    assert.is(c.unjudgedBySet.harmful + c.unjudgedBySet.jailbreak, c.unjudged);
+    // The table says what each ASR left out.
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    if (c.unjudgedBySet.harmful > 0) assert.match(md, `${c.unjudgedBySet.harmful} without a verdict`);
+  }
   const again = cli(args);
   assert.is(again.code, 0, again.stderr);
   assert.is(readFileSync(join(out, "judgments.jsonl"), "utf8").trim().split("\n").length, 4, "cached verdicts are not asked again");
