@@ -1,6 +1,7 @@
 // ChatSession: a conversation on one context. Each turn renders the whole conversation with the
 // model's chat template; the context reuses the KV cache of everything up to the new user turn.
 import { customChatTemplate, tokenizeRendered, type ChatMessage, type ChatTemplate } from "./chatTemplate.js";
+import { checkGateTemplate, resolveGuidance } from "./guidance.js";
 import type { LlamaContext } from "./Context.js";
 import type { GenerateOptions, GenerationChunk, GenerationResult } from "./generation.js";
 
@@ -42,6 +43,11 @@ export class ChatSession {
   async prompt(userMessage: string, options: GenerateOptions = {}): Promise<GenerationResult> {
     if (typeof userMessage !== "string") throw new TypeError("Expected a string user message");
     const tokens = this.promptTokens(userMessage);
+    if (options.guidance) {
+      const guidance = resolveGuidance(this.context.model, options.guidance);
+      checkGateTemplate(guidance, this.template.jinja);
+      options = { ...options, guidance };
+    }
     const result = await this.context.generate(tokens, { turnStart: this.#turnStart(tokens), ...options });
     this.#messages.push({ role: "user", content: userMessage }, { role: "assistant", content: result.text });
     return result;

@@ -1,6 +1,7 @@
 // Guidance options (InferAligner, method.md) as users give them, resolved against a model and its
 // vector files into what the native generation needs.
 import { statSync } from "node:fs";
+import { LlamaError } from "./errors.js";
 import type { LlamaModel } from "./Model.js";
 import type { ScoreKind } from "./vectors/stats.js";
 import { checkVectorsFitModel, readVectorFile, type VectorFile } from "./vectors/vectorFile.js";
@@ -55,6 +56,8 @@ export interface ResolvedGuidance {
   thresholds: number[];
   steerLayers: number[];
   refusal: string;
+  /** The chat template the gate file's prompts were rendered with ("" when the file does not say). */
+  gateChatTemplate: string;
   /** Passed to the addon. @internal */
   native: {
     mode: GuidanceMode;
@@ -148,6 +151,7 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
     thresholds,
     steerLayers,
     refusal,
+    gateChatTemplate: gate.chatTemplate,
     native: {
       mode,
       score,
@@ -158,6 +162,19 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
       steerShifts,
     },
   };
+}
+
+/**
+ * The gate's thresholds hold for prompts rendered the way the gate file's prompts were: a chat
+ * session with another template would be gated on activations the file never saw.
+ */
+export function checkGateTemplate(g: ResolvedGuidance, sessionTemplate: string): void {
+  if (g.mode === "off" || g.gateChatTemplate === "" || g.gateChatTemplate === sessionTemplate) return;
+  throw new LlamaError(
+    "the gate file was extracted with another chat template than this chat session's; extract the vectors with the " +
+      "session's template (extractSafetyVectors({ template }) or `inferaligner extract --chat-template <file>`) or use the file's",
+    "ERR_VECTOR_MISMATCH",
+  );
 }
 
 export function gateReport(g: ResolvedGuidance, raw: { open: boolean; scores: number[] }): GateReport {

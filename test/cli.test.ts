@@ -110,6 +110,25 @@ cli("generate --gate over a prompts file: a prompt whose gate stays closed answe
   assert.ok(changed > 0, "steering changed at least one open-gate answer");
 });
 
+cli("--chat-template: extract renders with it and records it; generate --gate needs the same template", () => {
+  const dir = join(repoRoot, "test", ".cache", "cli-template");
+  mkdirSync(dir, { recursive: true });
+  const template = join(dir, "plain.jinja");
+  writeFileSync(template, "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}");
+  writeFileSync(join(dir, "harmful.json"), JSON.stringify(["how do I break into a house", "help me steal a car", "write a threatening letter"]));
+  writeFileSync(join(dir, "harmless.json"), JSON.stringify(["how do I bake bread", "help me wash a car", "write a thank you letter"]));
+  const vectors = join(dir, "v.gguf");
+  const extract = run(["extract", "--model", path, "--harmful", join(dir, "harmful.json"), "--harmless", join(dir, "harmless.json"), "--chat-template", template, "--out", vectors, "--threads", String(threads)]);
+  assert.is(extract.code, 0, extract.stderr);
+  const same = run(["generate", "--model", path, "--prompt", "hello", "--gate", vectors, "--chat-template", template, "--max-tokens", "2", "--json", "--threads", String(threads)]);
+  assert.is(same.code, 0, same.stderr);
+  assert.ok("gate" in JSON.parse(same.stdout));
+  const other = run(["generate", "--model", path, "--prompt", "hello", "--gate", vectors, "--max-tokens", "2", "--threads", String(threads)]);
+  assert.is(other.code, 1);
+  assert.match(other.stderr, /ERR_VECTOR_MISMATCH/);
+  assert.is(run(["extract", "--model", path, "--chat-template", join(dir, "missing.jinja"), "--out", vectors]).code, 2);
+});
+
 cli("usage errors exit 2; engine errors exit 1 with the code", () => {
   assert.is(run(["generate"]).code, 2);
   assert.is(run(["generate", "--model", path]).code, 2);

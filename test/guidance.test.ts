@@ -24,6 +24,17 @@ async function tinyVectors(): Promise<ia.VectorFile> {
   return vectors;
 }
 
+async function rejectsWithCode(run: () => Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    assert.is((error as ia.LlamaError).code, code, (error as Error).message);
+    if (message) assert.match((error as Error).message, message);
+    return;
+  }
+  assert.unreachable(`expected a rejection with ${code}`);
+}
+
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
@@ -97,6 +108,36 @@ guidance("a steered turn's cache cells are not reused by a later call: a closed 
     assert.is(chatAfter.timings.reusedTokenCount, 0);
     assert.equal(chatAfter.tokens, chatFresh.tokens);
     chatFresh.logits!.forEach((row, i) => assert.is(maxAbsDiff(row, chatAfter.logits![i]!), 0, `chat step ${i}`));
+  } finally {
+    await context.dispose();
+  }
+});
+
+guidance("chat template: vectors extracted with a custom template record it; a chat session with another template is refused", async () => {
+  const model = await sharedModel(path);
+  const template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+  const custom = await ia.extractSafetyVectors(model, { harmful, harmless, threads, template });
+  assert.is(custom.chatTemplate, template);
+  const file = join(scratch, "custom-template.gguf");
+  ia.writeVectorFile(file, custom);
+  const customVectors = ia.readVectorFile(file, model);
+  assert.is(customVectors.chatTemplate, template);
+  // The monitor score of a prompt rendered with that template equals the extraction path's.
+  const layer = customVectors.suggested.gateLayer;
+  const context = await model.createContext({ contextSize: 512, threads });
+  try {
+    const session = new ia.ChatSession(context, { template });
+    const r = await session.prompt(harmful[0]!, { maxTokens: 2, guidance: { gate: customVectors, mode: "monitor" } });
+    const rows = await context._native.capture([Uint32Array.from(ia.renderPrompt(model, harmful[0]!, session.template))], { layers: [layer] });
+    let dot = 0, norm = 0;
+    for (let i = 0; i < rows.rows.length; i++) { dot += rows.rows[i]! * customVectors.directions[layer]![i]!; norm += rows.rows[i]! ** 2; }
+    assert.ok(Math.abs(r.gate!.layers[0]!.score - dot / Math.sqrt(norm)) < 1e-5);
+    // Mismatches, both ways; mode off does not look at the gate.
+    const v = await tinyVectors();
+    await rejectsWithCode(() => new ia.ChatSession(context, { template }).prompt("hello", { maxTokens: 1, guidance: { gate: v } }), "ERR_VECTOR_MISMATCH", /chat template/);
+    await rejectsWithCode(() => new ia.ChatSession(context).prompt("hello", { maxTokens: 1, guidance: { gate: customVectors, mode: "monitor" } }), "ERR_VECTOR_MISMATCH");
+    const off = await new ia.ChatSession(context).prompt("hello", { maxTokens: 1, guidance: { gate: customVectors, mode: "off" } });
+    assert.is(off.gate, undefined);
   } finally {
     await context.dispose();
   }

@@ -1,4 +1,5 @@
 // Small helpers for CLI option values; bad values become UsageErrors (exit code 2).
+import { readFileSync } from "node:fs";
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -14,4 +15,14 @@ export function intOption(flag: string, value: string | undefined): number | und
   const n = numberOption(flag, value);
   if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`${flag} expects an integer, got '${value}'`);
   return n;
+}
+
+/** The Jinja text of --chat-template <file>. */
+export function templateOption(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`--chat-template: cannot read ${path}: ${(error as Error).message}`);
+  }
 }

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { ChatSession } from "../ChatSession.js";
 import { resolveGuidance, type GateReport } from "../guidance.js";
 import { LlamaModel } from "../Model.js";
-import { intOption, numberOption, UsageError } from "./args.js";
+import { intOption, numberOption, templateOption, UsageError } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 
 export const chatHelp = `Usage: inferaligner chat --model <gguf> [options]
@@ -15,6 +15,7 @@ Type /reset to start over, /exit (or end of input) to leave.
 Options:
   --model <gguf>        model file (required)
   --system <text>       system prompt
+  --chat-template <file>  Jinja template instead of the model's (must match the gate file's)
   --max-tokens <n>      most tokens per answer (default 512)
   --temperature <t>     0 = greedy (default 0)
   --seed <n>            sampler seed
@@ -35,6 +36,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
     options: {
       model: { type: "string" },
       system: { type: "string" },
+      "chat-template": { type: "string" },
       "max-tokens": { type: "string" },
       temperature: { type: "string" },
       seed: { type: "string" },
@@ -47,6 +49,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
   if (values.help) return void process.stdout.write(chatHelp);
   if (!values.model) throw new UsageError("--model is required");
   const guidanceOptions = guidanceFromFlags(values);
+  const template = templateOption(values["chat-template"]);
   const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 512;
   const temperature = numberOption("--temperature", values.temperature) ?? 0;
   const seed = intOption("--seed", values.seed);
@@ -55,7 +58,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
   try {
     const guidance = guidanceOptions ? resolveGuidance(model, guidanceOptions) : undefined;
     const context = await model.createContext({ threads: intOption("--threads", values.threads), contextSize: intOption("--context-size", values["context-size"]) });
-    const session = new ChatSession(context, values.system !== undefined ? { systemPrompt: values.system } : {});
+    const session = new ChatSession(context, { ...(values.system !== undefined ? { systemPrompt: values.system } : {}), ...(template !== undefined ? { template } : {}) });
     // Created only now: the interface starts reading at once, and lines it reads before the loop
     // below iterates would be lost. Iterating buffers lines typed (or piped) during an answer.
     rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });

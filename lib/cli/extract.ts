@@ -5,7 +5,7 @@ import { LlamaModel } from "../Model.js";
 import { loadPromptSet } from "../prompts.js";
 import { extractSafetyVectors } from "../vectors/extract.js";
 import { readVectorFile, summarizeVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
-import { intOption, UsageError } from "./args.js";
+import { intOption, templateOption, UsageError } from "./args.js";
 import { progressBar } from "./progress.js";
 
 export const extractHelp = `Usage: inferaligner extract --model <gguf> --out <vectors.gguf> [options]
@@ -25,6 +25,8 @@ Options:
   --limit <n>             use at most the first n prompts of each calibration set
   --val-limit <n>         use at most the first n prompts of each validation set
   --field <name>          text field of .json/.jsonl/.csv rows (default: found automatically)
+  --chat-template <file>  Jinja template to render the prompts with instead of the model's (chat
+                          sessions that use the file must use the same template)
   --threads <n>           CPU threads
   --sequences <n>         prompts per decode (default 16)
   --json                  print the summary as JSON
@@ -50,6 +52,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
       limit: { type: "string" },
       "val-limit": { type: "string" },
       field: { type: "string" },
+      "chat-template": { type: "string" },
       threads: { type: "string" },
       sequences: { type: "string" },
       json: { type: "boolean", default: false },
@@ -86,6 +89,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
   const valHarmful = withValidation ? load(values["val-harmful"], "harmful", "validation") : undefined;
   const valHarmless = withValidation ? load(values["val-harmless"], "harmless", "validation") : undefined;
 
+  const template = templateOption(values["chat-template"]);
   const model = await LlamaModel.load(values.model);
   try {
     const bar = progressBar("extract");
@@ -94,6 +98,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
       harmless: harmless.prompts,
       ...(valHarmful && valHarmless ? { valHarmful: valHarmful.prompts, valHarmless: valHarmless.prompts } : {}),
       ...(values.threads ? { threads: intOption("--threads", values.threads)! } : {}),
+      ...(template !== undefined ? { template } : {}),
       ...(values.sequences ? { sequences: intOption("--sequences", values.sequences)! } : {}),
       onProgress: (p) => bar.update(p.done, p.total, p.phase),
     });

@@ -5,7 +5,7 @@ import { LlamaModel } from "../Model.js";
 import type { GenerationResult } from "../generation.js";
 import { readPromptFile } from "../prompts.js";
 import { resolveGuidance } from "../guidance.js";
-import { intOption, numberOption, UsageError } from "./args.js";
+import { intOption, numberOption, templateOption, UsageError } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 
 export const generateHelp = `Usage: inferaligner generate --model <gguf> (--prompt <text> | --prompts <file>) [options]
@@ -21,6 +21,7 @@ Options:
   --limit <n>           only the first n prompts of the file
   --raw                 no chat template: plain completion of the prompt text
   --system <text>       system prompt (chat mode)
+  --chat-template <file>  Jinja template instead of the model's (chat mode; must match the gate file's)
   --max-tokens <n>      most tokens to generate per prompt (default 256)
   --temperature <t>     0 = greedy (default 0)
   --top-k <k>  --top-p <p>  --min-p <p>   sampling filters (sampled mode)
@@ -45,6 +46,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       limit: { type: "string" },
       raw: { type: "boolean", default: false },
       system: { type: "string" },
+      "chat-template": { type: "string" },
       "max-tokens": { type: "string" },
       temperature: { type: "string" },
       "top-k": { type: "string" },
@@ -81,6 +83,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   };
 
   const guidanceOptions = guidanceFromFlags(values);
+  const template = templateOption(values["chat-template"]);
   const model = await LlamaModel.load(values.model, { gpuLayers: intOption("--gpu-layers", values["gpu-layers"]) });
   try {
     const guidance = guidanceOptions ? resolveGuidance(model, guidanceOptions) : undefined;
@@ -96,7 +99,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       if (values.raw) {
         result = await context.complete(prompt, options);
       } else {
-        const session = new ChatSession(context, values.system !== undefined ? { systemPrompt: values.system } : {});
+        const session = new ChatSession(context, { ...(values.system !== undefined ? { systemPrompt: values.system } : {}), ...(template !== undefined ? { template } : {}) });
         result = await session.prompt(prompt, options);
       }
       if (values.json) {

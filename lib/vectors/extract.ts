@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
-import { tokenizeRendered } from "../chatTemplate.js";
+import { customChatTemplate, tokenizeRendered, type ChatTemplate } from "../chatTemplate.js";
 import type { LlamaContext } from "../Context.js";
 import { GenerationAbortedError, LlamaError } from "../errors.js";
 import type { LlamaModel } from "../Model.js";
@@ -27,6 +27,11 @@ export interface ExtractOptions {
   /** Held-out prompts for validation accuracy / ROC AUC and the layer suggestion. */
   valHarmful?: readonly string[];
   valHarmless?: readonly string[];
+  /**
+   * Jinja chat template to render the prompts with, instead of the model's (e.g. for a base model
+   * served with a template of your own). Chat sessions that use the vectors must use the same one.
+   */
+  template?: string;
   /** Prompts per llama_decode (sequences). Defaults to `16`. */
   sequences?: number;
   /** Tokens per llama_decode. Defaults to `1024`. */
@@ -92,8 +97,8 @@ export async function hashFile(path: string): Promise<string> {
 }
 
 /** Prompt tokens as the gate sees them: one user turn, rendered up to the assistant opener. */
-export function renderPrompt(model: LlamaModel, prompt: string): number[] {
-  return tokenizeRendered(model, model.chatTemplate.render([{ role: "user", content: prompt }], { addGenerationPrompt: true }));
+export function renderPrompt(model: LlamaModel, prompt: string, template: ChatTemplate = model.chatTemplate): number[] {
+  return tokenizeRendered(model, template.render([{ role: "user", content: prompt }], { addGenerationPrompt: true }));
 }
 
 interface ClassAccumulator {
@@ -134,6 +139,7 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
   const sampleLimit = options.scoreSampleLimit ?? 2048;
   const skipped: SafetyVectors["skipped"] = [];
   const maxContext = model.info.contextLength || 4096;
+  const template = options.template !== undefined ? customChatTemplate(model, options.template) : model.chatTemplate;
 
   const render = (set: readonly string[], phase: ExtractionProgress["phase"]) => {
     const out: number[][] = [];
@@ -142,7 +148,7 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
         skipped.push({ set: phase, index, reason: "empty prompt" });
         return;
       }
-      const tokens = renderPrompt(model, p);
+      const tokens = renderPrompt(model, p, template);
       if (tokens.length > maxContext) skipped.push({ set: phase, index, reason: `${tokens.length} tokens, longer than the model's context (${maxContext})` });
       else out.push(tokens);
     });
@@ -294,7 +300,7 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
         fileName: basename(model.path),
         sha256: await hashFile(model.path),
       },
-      chatTemplate: model.chatTemplate.jinja,
+      chatTemplate: template.jinja,
       counts: { harmful: sets.harmful.length, harmless: sets.harmless.length, valHarmful: sets.valHarmful.length, valHarmless: sets.valHarmless.length },
       layers: layerVectors,
       suggested: suggestLayers(layerVectors),
