@@ -37,7 +37,6 @@ const data = (file: string) => join(values.data!, file);
 
 const model = await ia.LlamaModel.load(modelPath);
 const template = values["chat-template"] ? ia.customChatTemplate(model, readFileSync(values["chat-template"], "utf8")) : model.chatTemplate;
-const render = (prompt: string) => ia.tokenizeRendered(model, template.render([{ role: "user", content: prompt }], { addGenerationPrompt: true }));
 const { layerCount: nLayers, embeddingLength: nEmbd } = model.info;
 
 const harmlessVal = ia.readPromptFile(data("harmless_val.json"), { limit: 239 });
@@ -51,18 +50,19 @@ const sets = {
   evalHarmless200: harmlessVal.slice(39),
 };
 
-const rendered = Object.values(sets).flat().map(render);
-const longest = Math.max(...rendered.map((t) => t.length));
+// Rendered once, as extraction renders them (renderPrompt with the same template).
+const rendered = Object.fromEntries(Object.entries(sets).map(([name, prompts]) => [name, prompts.map((p) => ia.renderPrompt(model, p, template))])) as Record<keyof typeof sets, number[][]>;
+const longest = Math.max(...Object.values(rendered).flat().map((t) => t.length));
 const batch = Math.max(1024, longest);
 const context = await model.createContext({
   contextSize: batch, batchSize: batch, ubatchSize: batch, sequences: 16, kvUnified: true, flashAttention: false, evalHook: true, threads: Number(values.threads),
 });
 const layers = Array.from({ length: nLayers }, (_, i) => i);
 /** Last-prompt-token activations of every prompt: rows[prompt] is nLayers x nEmbd. */
-async function activations(prompts: string[]): Promise<Float32Array[]> {
+async function activations(prompts: number[][]): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let start = 0; start < prompts.length; start += 64) {
-    const part = prompts.slice(start, start + 64).map((p) => Uint32Array.from(render(p)));
+    const part = prompts.slice(start, start + 64).map((t) => Uint32Array.from(t));
     const r = await context._native.capture(part, { layers });
     for (let k = 0; k < part.length; k++) out.push(r.rows.slice(k * nLayers * nEmbd, (k + 1) * nLayers * nEmbd));
   }
@@ -70,7 +70,7 @@ async function activations(prompts: string[]): Promise<Float32Array[]> {
 }
 const started = performance.now();
 const acts = {} as Record<keyof typeof sets, Float32Array[]>;
-for (const [name, prompts] of Object.entries(sets) as Array<[keyof typeof sets, string[]]>) acts[name] = await activations(prompts);
+for (const name of Object.keys(sets) as Array<keyof typeof sets>) acts[name] = await activations(rendered[name]);
 const captureSeconds = (performance.now() - started) / 1000;
 await context.dispose();
 
