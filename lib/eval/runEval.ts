@@ -1,5 +1,5 @@
 // Runs an evaluation: every item through the unguided baseline and through each guided
-// configuration, greedy, one fresh conversation per item. Results are appended to
+// configuration, greedy, one fresh conversation on an empty KV cache per item and configuration. Results are appended to
 // <outDir>/results.jsonl as they come, so a rerun with the same outDir and configuration skips what
 // is done (a laptop run takes a while). The baseline runs guidance in `monitor` mode: its output is
 // the unguided output (the gate is computed but changes nothing; test/guidance checks that
@@ -164,6 +164,11 @@ export async function runEval(o: RunEvalOptions): Promise<{ identity: EvalRunIde
 
 async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigName, config: EvalRunConfig, signal?: AbortSignal): Promise<EvalRecord> {
   const mode: GuidanceMode = name === "baseline" ? "monitor" : name;
+  // Every configuration of an item starts from an empty KV cache, so each one evaluates the same
+  // tokens in the same batches: a closed gate then answers bit for bit as the baseline, and
+  // "preserved" measures guidance, not which cells the previous item left to reuse (a reused
+  // prefix changes the batch split and so the floating-point path, and greedy answers flip at ties).
+  context.clear();
   const session = new ChatSession(context, config.systemPrompt !== undefined ? { systemPrompt: config.systemPrompt } : {});
   const base = { key: item.key, set: item.set, config: name };
   try {
