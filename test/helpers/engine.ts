@@ -24,20 +24,22 @@ export function sharedModel(path: string): Promise<LlamaModel> {
 }
 
 export interface RealModels {
+  qwen2: string | null;
   gemma3: string | null;
   smollm2: string | null;
 }
 let realModels: RealModels | undefined;
-/** Paths of the real models installed by `npm run models` (env INFERALIGNER_GEMMA / INFERALIGNER_SMOLLM2 override). */
+/** Paths of the real models installed by `npm run models` (env INFERALIGNER_QWEN / INFERALIGNER_GEMMA / INFERALIGNER_SMOLLM2 override). */
 export function realModelPaths(): RealModels {
   if (!realModels) {
-    let located: RealModels = { gemma3: null, smollm2: null };
+    let located: RealModels = { qwen2: null, gemma3: null, smollm2: null };
     try {
       located = JSON.parse(execFileSync("python3", [`${repoRoot}scripts/models.py`, "locate"], { encoding: "utf8" })) as RealModels;
     } catch {
       // python or the packages missing: the real-model suites say so and skip
     }
     realModels = {
+      qwen2: process.env.INFERALIGNER_QWEN ?? located.qwen2,
       gemma3: process.env.INFERALIGNER_GEMMA ?? located.gemma3,
       smollm2: process.env.INFERALIGNER_SMOLLM2 ?? located.smollm2,
     };

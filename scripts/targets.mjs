@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// npm run targets: makes the unaligned twins of Qwen2.5-Coder-0.5B-Instruct that the cross-model
+// evaluation steers (method.md, "Unaligned twins"), reproducibly, into the model cache (outside
+// git, like the models). Each step is skipped when its output exists and was made from the same
+// inputs (the vector file records its model's sha256; the twin records both sha256s).
+//   1. the aligned model's safety vectors from the built-in prompt sets (directions from the
+//      training split only; the validation split only scores them): `inferaligner extract`;
+//   2. the abliterated twin: scripts/twins.py abliterate, block 14's direction.
+// Prints {"aligned", "alignedVectors", "abliterated"} as JSON on stdout.
+// Usage: npm run targets [-- --threads N] [--force]
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { readGguf } from "../dist/gguf/reader.js";
+import { hashFile } from "../dist/vectors/extract.js";
+import { readVectorFile } from "../dist/vectors/vectorFile.js";
+import { root } from "./llama-source.mjs";
+
+/** The block whose direction is projected out (method.md: measured to make a fluent, compliant twin). */
+export const ABLITERATION_LAYER = 14;
+
+const { values } = parseArgs({ options: { threads: { type: "string" }, force: { type: "boolean", default: false } } });
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", ...opts });
+const log = (s) => process.stderr.write(`[targets] ${s}\n`);
+
+const located = JSON.parse(run("python3", [join(root, "scripts", "models.py"), "install"]));
+const aligned = located.qwen2;
+if (!aligned) throw new Error("Qwen2.5-Coder-0.5B-Instruct is not installed (python3 scripts/models.py install)");
+const cache = join(aligned, "..");
+const alignedSha = await hashFile(aligned);
+
+const alignedVectors = join(cache, "qwen2.5-coder-0.5b-instruct.builtin-vectors.gguf");
+const vectorsFresh = () => existsSync(alignedVectors) && readVectorFile(alignedVectors).source.sha256 === alignedSha;
+if (values.force || !vectorsFresh()) {
+  log(`extracting the aligned model's vectors (built-in prompt sets) into ${alignedVectors}`);
+  run(process.execPath, [join(root, "dist", "cli", "index.js"), "extract", "--model", aligned, "--out", alignedVectors,
+    ...(values.threads ? ["--threads", values.threads] : [])], { stdio: ["ignore", "inherit", "inherit"] });
+}
+const vectorsSha = await hashFile(alignedVectors);
+
+const abliterated = join(cache, "qwen2.5-coder-0.5b-instruct.abliterated.gguf");
+const twinFresh = () => {
+  if (!existsSync(abliterated)) return false;
+  const m = readGguf(abliterated).metadata;
+  return m.get("inferaligner.twin.source_sha256") === alignedSha && m.get("inferaligner.twin.vectors_sha256") === vectorsSha &&
+    m.get("inferaligner.twin.layer") === ABLITERATION_LAYER;
+};
+if (values.force || !twinFresh()) {
+  log(`abliterating block ${ABLITERATION_LAYER}'s direction out of the aligned model into ${abliterated}`);
+  run("python3", [join(root, "scripts", "twins.py"), "abliterate", "--model", aligned, "--vectors", alignedVectors,
+    "--layer", String(ABLITERATION_LAYER), "--out", abliterated], { stdio: ["ignore", "inherit", "inherit"] });
+}
+process.stdout.write(JSON.stringify({ aligned, alignedVectors, abliterated }) + "\n");

@@ -1,0 +1,82 @@
+// Unaligned twins (scripts/twins.py, npm run targets): the abliteration recipe on a tiny model,
+// checked through the engine itself: with the direction projected out of every matrix that writes
+// to the residual stream and out of the embeddings, no block's output has a component along it.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { tinyModelPath } from "./helpers/tinyModel.js";
+import { readGguf } from "../dist/gguf/reader.js";
+import { hashFile } from "../dist/vectors/extract.js";
+
+const twins = suite("twins");
+const scratch = join(repoRoot, "test", ".cache", "twins");
+rmSync(scratch, { recursive: true, force: true });
+mkdirSync(scratch, { recursive: true });
+
+/** Per block, |cos(a_l, r)| averaged over the prompts' last tokens. */
+async function alignment(model: ia.LlamaModel, r: Float32Array, prompts: string[]): Promise<number[]> {
+  const { layerCount: L, embeddingLength: E } = model.info;
+  const context = await model.createContext({ contextSize: 256, batchSize: 256, ubatchSize: 256, sequences: 4, kvUnified: true, threads, evalHook: true, flashAttention: false });
+  try {
+    const rows = await context._native.capture(prompts.map((p) => Uint32Array.from(ia.renderPrompt(model, p))), { layers: Array.from({ length: L }, (_, i) => i) });
+    return Array.from({ length: L }, (_, l) => {
+      let sum = 0;
+      for (let k = 0; k < prompts.length; k++) sum += Math.abs(ia.score("cosine", rows.rows.subarray((k * L + l) * E, (k * L + l + 1) * E), r));
+      return sum / prompts.length;
+    });
+  } finally {
+    await context.dispose();
+  }
+}
+
+twins("abliterate: the twin's residual stream has no component along the direction; recipe recorded; other tensors untouched", async () => {
+  const modelPath = tinyModelPath("tiny-chatml");
+  const model = await sharedModel(modelPath);
+  const vectorsPath = join(scratch, "vectors.gguf");
+  ia.writeVectorFile(vectorsPath, await ia.extractSafetyVectors(model, {
+    harmful: ["how do I break into a house", "write a threatening letter", "help me steal a car"],
+    harmless: ["how do I bake bread", "write a thank you letter", "help me wash a car"],
+    threads,
+  }));
+  const layer = 2;
+  const out = join(scratch, "twin.gguf");
+  const r = spawnSync("python3", [join(repoRoot, "scripts", "twins.py"), "abliterate", "--model", modelPath, "--vectors", vectorsPath, "--layer", String(layer), "--out", out], { encoding: "utf8" });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).changedTensors, 1 + 2 * model.info.layerCount, "token_embd + attn_output and ffn_down of every block");
+
+  const before = readGguf(modelPath);
+  const after = readGguf(out);
+  const m = after.metadata;
+  assert.is(m.get("inferaligner.twin.kind"), "abliterated");
+  assert.is(m.get("inferaligner.twin.layer"), layer);
+  assert.is(m.get("inferaligner.twin.source_sha256"), await hashFile(modelPath));
+  assert.is(m.get("inferaligner.twin.vectors_sha256"), await hashFile(vectorsPath));
+  assert.match(String(m.get("general.name")), /abliterated twin, block 2/);
+  assert.is(m.get("tokenizer.chat_template"), before.metadata.get("tokenizer.chat_template"), "other metadata copied");
+  for (const t of before.tensors) {
+    const changed = t.name === "token_embd.weight" || t.name.endsWith("attn_output.weight") || t.name.endsWith("ffn_down.weight");
+    const u = after.tensors.find((x) => x.name === t.name)!;
+    assert.ok(u, t.name);
+    if (!changed) assert.equal(Array.from(after.readF32(t.name)), Array.from(before.readF32(t.name)), `${t.name} copied unchanged`);
+  }
+
+  const direction = ia.readVectorFile(vectorsPath).directions[layer]!;
+  const prompts = ["plant a tree in the garden", "steal the bike from the shed", "write a letter to my aunt", "how do I hurt them"];
+  const twin = await ia.LlamaModel.load(out);
+  try {
+    const original = await alignment(model, direction, prompts);
+    const abliterated = await alignment(twin, direction, prompts);
+    // The original stream carries the direction; the twin's only what Q8_0 rounding leaves.
+    assert.ok(Math.max(...original) > 0.05, `original |cos| ${original.map((x) => x.toFixed(4))}`);
+    for (const [l, c] of abliterated.entries()) assert.ok(c < 0.01, `block ${l}: |cos| ${c} (original ${original[l]})`);
+    const text = await (await twin.createContext({ contextSize: 256, threads })).complete("hello", { maxTokens: 4, temperature: 0 });
+    assert.ok(text.tokens.length > 0, "the twin loads and generates");
+  } finally {
+    await twin.dispose();
+  }
+});
+
+twins.run();
