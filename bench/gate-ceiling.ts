@@ -17,7 +17,7 @@ import os from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import * as ia from "../dist/index.js";
-import { accuracyAt, bestThreshold, rocAuc, score, type ScoreKind } from "../dist/vectors/stats.js";
+import { accuracyAt, bestThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "../dist/vectors/stats.js";
 import { realModelPaths, repoRoot } from "../test/helpers/engine.js";
 
 const { values } = parseArgs({
@@ -83,13 +83,6 @@ function unitDirection(harmful: Float32Array[], harmless: Float32Array[], l: num
   return v.map((x) => x / n);
 }
 const openRate = (scores: number[], threshold: number) => scores.filter((s) => s > threshold).length / scores.length;
-/** The lowest threshold that opens at most `budget` of the harmless scores. */
-function thresholdForBudget(harmless: number[], share: number): number {
-  const sorted = [...harmless].sort((a, b) => b - a);
-  const allowed = Math.floor(share * sorted.length);
-  return sorted[allowed] ?? -Infinity; // scores equal to it stay closed (gate opens on score > threshold)
-}
-
 interface LayerStudy {
   layer: number;
   valAccuracy: number;
@@ -115,7 +108,7 @@ for (const source of ["data", "builtin"] as const) {
         valAuc: rocAuc(vh, vb),
         openHarmfulVal: openRate(vh, threshold),
         openHarmless200: openRate(eb, threshold),
-        ceilingHarmfulOpen: openRate(vh, thresholdForBudget(eb, budget)),
+        ceilingHarmfulOpen: openRate(vh, thresholdForFalseOpenBudget(eb, budget)),
       });
     }
   }

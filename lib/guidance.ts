@@ -23,7 +23,7 @@ export interface GuidanceOptions {
   gateLayers?: readonly number[] | "auto";
   /** Gate score. Defaults to `"cosine"`. */
   score?: ScoreKind;
-  /** Threshold for every gate layer, instead of the file's calibrated ones (-Infinity: always open). */
+  /** Threshold for every gate layer, instead of the file's (its false-open budget's; -Infinity: always open). */
   threshold?: number;
   /** steer (InferAligner), refuse (answer with `refusal` when the gate opens), monitor (report only), off. Defaults to `"steer"`. */
   mode?: GuidanceMode;
@@ -122,7 +122,7 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
   const gate = loadVectors(o.gate, model, "gate");
   const steer = o.steer !== undefined ? loadVectors(o.steer, model, "steer") : gate;
   const gateLayers = o.gateLayers === undefined || o.gateLayers === "auto" ? [gate.suggested.gateLayer] : layerList(o.gateLayers, layerCount, "gateLayers");
-  const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].best));
+  const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].budget));
   let steerLayers: number[];
   if (o.layers === undefined) {
     // Calibrated defaults (inferaligner calibrate --save) win over the extraction's suggestion.

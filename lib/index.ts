@@ -14,14 +14,14 @@ export { getBinding, setLogLevel, type NativeDevice } from "./binding.js";
 export { loadPromptSet, readPromptFile, loadRows, PROMPT_TEXT_FIELDS, type PromptFileOptions, type PromptSet, type PromptRow } from "./prompts.js";
 export { builtinPromptSet, builtinExtractionSets, BUILTIN_PROMPTS, BUILTIN_PROMPTS_VERSION, type BuiltinPromptKind, type BuiltinPromptSplit } from "./data/builtinPrompts.js";
 export {
-  extractSafetyVectors, renderPrompt, suggestLayers,
+  extractSafetyVectors, renderPrompt, suggestLayers, DEFAULT_FALSE_OPEN_BUDGET,
   type ExtractOptions, type ExtractionProgress, type LayerVectors, type SafetyVectors, type SourceModel, type ThresholdInfo,
 } from "./vectors/extract.js";
 export {
   readVectorFile, writeVectorFile, encodeVectorFile, checkVectorsFitModel, summarizeVectorFile, saveGuidanceDefaults, VECTOR_FORMAT_VERSION,
   type VectorFile, type VectorLayerInfo, type GuidanceDefaults,
 } from "./vectors/vectorFile.js";
-export { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, type ScoreKind } from "./vectors/stats.js";
+export { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "./vectors/stats.js";
 export {
   resolveGuidance, DEFAULT_ALPHA_RELATIVE, DEFAULT_REFUSAL,
   type GuidanceOptions, type GuidanceMode, type GateReport, type GateLayerReport, type ResolvedGuidance,

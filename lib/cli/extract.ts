@@ -5,7 +5,7 @@ import { LlamaModel } from "../Model.js";
 import { loadPromptSet } from "../prompts.js";
 import { extractSafetyVectors } from "../vectors/extract.js";
 import { readVectorFile, summarizeVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
-import { intOption, templateOption, UsageError } from "./args.js";
+import { intOption, numberOption, templateOption, UsageError } from "./args.js";
 import { progressBar } from "./progress.js";
 
 export const extractHelp = `Usage: inferaligner extract --model <gguf> --out <vectors.gguf> [options]
@@ -27,6 +27,8 @@ Options:
   --field <name>          text field of .json/.jsonl/.csv rows (default: found automatically)
   --chat-template <file>  Jinja template to render the prompts with instead of the model's (chat
                           sessions that use the file must use the same template)
+  --false-open-budget <share>  the default gate threshold opens at most this share of the harmless
+                          calibration and validation prompts (default 0.03)
   --threads <n>           CPU threads
   --sequences <n>         prompts per decode (default 16)
   --json                  print the summary as JSON
@@ -55,6 +57,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
       "chat-template": { type: "string" },
       threads: { type: "string" },
       sequences: { type: "string" },
+      "false-open-budget": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -100,6 +103,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
       ...(values.threads ? { threads: intOption("--threads", values.threads)! } : {}),
       ...(template !== undefined ? { template } : {}),
       ...(values.sequences ? { sequences: intOption("--sequences", values.sequences)! } : {}),
+      ...(values["false-open-budget"] !== undefined ? { falseOpenBudget: budgetOption(values["false-open-budget"]) } : {}),
       onProgress: (p) => bar.update(p.done, p.total, p.phase),
     });
     bar.done();
@@ -114,7 +118,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
       layers: vectors.layers.map((l) => ({
         layer: l.layer,
         norm: l.norm,
-        threshold: l.thresholds.cosine.best,
+        threshold: l.thresholds.cosine.budget,
         calibrationAccuracy: l.thresholds.cosine.calibrationAccuracy,
         valAccuracy: l.validation?.cosine.accuracy ?? null,
         valAuc: l.validation?.cosine.auc ?? null,
@@ -127,12 +131,19 @@ export async function extractCommand(argv: string[]): Promise<void> {
         (vectors.counts.valHarmful ? `, validated on ${vectors.counts.valHarmful} + ${vectors.counts.valHarmless}` : "") + "\n");
       process.stdout.write(`${vectors.timings.prompts} prompts, ${vectors.timings.tokens} tokens in ${(vectors.timings.ms / 1000).toFixed(1)} s ` +
         `(${vectors.timings.promptsPerSecond.toFixed(1)} prompts/s, ${vectors.timings.tokensPerSecond.toFixed(0)} tokens/s)\n`);
+      process.stdout.write(`threshold: cosine, opens at most ${(100 * vectors.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`);
       printLayerTable(summary.layers);
       process.stdout.write(`suggested gate layer ${vectors.suggested.gateLayer}, steered layers ${vectors.suggested.steerLayers[0]}-${vectors.suggested.steerLayers[1]}\n`);
     }
   } finally {
     await model.dispose();
   }
+}
+
+function budgetOption(text: string): number {
+  const share = numberOption("--false-open-budget", text)!;
+  if (!(share >= 0 && share < 1)) throw new UsageError(`--false-open-budget is a share in [0, 1), e.g. 0.03; got ${text}`);
+  return share;
 }
 
 function printLayerTable(layers: Array<{ layer: number; norm: number; threshold: number; calibrationAccuracy: number; valAccuracy: number | null; valAuc: number | null }>): void {

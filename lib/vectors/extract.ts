@@ -11,9 +11,12 @@ import { customChatTemplate, tokenizeRendered, type ChatTemplate } from "../chat
 import type { LlamaContext } from "../Context.js";
 import { GenerationAbortedError, LlamaError } from "../errors.js";
 import type { LlamaModel } from "../Model.js";
-import { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, type ScoreKind } from "./stats.js";
+import { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "./stats.js";
 
 export const SCORE_KINDS: readonly ScoreKind[] = ["cosine", "projection"];
+
+/** Share of harmless prompts the default gate threshold may open. */
+export const DEFAULT_FALSE_OPEN_BUDGET = 0.03;
 
 export interface ExtractionProgress {
   phase: "harmful" | "harmless" | "valHarmful" | "valHarmless";
@@ -40,6 +43,11 @@ export interface ExtractOptions {
   threads?: number;
   /** Most calibration activations kept per class for the per-prompt scores. Defaults to `2048`. */
   scoreSampleLimit?: number;
+  /**
+   * The gate's default threshold opens at most this share of the harmless prompts (the false-open
+   * budget; see ThresholdInfo.budget). Defaults to `DEFAULT_FALSE_OPEN_BUDGET` (0.03).
+   */
+  falseOpenBudget?: number;
   onProgress?: (progress: ExtractionProgress) => void;
   signal?: AbortSignal;
 }
@@ -51,6 +59,11 @@ export interface ThresholdInfo {
   best: number;
   /** Accuracy on the calibration prompts at `best`. */
   calibrationAccuracy: number;
+  /**
+   * The default threshold: the lowest at which at most the false-open budget of the harmless
+   * prompts open the gate (the harmless calibration and validation prompts together).
+   */
+  budget: number;
 }
 
 export interface LayerVectors {
@@ -82,6 +95,8 @@ export interface SafetyVectors {
   /** The chat template the prompts were rendered with. */
   chatTemplate: string;
   counts: { harmful: number; harmless: number; valHarmful: number; valHarmless: number };
+  /** The false-open budget the `budget` thresholds were chosen for. */
+  falseOpenBudget: number;
   layers: LayerVectors[];
   suggested: { gateLayer: number; steerLayers: [number, number] };
   /** Per-prompt calibration scores: scores[kind][layer] (a sample if more than scoreSampleLimit prompts). */
@@ -137,6 +152,10 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
   const sequences = options.sequences ?? 16;
   const batchTokens = options.batchTokens ?? 1024;
   const sampleLimit = options.scoreSampleLimit ?? 2048;
+  const falseOpenBudget = options.falseOpenBudget ?? DEFAULT_FALSE_OPEN_BUDGET;
+  if (typeof falseOpenBudget !== "number" || !(falseOpenBudget >= 0 && falseOpenBudget < 1)) {
+    throw new RangeError(`falseOpenBudget must be a share in [0, 1), got ${String(falseOpenBudget)}`);
+  }
   const skipped: SafetyVectors["skipped"] = [];
   const maxContext = model.info.contextLength || 4096;
   const template = options.template !== undefined ? customChatTemplate(model, options.template) : model.chatTemplate;
@@ -256,7 +275,7 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
         const bs = layerRows(harmlessAcc);
         calibrationScores[kind].push({ harmful: hs, harmless: bs });
         const best = bestThreshold(hs, bs).threshold;
-        thresholds[kind] = { midpoint: midpointThreshold(hs, bs), best, calibrationAccuracy: accuracyAt(hs, bs, best) };
+        thresholds[kind] = { midpoint: midpointThreshold(hs, bs), best, calibrationAccuracy: accuracyAt(hs, bs, best), budget: thresholdForFalseOpenBudget(bs, falseOpenBudget) };
       }
       layerVectors.push({
         layer: l,
@@ -286,6 +305,8 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
           const hs = vh[k]![lv.layer]!;
           const bs = vb[k]![lv.layer]!;
           lv.validation![kind] = { accuracy: accuracyAt(hs, bs, lv.thresholds[kind].best), auc: rocAuc(hs, bs) };
+          // The budget holds on prompts the direction was not fitted to as well.
+          lv.thresholds[kind].budget = thresholdForFalseOpenBudget([...calibrationScores[kind][lv.layer]!.harmless, ...bs], falseOpenBudget);
         });
       }
     }
@@ -302,6 +323,7 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
       },
       chatTemplate: template.jinja,
       counts: { harmful: sets.harmful.length, harmless: sets.harmless.length, valHarmful: sets.valHarmful.length, valHarmless: sets.valHarmless.length },
+      falseOpenBudget,
       layers: layerVectors,
       suggested: suggestLayers(layerVectors),
       calibrationScores,

@@ -64,6 +64,18 @@ export function bestThreshold(harmful: readonly number[], harmless: readonly num
   return { threshold: best.threshold, balancedAccuracy: best.balancedAccuracy };
 }
 
+/**
+ * The lowest threshold at which at most `share` of the harmless scores open the gate (it opens on
+ * score > threshold, so scores equal to the threshold stay closed): the k-th highest harmless
+ * score, k = floor(share x n). -Infinity when the budget lets every prompt open.
+ */
+export function thresholdForFalseOpenBudget(harmless: readonly number[], share: number): number {
+  if (!(share >= 0 && share <= 1)) throw new RangeError(`a false-open budget is a share in [0, 1], got ${share}`);
+  if (harmless.length === 0) throw new RangeError("a false-open budget needs harmless scores");
+  const sorted = [...harmless].sort((a, b) => b - a);
+  return sorted[Math.floor(share * sorted.length)] ?? -Infinity;
+}
+
 /** Area under the ROC curve: P(harmful score > harmless score), ties counting one half. */
 export function rocAuc(harmful: readonly number[], harmless: readonly number[]): number {
   const tagged = [...harmful.map((x) => [x, 1] as const), ...harmless.map((x) => [x, 0] as const)].sort((a, b) => a[0] - b[0]);

@@ -18,9 +18,10 @@ export interface VectorLayerInfo {
   /** |v_l| */
   norm: number;
   meanActivationNorm: number;
-  /** Default gate threshold (cosine, best calibration accuracy). */
+  /** Default gate threshold (cosine, the false-open budget's). */
   threshold: number;
-  thresholds: Record<ScoreKind, { midpoint: number; best: number; calibrationAccuracy: number }>;
+  /** `budget` is `best` in files written before the false-open budget existed. */
+  thresholds: Record<ScoreKind, { midpoint: number; best: number; calibrationAccuracy: number; budget: number }>;
   validation: Record<ScoreKind, { accuracy: number; auc: number }> | null;
 }
 
@@ -33,6 +34,8 @@ export interface VectorFile {
   source: SourceModel;
   chatTemplate: string;
   counts: SafetyVectors["counts"];
+  /** The false-open budget of the default thresholds; null in files written before it existed (their default is `best`). */
+  falseOpenBudget: number | null;
   layers: VectorLayerInfo[];
   /** Unit direction per block, index = block (0 included). */
   directions: Float32Array[];
@@ -79,6 +82,7 @@ export function encodeVectorFile(v: SafetyVectors): Buffer {
     [`${P}prompts.harmless`, u32(v.counts.harmless)],
     [`${P}prompts.val_harmful`, u32(v.counts.valHarmful)],
     [`${P}prompts.val_harmless`, u32(v.counts.valHarmless)],
+    [`${P}gate.false_open_budget`, f32(v.falseOpenBudget)],
     [`${P}layer.norm`, per((l) => l.norm)],
     [`${P}layer.mean_activation_norm`, per((l) => l.meanActivationNorm)],
     [`${P}direction.0`, arr("f32", Array.from(v.layers[0]!.direction))],
@@ -92,6 +96,7 @@ export function encodeVectorFile(v: SafetyVectors): Buffer {
       [`${P}threshold.${kind}.midpoint`, per((l) => l.thresholds[kind].midpoint)],
       [`${P}threshold.${kind}.best`, per((l) => l.thresholds[kind].best)],
       [`${P}threshold.${kind}.calibration_accuracy`, per((l) => l.thresholds[kind].calibrationAccuracy)],
+      [`${P}threshold.${kind}.budget`, per((l) => l.thresholds[kind].budget)],
     );
     if (v.layers.every((l) => l.validation)) {
       metadata.push(
@@ -185,7 +190,13 @@ export function readVectorFile(path: string, model?: { info: ModelInfo }): Vecto
   const per = (key: string) => getFloats(m, `${P}${key}`, path, layerCount);
   const norms = per("layer.norm");
   const activationNorms = per("layer.mean_activation_norm");
-  const thresholds = Object.fromEntries(KINDS.map((k) => [k, { midpoint: per(`threshold.${k}.midpoint`), best: per(`threshold.${k}.best`), acc: per(`threshold.${k}.calibration_accuracy`) }]));
+  const hasBudget = m.has(`${P}gate.false_open_budget`);
+  const falseOpenBudget = hasBudget ? get(m, `${P}gate.false_open_budget`, path) : null;
+  if (falseOpenBudget !== null && (typeof falseOpenBudget !== "number" || !(falseOpenBudget >= 0 && falseOpenBudget < 1))) throw formatError(path, "gate.false_open_budget must be a share in [0, 1)");
+  const thresholds = Object.fromEntries(KINDS.map((k) => {
+    const best = per(`threshold.${k}.best`);
+    return [k, { midpoint: per(`threshold.${k}.midpoint`), best, acc: per(`threshold.${k}.calibration_accuracy`), budget: hasBudget ? per(`threshold.${k}.budget`) : best }];
+  }));
   const hasValidation = m.has(`${P}validation.cosine.accuracy`);
   const validation = hasValidation
     ? Object.fromEntries(KINDS.map((k) => [k, { accuracy: per(`validation.${k}.accuracy`), auc: per(`validation.${k}.auc`) }]))
@@ -207,12 +218,13 @@ export function readVectorFile(path: string, model?: { info: ModelInfo }): Vecto
       valHarmful: getInt(m, `${P}prompts.val_harmful`, path),
       valHarmless: getInt(m, `${P}prompts.val_harmless`, path),
     },
+    falseOpenBudget: falseOpenBudget as number | null,
     layers: Array.from({ length: layerCount }, (_, l) => ({
       layer: l,
       norm: norms[l]!,
       meanActivationNorm: activationNorms[l]!,
-      threshold: thresholds.cosine!.best[l]!,
-      thresholds: Object.fromEntries(KINDS.map((k) => [k, { midpoint: thresholds[k]!.midpoint[l]!, best: thresholds[k]!.best[l]!, calibrationAccuracy: thresholds[k]!.acc[l]! }])) as VectorLayerInfo["thresholds"],
+      threshold: thresholds.cosine!.budget[l]!,
+      thresholds: Object.fromEntries(KINDS.map((k) => [k, { midpoint: thresholds[k]!.midpoint[l]!, best: thresholds[k]!.best[l]!, calibrationAccuracy: thresholds[k]!.acc[l]!, budget: thresholds[k]!.budget[l]! }])) as VectorLayerInfo["thresholds"],
       validation: validation
         ? (Object.fromEntries(KINDS.map((k) => [k, { accuracy: validation[k]!.accuracy[l]!, auc: validation[k]!.auc[l]! }])) as Record<ScoreKind, { accuracy: number; auc: number }>)
         : null,
@@ -295,6 +307,7 @@ export function summarizeVectorFile(v: VectorFile) {
     formatVersion: v.formatVersion,
     source: v.source,
     counts: v.counts,
+    falseOpenBudget: v.falseOpenBudget,
     layers: v.layers.map((l) => ({
       layer: l.layer,
       norm: l.norm,
