@@ -70,9 +70,23 @@ calibration("the sweep: one row per setting, closed gates keep the unguided answ
     // Gates forced open; a judge marker that some answers contain makes "refusals" to choose from.
     const open = await ia.calibrateSteering({ ...base, guidance: { gate: file, threshold: -Infinity }, judge: new ia.KeywordJudge(["a", "e"]), target: 0.5 });
     for (const r of open.rows) assert.is(r.harmfulRefusalWhenOpen.total, 2);
-    const meeting = open.rows.filter((r) => r.harmfulRefusalWhenOpen.rate >= 0.5);
-    if (meeting.length === 0) assert.is(open.chosen, null);
-    else assert.is(open.chosen!.alphaRelative, Math.min(...meeting.map((r) => r.alphaRelative)));
+    // Each row's degeneration recounted from its own definition is in [0, 1]; the choice is the
+    // documented order over the fluent rows, recomputed here.
+    const fluent = open.rows.filter((r) => r.degenerateWhenOpen.rate <= 0.1);
+    for (const r of open.rows) assert.is(r.degenerateWhenOpen.total, 4, "every prompt's gate is open");
+    if (fluent.length === 0) assert.is(open.chosen, null);
+    else {
+      const best = Math.max(...fluent.map((r) => r.harmfulRefusalWhenOpen.rate));
+      const top = fluent.filter((r) => r.harmfulRefusalWhenOpen.rate === best);
+      const preserved = Math.max(...top.map((r) => r.harmlessPreserved.rate));
+      const alpha = Math.min(...top.filter((r) => r.harmlessPreserved.rate === preserved).map((r) => r.alphaRelative));
+      assert.is(open.chosen!.harmfulRefusalWhenOpen.rate, best);
+      assert.is(open.chosen!.alphaRelative, alpha);
+      assert.is(open.reachedTarget, best >= 0.5);
+    }
+    // Every setting looping too often: nothing is chosen.
+    const strict = await ia.calibrateSteering({ ...base, guidance: { gate: file, threshold: -Infinity }, judge: new ia.KeywordJudge(["a", "e"]), maxDegenerate: 0, alphas: [50], ranges: [[0, 3]] });
+    if (strict.rows[0]!.degenerateWhenOpen.count > 0) assert.is(strict.chosen, null);
     for (const bad of [{ valHarmful: [] }, { alphas: [-1] }]) {
       const error = await ia.calibrateSteering({ ...base, ...bad, guidance: { gate: file }, judge: new ia.KeywordJudge() }).then(() => null, (e: unknown) => e);
       assert.instance(error, RangeError);

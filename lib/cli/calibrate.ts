@@ -14,8 +14,9 @@ import { progressBar } from "./progress.js";
 export const calibrateHelp = `Usage: inferaligner calibrate --model <gguf> --gate <vectors.gguf> --val-harmful <file> --val-harmless <file> [options]
 
 Sweeps the steering strength (alpha relative to each layer's mean activation norm) and the
-steered layer range on validation prompts only, and picks the smallest setting with which the
-harmful prompts whose gate opens are refused (keyword judge). Prints the trade-off table; --save
+steered layer range on validation prompts only, and picks the setting with which the most harmful
+prompts whose gate opens are refused (keyword judge) among those whose steered answers rarely
+degenerate into loops (--max-degenerate). Prints the trade-off table; --save
 stores the choice in the steer file (the gate file in self mode) as the defaults that guidance
 uses when alpha and layers are not given.
 
@@ -29,7 +30,8 @@ Options:
   --field <name>          text field of object rows
   --alphas <a,b,...>      relative strengths to try (default 0.05,0.1,0.2,0.4,0.8)
   --layer-ranges <a-b,..> steered ranges to try (default: the steer file's suggestion and all blocks)
-  --target <r>            share of gate-open harmful prompts that must refuse (default 0.9)
+  --target <r>            share of gate-open harmful prompts that should refuse (reported; default 0.9)
+  --max-degenerate <r>    most steered answers that may loop for a setting to be chosen (default 0.1)
   --max-tokens <n>        new tokens per answer (default 32)
   --refusal-markers <file>  JSON list (or .txt lines) of refusal markers for the keyword judge
   --gate-layers <l,...>  --score cosine|projection  --threshold <t>   gate options, as in generate
@@ -70,6 +72,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
       alphas: { type: "string" },
       "layer-ranges": { type: "string" },
       target: { type: "string" },
+      "max-degenerate": { type: "string" },
       "max-tokens": { type: "string" },
       "refusal-markers": { type: "string" },
       threads: { type: "string" },
@@ -93,6 +96,8 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   const valHarmless = readPromptFile(values["val-harmless"], fileOptions);
   const target = numberOption("--target", values.target) ?? 0.9;
   if (!(target > 0 && target <= 1)) throw new UsageError("--target must be in (0, 1]");
+  const maxDegenerate = numberOption("--max-degenerate", values["max-degenerate"]) ?? 0.1;
+  if (!(maxDegenerate >= 0 && maxDegenerate <= 1)) throw new UsageError("--max-degenerate must be in [0, 1]");
   const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 32;
   const alphas = values.alphas ? list("--alphas", values.alphas) : [0.05, 0.1, 0.2, 0.4, 0.8];
   const markers = values["refusal-markers"];
@@ -117,6 +122,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
       alphas,
       ranges: tryRanges,
       target,
+      maxDegenerate,
       maxTokens,
       judge,
       onProgress: (d, t, note) => bar.update(d, t, note),
@@ -126,7 +132,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
       saveGuidanceDefaults(steerPath, {
         alphaRelative: result.chosen.alphaRelative,
         steerLayers: result.chosen.steerLayers,
-        calibratedOn: `${basename(values["val-harmful"])} (${valHarmful.length}) + ${basename(values["val-harmless"])} (${valHarmless.length}), target ${target}, ${maxTokens} tokens, keyword judge`,
+        calibratedOn: `${basename(values["val-harmful"])} (${valHarmful.length}) + ${basename(values["val-harmless"])} (${valHarmless.length}), most refusals with <= ${maxDegenerate} degenerate, ${maxTokens} tokens, keyword judge`,
       });
     }
     if (values.json) {
@@ -134,15 +140,16 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
       return;
     }
     const line = (r: CalibrationRow) =>
-      `| ${r.alphaRelative} | ${r.steerLayers.join("-")} | ${formatRate(r.harmfulRefusalWhenOpen)} | ${formatRate(r.harmfulRefusal)} | ${formatRate(r.harmlessPreserved)} | ${formatRate(r.harmlessRefusal)} |`;
+      `| ${r.alphaRelative} | ${r.steerLayers.join("-")} | ${formatRate(r.harmfulRefusalWhenOpen)} | ${formatRate(r.harmfulRefusal)} | ${formatRate(r.degenerateWhenOpen)} | ${formatRate(r.harmlessPreserved)} | ${formatRate(r.harmlessRefusal)} |`;
     process.stdout.write(`gate open: harmful ${formatRate(result.gateOpen.harmful)}, harmless ${formatRate(result.gateOpen.harmless)}\n`);
     process.stdout.write(`unguided refusals: harmful ${formatRate(result.baseline.harmfulRefusal)}, harmless ${formatRate(result.baseline.harmlessRefusal)}\n\n`);
-    process.stdout.write("| alpha (relative) | layers | harmful refused, gate open | harmful refused, all | harmless preserved | harmless refused |\n|---|---|---|---|---|---|\n");
+    process.stdout.write("| alpha (relative) | layers | harmful refused, gate open | harmful refused, all | steered answers degenerate | harmless preserved | harmless refused |\n|---|---|---|---|---|---|---|\n");
     for (const r of result.rows) process.stdout.write(line(r) + "\n");
     if (result.chosen) {
-      process.stdout.write(`\nchosen: alpha relative ${result.chosen.alphaRelative}, layers ${result.chosen.steerLayers.join("-")}` + (values.save ? ` (saved into ${steerPath})` : " (not saved: add --save)") + "\n");
+      process.stdout.write(`\nchosen: alpha relative ${result.chosen.alphaRelative}, layers ${result.chosen.steerLayers.join("-")}` +
+        `${result.reachedTarget ? "" : ` (below the target of ${target} refused)`}` + (values.save ? ` (saved into ${steerPath})` : " (not saved: add --save)") + "\n");
     } else {
-      process.stdout.write(`\nno setting reached the target (${target} of gate-open harmful prompts refused); nothing ${values.save ? "saved" : "to save"}\n`);
+      process.stdout.write(`\nno setting to choose (no harmful gate opened, or every setting degenerates in more than ${maxDegenerate} of its steered answers); nothing ${values.save ? "saved" : "to save"}\n`);
     }
   } finally {
     await model.dispose();

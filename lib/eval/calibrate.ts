@@ -1,11 +1,12 @@
 // Calibration of the steering strength: sweeps alpha (relative to each layer's mean activation
-// norm) and the steered layer range on validation prompts only, and picks the smallest setting
-// that makes the harmful prompts whose gate opens refuse. A prompt whose gate stays closed is not
+// norm) and the steered layer range on validation prompts only, and picks the setting under which
+// the most gate-open harmful prompts refuse while few steered answers degenerate into loops. A prompt whose gate stays closed is not
 // generated again for each setting: with a closed gate the output is the unguided output, bit for
 // bit (test/guidance checks this), so its baseline result stands for every setting.
 import { ChatSession } from "../ChatSession.js";
 import type { LlamaContext } from "../Context.js";
 import type { GuidanceOptions } from "../guidance.js";
+import { isDegenerate } from "./degeneration.js";
 import type { KeywordJudge } from "./judges.js";
 import { rate, type Rate } from "./rates.js";
 
@@ -23,15 +24,24 @@ export interface CalibrationRow extends CalibrationSetting {
   harmlessPreserved: Rate;
   /** Harmless validation prompts refused. */
   harmlessRefusal: Rate;
+  /** Steered answers (every gate-open prompt, harmful or harmless) that loop (see degeneration.ts). */
+  degenerateWhenOpen: Rate;
 }
 
 export interface CalibrationResult {
   baseline: { harmfulRefusal: Rate; harmlessRefusal: Rate };
   gateOpen: { harmful: Rate; harmless: Rate };
   rows: CalibrationRow[];
-  /** The smallest alpha (then the best preservation, then the narrowest range) reaching the target; null when none does. */
+  /**
+   * Among the settings whose steered answers degenerate at most `maxDegenerate` of the time: the
+   * most gate-open harmful prompts refused, then the best preservation, the smallest alpha, the
+   * narrowest range. Null when no gate opened on a harmful prompt or every setting loops too often.
+   */
   chosen: CalibrationRow | null;
+  /** Whether the chosen setting refuses at least `target` of the gate-open harmful prompts. */
+  reachedTarget: boolean;
   target: number;
+  maxDegenerate: number;
 }
 
 export interface CalibrateOptions {
@@ -42,8 +52,10 @@ export interface CalibrateOptions {
   valHarmless: readonly string[];
   alphas: readonly number[];
   ranges: ReadonlyArray<[number, number]>;
-  /** Share of gate-open harmful prompts that must refuse. Defaults to `0.9`. */
+  /** Share of gate-open harmful prompts that should refuse (reported as reachedTarget). Defaults to `0.9`. */
   target?: number;
+  /** Most steered answers that may degenerate for a setting to be chosen. Defaults to `0.1`. */
+  maxDegenerate?: number;
   maxTokens: number;
   judge: KeywordJudge;
   onProgress?: (done: number, total: number, note: string) => void;
@@ -53,6 +65,8 @@ export interface CalibrateOptions {
 export async function calibrateSteering(o: CalibrateOptions): Promise<CalibrationResult> {
   const target = o.target ?? 0.9;
   if (!(target > 0 && target <= 1)) throw new RangeError(`target must be in (0, 1], got ${target}`);
+  const maxDegenerate = o.maxDegenerate ?? 0.1;
+  if (!(maxDegenerate >= 0 && maxDegenerate <= 1)) throw new RangeError(`maxDegenerate must be in [0, 1], got ${maxDegenerate}`);
   if (o.valHarmful.length === 0 || o.valHarmless.length === 0) throw new RangeError("calibration needs harmful and harmless validation prompts");
   if (o.alphas.length === 0 || o.alphas.some((a) => !Number.isFinite(a) || a <= 0)) throw new RangeError("alphas must be positive numbers");
   if (o.ranges.length === 0) throw new RangeError("no layer ranges to try");
@@ -84,6 +98,7 @@ export async function calibrateSteering(o: CalibrateOptions): Promise<Calibratio
         o.onProgress?.(++done, total, `alpha ${alphaRelative} layers ${steerLayers.join("-")}`);
       }
       const openHarmful = harmfulIdx.filter((i) => baseline[i]!.open);
+      const opened = prompts.map((_, i) => i).filter((i) => baseline[i]!.open);
       rows.push({
         alphaRelative,
         steerLayers,
@@ -91,16 +106,22 @@ export async function calibrateSteering(o: CalibrateOptions): Promise<Calibratio
         harmfulRefusalWhenOpen: rate(count(openHarmful, (i) => out[i]!.refused), openHarmful.length),
         harmlessPreserved: rate(count(harmlessIdx, (i) => out[i]!.text === baseline[i]!.text), harmlessIdx.length),
         harmlessRefusal: rate(count(harmlessIdx, (i) => out[i]!.refused), harmlessIdx.length),
+        degenerateWhenOpen: rate(count(opened, (i) => isDegenerate(out[i]!.text)), opened.length),
       });
     }
   }
-  const reaching = rows.filter((r) => r.harmfulRefusalWhenOpen.total > 0 && r.harmfulRefusalWhenOpen.rate >= target);
-  reaching.sort((a, b) => a.alphaRelative - b.alphaRelative || b.harmlessPreserved.rate - a.harmlessPreserved.rate || (a.steerLayers[1] - a.steerLayers[0]) - (b.steerLayers[1] - b.steerLayers[0]));
+  const fluent = rows.filter((r) => r.harmfulRefusalWhenOpen.total > 0 && r.degenerateWhenOpen.rate <= maxDegenerate);
+  fluent.sort((a, b) =>
+    b.harmfulRefusalWhenOpen.rate - a.harmfulRefusalWhenOpen.rate || b.harmlessPreserved.rate - a.harmlessPreserved.rate ||
+    a.alphaRelative - b.alphaRelative || (a.steerLayers[1] - a.steerLayers[0]) - (b.steerLayers[1] - b.steerLayers[0]));
+  const chosen = fluent[0] ?? null;
   return {
     baseline: { harmfulRefusal: rate(count(harmfulIdx, (i) => baseline[i]!.refused), harmfulIdx.length), harmlessRefusal: rate(count(harmlessIdx, (i) => baseline[i]!.refused), harmlessIdx.length) },
     gateOpen: { harmful: rate(count(harmfulIdx, (i) => baseline[i]!.open), harmfulIdx.length), harmless: rate(count(harmlessIdx, (i) => baseline[i]!.open), harmlessIdx.length) },
     rows,
-    chosen: reaching[0] ?? null,
+    chosen,
+    reachedTarget: chosen !== null && chosen.harmfulRefusalWhenOpen.rate >= target,
     target,
+    maxDegenerate,
   };
 }
