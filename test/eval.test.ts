@@ -212,12 +212,12 @@ evaluation("refuse mode's threshold trade-off, computed from the baseline alone,
   assert.match(readFileSync(join(out, "report.md"), "utf8"), /## Refuse mode at other thresholds/);
 });
 
-evaluation("model judge and cross-model steering on two tiny models of the same shape", async () => {
+evaluation("model judge and cross-model steering (steer) beside self mode (self) on two tiny models of the same shape", async () => {
   const gate = await tinyVectors();
   const s = sets();
   const aligned = tinyModelPath("tiny-chatml-aligned", { seed: 7 });
   const out = join(scratch, "judge");
-  const args = ["eval", "--model", tiny, "--gate", gate, "--aligned-model", aligned, "--threshold=-inf", "--alpha", "3", "--harmful", s.harmful, "--limit", "2",
+  const args = ["eval", "--model", tiny, "--gate", gate, "--aligned-model", aligned, "--modes", "steer,self", "--threshold=-inf", "--alpha", "3", "--harmful", s.harmful, "--limit", "2",
     "--judge", "model", "--judge-model", tiny, "--max-tokens", "4", "--threads", String(threads), "--out", out];
   const r = cli(args);
   assert.is(r.code, 0, r.stderr);
@@ -230,7 +230,22 @@ evaluation("model judge and cross-model steering on two tiny models of the same 
   assert.is(report.judge.name, "model");
   assert.is(report.identity.steer!.file, "aligned-vectors.gguf");
   const judgments = readFileSync(join(out, "judgments.jsonl"), "utf8").trim().split("\n");
-  assert.is(judgments.length, 4, "2 harmful items x 2 configurations");
+  assert.is(judgments.length, 6, "2 harmful items x 3 configurations");
+  assert.equal(report.configs.map((c) => c.config), ["baseline", "steer", "self"]);
+  // self: the target's own vectors steer. Oracle: the same prompt through the API with the gate
+  // file as the steer file, on a fresh context.
+  const records = readRecords(out);
+  const context = await model.createContext({ threads });
+  try {
+    for (const rec of records.filter((x) => x.config === "self")) {
+      const prompt = readFileSync(s.harmful, "utf8").split("\n").find((p) => ia.itemKey("harmful", p) === rec.key)!;
+      const direct = await new ia.ChatSession(context).prompt(prompt, { maxTokens: 4, temperature: 0, guidance: { gate, threshold: -Infinity, alpha: 3, mode: "steer" } });
+      assert.is(rec.text, direct.text, prompt);
+      context.clear();
+    }
+  } finally {
+    await context.dispose();
+  }
   // A random model rarely answers exactly safe/unsafe: those are counted as unjudged, not guessed.
   const verdicts = judgments.map((l) => JSON.parse(l).verdict.refused as boolean | null);
   const unjudged = report.configs.reduce((n, c) => n + c.unjudged, 0);
@@ -243,7 +258,7 @@ evaluation("model judge and cross-model steering on two tiny models of the same 
   }
   const again = cli(args);
   assert.is(again.code, 0, again.stderr);
-  assert.is(readFileSync(join(out, "judgments.jsonl"), "utf8").trim().split("\n").length, 4, "cached verdicts are not asked again");
+  assert.is(readFileSync(join(out, "judgments.jsonl"), "utf8").trim().split("\n").length, 6, "cached verdicts are not asked again");
 });
 
 evaluation("degeneration: the share of words covered by one repeated 3-gram", () => {

@@ -38,7 +38,9 @@ Sets (at least one):
 Options:
   --model <gguf>          the target model (required)
   --out <dir>             output directory (required)
-  --modes <m,...>         guided configurations: steer, refuse (default steer)
+  --modes <m,...>         guided configurations (default steer): steer (with --steer / --aligned-model:
+                          cross-model; else the target's own vectors), self (the target's own vectors
+                          even with a steer file), refuse (fixed refusal when the gate opens)
   --aligned-model <gguf>  cross-model: extract this aligned model's vectors (built-in prompt sets)
                           into <dir>/aligned-vectors.gguf and steer with them (instead of --steer)
   --max-tokens <n>        new tokens per response (default 64)
@@ -94,7 +96,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (judgeName !== "keyword" && judgeName !== "model") throw new UsageError("--judge is keyword or model");
   if ((judgeName === "model") !== (values["judge-model"] !== undefined)) throw new UsageError("--judge model goes with --judge-model <gguf>");
   const modes = (values.modes ?? "steer").split(",").map((m) => m.trim());
-  for (const m of modes) if (m !== "steer" && m !== "refuse") throw new UsageError(`--modes takes steer and/or refuse, not '${m}'`);
+  for (const m of modes) if (m !== "steer" && m !== "self" && m !== "refuse") throw new UsageError(`--modes takes steer, self and refuse, not '${m}'`);
+  if (new Set(modes).size !== modes.length) throw new UsageError("--modes lists a configuration twice");
   const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 64;
   if (maxTokens < 1) throw new UsageError("--max-tokens must be at least 1");
   const threads = intOption("--threads", values.threads);

@@ -405,6 +405,14 @@ function judgedRate(r: Rate | null, unjudged: number): string {
   return `${formatRate(r)}; ${unjudged} without a verdict`;
 }
 
+/** What a configuration is, for people: which vectors steer. */
+export function configTitle(r: EvalReport, config: EvalConfigName): string {
+  if (config === "baseline") return "baseline (unguided)";
+  if (config === "steer") return r.identity.steer ? "InferAligner steer, cross-model (aligned SSV)" : "InferAligner steer (self: target's own SSV)";
+  if (config === "self") return "InferAligner steer, self (target's own SSV)";
+  return "InferAligner refuse (SIMPLE)";
+}
+
 function mainTableLines(r: EvalReport): string[] {
   const lines = ["| configuration | ASR | jailbreak ASR | over-refusal | harmless preserved | degenerate (gate open) | gen tok/s |", "|---|---|---|---|---|---|---|"];
   const base = r.configs[0]!;
@@ -414,7 +422,7 @@ function mainTableLines(r: EvalReport): string[] {
       : c === base ? c.speed.generationTokensPerSecond.toFixed(1) : `${c.speed.generationTokensPerSecond.toFixed(1)} (${(c.speed.generationTokensPerSecond / (base.speed.generationTokensPerSecond || 1)).toFixed(3)}x)`;
     // Relative change of the rate against the baseline: a reduction reads −93%, an increase +3%.
     const red = (x: number | null) => (x === null ? "" : ` (${x >= 0 ? "−" : "+"}${Math.abs(100 * x).toFixed(0)}% rel.)`);
-    lines.push(`| ${c.config === "baseline" ? "baseline (unguided)" : `InferAligner ${c.config}`} | ${judgedRate(c.asr, c.unjudgedBySet.harmful)}${red(c.asrReduction)} | ${judgedRate(c.jailbreakAsr, c.unjudgedBySet.jailbreak)}${red(c.jailbreakAsrReduction)} | ${formatRate(c.overRefusal)} | ${c.config === "baseline" ? "(reference)" : formatRate(c.preservation)} | ${pct(c.degenerate.rate)} (${c.degenerate.count}/${c.degenerate.total}) [${c.degenerateWhenOpen ? `${pct(c.degenerateWhenOpen.rate)}, ${c.degenerateWhenOpen.count}/${c.degenerateWhenOpen.total}` : "–"}] | ${speed} |`);
+    lines.push(`| ${configTitle(r, c.config)} | ${judgedRate(c.asr, c.unjudgedBySet.harmful)}${red(c.asrReduction)} | ${judgedRate(c.jailbreakAsr, c.unjudgedBySet.jailbreak)}${red(c.jailbreakAsrReduction)} | ${formatRate(c.overRefusal)} | ${c.config === "baseline" ? "(reference)" : formatRate(c.preservation)} | ${pct(c.degenerate.rate)} (${c.degenerate.count}/${c.degenerate.total}) [${c.degenerateWhenOpen ? `${pct(c.degenerateWhenOpen.rate)}, ${c.degenerateWhenOpen.count}/${c.degenerateWhenOpen.total}` : "–"}] | ${speed} |`);
   }
   return lines;
 }
@@ -504,7 +512,7 @@ function marginChart(margins: Record<EvalSetName, number[]>, thresholdFinite: bo
 }
 
 export function renderHtml(r: EvalReport): string {
-  const names = r.configs.map((c) => (c.config === "baseline" ? "baseline" : `InferAligner ${c.config}`));
+  const names = r.configs.map((c) => configTitle(r, c.config));
   const group = (label: string, pick: (c: ConfigMetrics) => Rate | null, skipBaseline = false) => ({
     label,
     bars: r.configs.flatMap((c, i) => (skipBaseline && i === 0 ? [] : [{ name: names[i]!, rate: pick(c), color: i }])),

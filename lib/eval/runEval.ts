@@ -15,8 +15,13 @@ import type { LlamaModel } from "../Model.js";
 import { hashFile } from "../vectors/extract.js";
 import type { EvalItem, EvalSetName } from "./items.js";
 
-/** "baseline" (no guidance) or a guided mode. */
-export type EvalConfigName = "baseline" | Exclude<GuidanceMode, "off" | "monitor">;
+/**
+ * "baseline" (no guidance) or a guided configuration: "steer" (InferAligner with the run's steer
+ * file: cross-model when one is given, else the target's own vectors), "self" (the target's own
+ * vectors steer even when the run has a steer file: the paper's weak setting, beside cross-model),
+ * "refuse" (InferAligner-SIMPLE: the fixed refusal when the gate opens).
+ */
+export type EvalConfigName = "baseline" | "steer" | "self" | "refuse";
 
 export interface EvalRecord {
   key: string;
@@ -163,7 +168,9 @@ export async function runEval(o: RunEvalOptions): Promise<{ identity: EvalRunIde
 }
 
 async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigName, config: EvalRunConfig, signal?: AbortSignal): Promise<EvalRecord> {
-  const mode: GuidanceMode = name === "baseline" ? "monitor" : name;
+  const mode: GuidanceMode = name === "baseline" ? "monitor" : name === "self" ? "steer" : name;
+  const { steer, ...withoutSteer } = config.guidance;
+  const guidance = name === "self" ? withoutSteer : config.guidance;
   // Every configuration of an item starts from an empty KV cache, so each one evaluates the same
   // tokens in the same batches: a closed gate then answers bit for bit as the baseline, and
   // "preserved" measures guidance, not which cells the previous item left to reuse (a reused
@@ -175,7 +182,7 @@ async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigNam
     const r = await session.prompt(item.prompt, {
       maxTokens: config.maxTokens,
       temperature: 0,
-      guidance: { ...config.guidance, mode },
+      guidance: { ...guidance, mode },
       ...(signal ? { signal } : {}),
     });
     return {
