@@ -28,6 +28,7 @@ export {
 } from "./guidance.js";
 export { buildEvalItems, itemKey, EVAL_SETS, JAILBREAK_PLACEHOLDER, type EvalItem, type EvalSetName, type EvalSetsOptions } from "./eval/items.js";
 export { KeywordJudge, ModelJudge, DEFAULT_REFUSAL_MARKERS, modelJudgePrompt, parseJudgeVerdict, readRefusalMarkers, type Verdict, type JudgeName } from "./eval/judges.js";
+export { readCodeTasks, codeTaskPrompt, extractCode, testProgram, runCodeTask, networkIsolation, type CodeTask, type ExecutionResult } from "./eval/utility.js";
 export { repeatedTrigramCoverage, isDegenerate, DEGENERATE_COVERAGE } from "./eval/degeneration.js";
 export { rate, wilsonInterval, formatRate, type Rate } from "./eval/rates.js";
 export { runEval, readRecords, type EvalRecord, type EvalRunConfig, type EvalConfigName, type EvalProgress, type EvalRunIdentity, type RunEvalOptions } from "./eval/runEval.js";

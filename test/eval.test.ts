@@ -173,7 +173,7 @@ evaluation("eval resumes: a rerun skips finished items; a changed configuration 
   const steer = report.configs[1]!;
   assert.equal([steer.preservation!.count, steer.preservation!.total], [3, 3], "gate closed: output identical to the baseline");
   assert.is(steer.changedWithGateClosed, 0);
-  assert.equal(steer.changedWithGateClosedBySet, { harmful: 0, jailbreak: 0, harmless: 0, overRefusal: 0 });
+  assert.equal(steer.changedWithGateClosedBySet, { harmful: 0, jailbreak: 0, harmless: 0, overRefusal: 0, utility: 0 });
   assert.equal(steer.asr!.count, report.configs[0]!.asr!.count);
   // Like with like: every configuration of every item ran from an empty KV cache (no prefix
   // reused from the item before), so a closed gate's score and answer equal the baseline's bit for bit.
@@ -259,6 +259,55 @@ evaluation("model judge and cross-model steering (steer) beside self mode (self)
   const again = cli(args);
   assert.is(again.code, 0, again.stderr);
   assert.is(readFileSync(join(out, "judgments.jsonl"), "utf8").trim().split("\n").length, 6, "cached verdicts are not asked again");
+});
+
+evaluation("utility: code extraction, the test program, execution in a child python3 (pass, fail, time limit, no network)", async () => {
+  const { extractCode, testProgram, runCodeTask, readCodeTasks, codeTaskPrompt, networkIsolation } = ia;
+  const task = { id: "T/0", prompt: "from typing import List\n\n\ndef add(xs: List[int]) -> int:\n    \"\"\"Sum of xs.\"\"\"\n", test: "def check(candidate):\n    assert candidate([1, 2, 3]) == 6\n    assert candidate([]) == 0\n", entryPoint: "add" };
+  assert.is(extractCode("Here:\n```python\ndef add(xs):\n    return sum(xs)\n```\nDone."), "def add(xs):\n    return sum(xs)\n");
+  assert.is(extractCode("```\nx = 1\n"), "x = 1\n", "an unclosed block runs to the end");
+  assert.is(extractCode("return 1"), "return 1", "no fence: the whole answer");
+  // A whole function keeps the problem's imports; a body is appended to the prompt.
+  assert.match(testProgram(task, "```python\ndef add(xs: List[int]) -> int:\n    return sum(xs)\n```"), /^from typing import List\n\ndef add/);
+  assert.ok(testProgram(task, "    return sum(xs)\n").startsWith(task.prompt + "    return sum(xs)"));
+  assert.match(codeTaskPrompt(task), /```python\nfrom typing import List/);
+  assert.equal(await runCodeTask(task, "```python\ndef add(xs: List[int]) -> int:\n    return sum(xs)\n```"), { passed: true, detail: "passed" });
+  assert.equal(await runCodeTask(task, "    return sum(xs)\n"), { passed: true, detail: "passed" });
+  const wrong = await runCodeTask(task, "```python\ndef add(xs):\n    return 0\n```");
+  assert.is(wrong.passed, false);
+  assert.match(wrong.detail, /AssertionError/);
+  assert.is((await runCodeTask(task, "I can't help with that request.")).passed, false);
+  assert.equal(await runCodeTask(task, "```python\ndef add(xs):\n    while True: pass\n```", 1000), { passed: false, detail: "timed out" });
+  if (networkIsolation()) {
+    const net = await runCodeTask(task, "```python\nimport socket\ndef add(xs):\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n    return sum(xs)\n```");
+    assert.is(net.passed, false, "no network inside the sandbox, not even loopback");
+    assert.match(net.detail, /OSError|unreachable|refused/i);
+  }
+  const file = write("tasks.jsonl", [task, { ...task, id: "T/1" }].map((t) => JSON.stringify({ task_id: t.id, prompt: t.prompt, test: t.test, entry_point: t.entryPoint })).join("\n") + "\n");
+  assert.equal(readCodeTasks(file).map((t) => t.id), ["T/0", "T/1"]);
+  assert.throws(() => readCodeTasks(write("tasks-bad.jsonl", '{"task_id": "x"}\n')), /lacks task_id, prompt, test or entry_point/);
+});
+
+evaluation("eval --utility on a tiny model: every configuration's code answers are run; pass@1 recounted from the records", async () => {
+  const gate = await tinyVectors();
+  const s = sets();
+  const task = (i: number) => ({ task_id: `T/${i}`, prompt: `def f${i}():\n    """Return ${i}."""\n`, test: `def check(candidate):\n    assert candidate() == ${i}\n`, entry_point: `f${i}` });
+  const tasks = write("u-tasks.jsonl", [1, 2, 3].map((i) => JSON.stringify(task(i))).join("\n"));
+  const out = join(scratch, "utility");
+  const r = cli(["eval", "--model", tiny, "--gate", gate, "--modes", "refuse", "--threshold=-inf", "--harmful", s.harmful, "--utility", tasks, "--utility-max-tokens", "8",
+    "--max-tokens", "4", "--threads", String(threads), "--out", out]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /code pass@1/);
+  const records = readRecords(out).filter((x) => x.set === "utility");
+  assert.is(records.length, 6);
+  for (const rec of records) assert.ok(rec.execution && typeof rec.execution.passed === "boolean", JSON.stringify(rec));
+  const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as EvalReport;
+  for (const c of report.configs) {
+    const mine = records.filter((x) => x.config === c.config);
+    assert.equal([c.utility!.count, c.utility!.total], [mine.filter((x) => x.execution!.passed).length, 3]);
+  }
+  assert.is(report.configs[1]!.utility!.count, 0, "refuse mode with the gate forced open answers no task");
+  assert.is(report.gate.open.utility!.count, 3);
 });
 
 evaluation("degeneration: the share of words covered by one repeated 3-gram", () => {

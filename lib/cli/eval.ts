@@ -31,6 +31,10 @@ Sets (at least one):
   --harmless-skip <n>              leave out the first n harmless prompts (e.g. used for validation)
   --harmless-limit <n>             at most n harmless items (instead of --limit for that set)
   --over-refusal <file>            prompts that must be answered (XSTest: rows with label=safe)
+  --utility <file>                 code tasks in HumanEval's format (.jsonl or .jsonl.gz): pass@1 of
+                                   each configuration, answers run in a child python3 with a time
+                                   limit and no network where unshare allows
+  --utility-max-tokens <n>         new tokens per code answer (default 384)
   --exclude <file>                 drop prompts found in this file from the harmful and harmless sets (repeatable)
   --limit <n>                      at most n items per set
   --field <name>                   text field of object rows (default: found automatically)
@@ -69,6 +73,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
       "harmless-skip": { type: "string" },
       "harmless-limit": { type: "string" },
       "over-refusal": { type: "string" },
+      utility: { type: "string" },
+      "utility-max-tokens": { type: "string" },
       exclude: { type: "string", multiple: true },
       limit: { type: "string" },
       field: { type: "string" },
@@ -112,6 +118,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     ...(values["harmless-skip"] !== undefined ? { harmlessSkip: intOption("--harmless-skip", values["harmless-skip"])! } : {}),
     ...(values["harmless-limit"] !== undefined ? { harmlessLimit: intOption("--harmless-limit", values["harmless-limit"])! } : {}),
     ...(values["over-refusal"] !== undefined ? { overRefusal: values["over-refusal"] } : {}),
+    ...(values.utility !== undefined ? { utility: values.utility } : {}),
     ...(values.exclude ? { exclude: values.exclude } : {}),
     ...(values.limit !== undefined ? { limit: intOption("--limit", values.limit)! } : {}),
     ...(values.field !== undefined ? { field: values.field } : {}),
@@ -129,6 +136,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       guidance: { ...guidance, gate: values.gate, ...(steer !== undefined ? { steer } : {}) } as EvalRunConfig["guidance"],
       modes: modes as EvalRunConfig["modes"],
       maxTokens,
+      ...(values["utility-max-tokens"] !== undefined ? { utilityMaxTokens: positiveOption("--utility-max-tokens", values["utility-max-tokens"]) } : {}),
       ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
     };
     const context = await model.createContext({ threads, contextSize: intOption("--context-size", values["context-size"]) });
@@ -162,6 +170,12 @@ export async function evalCommand(argv: string[]): Promise<void> {
   } finally {
     await model.dispose();
   }
+}
+
+function positiveOption(flag: string, text: string): number {
+  const n = intOption(flag, text)!;
+  if (n < 1) throw new UsageError(`${flag} must be at least 1`);
+  return n;
 }
 
 /** Vectors of the aligned model from the built-in prompt sets, cached in the output directory. */

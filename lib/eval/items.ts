@@ -4,9 +4,10 @@
 import { createHash } from "node:crypto";
 import { LlamaError } from "../errors.js";
 import { loadPromptSet, loadRows, type PromptFileOptions } from "../prompts.js";
+import { codeTaskPrompt, readCodeTasks, type CodeTask } from "./utility.js";
 
-export type EvalSetName = "harmful" | "jailbreak" | "harmless" | "overRefusal";
-export const EVAL_SETS: readonly EvalSetName[] = Object.freeze(["harmful", "jailbreak", "harmless", "overRefusal"]);
+export type EvalSetName = "harmful" | "jailbreak" | "harmless" | "overRefusal" | "utility";
+export const EVAL_SETS: readonly EvalSetName[] = Object.freeze(["harmful", "jailbreak", "harmless", "overRefusal", "utility"]);
 
 export interface EvalItem {
   /** `<set>:<sha256 of the prompt, 16 hex>`: stable across runs and file orderings. */
@@ -19,6 +20,8 @@ export interface EvalItem {
   /** For a jailbreak: the harmful question inside it (what a judge asks about) and the template's index. */
   question?: string;
   template?: number;
+  /** For a utility item: the code task whose tests judge the answer. */
+  task?: CodeTask;
 }
 
 export const JAILBREAK_PLACEHOLDER = "[INSERT PROMPT HERE]";
@@ -38,6 +41,8 @@ export interface EvalSetsOptions {
   harmlessLimit?: number;
   /** Prompts that must be answered; rows with a `label` field keep only `label = safe` (XSTest). */
   overRefusal?: string;
+  /** Code tasks in HumanEval's format (JSON lines, gzip or plain): pass@1 per configuration. */
+  utility?: string;
   /** Prompts found in these files are removed from the harmful and harmless sets (e.g. the calibration sets). */
   exclude?: readonly string[];
   /** At most this many items per set (after exclusion). */
@@ -60,19 +65,20 @@ export function buildEvalItems(o: EvalSetsOptions): { items: EvalItem[]; exclude
   const fileOptions: PromptFileOptions = o.field !== undefined ? { field: o.field } : {};
   const excluded = new Set<string>();
   for (const path of o.exclude ?? []) for (const p of loadPromptSet(path, fileOptions).prompts) excluded.add(p.trim());
-  const excludedCount: Record<EvalSetName, number> = { harmful: 0, jailbreak: 0, harmless: 0, overRefusal: 0 };
+  const excludedCount: Record<EvalSetName, number> = { harmful: 0, jailbreak: 0, harmless: 0, overRefusal: 0, utility: 0 };
   const items: EvalItem[] = [];
   if (o.harmlessLimit !== undefined && (!Number.isInteger(o.harmlessLimit) || o.harmlessLimit < 1)) throw new RangeError(`harmlessLimit must be a positive integer, got ${o.harmlessLimit}`);
-  const push = (set: EvalSetName, prompts: string[], extra?: (i: number) => Partial<EvalItem>) => {
+  // `extra(j)` gets the prompt's position in `prompts` (duplicates skipped do not shift it).
+  const push = (set: EvalSetName, prompts: string[], extra?: (j: number) => Partial<EvalItem>) => {
     const seen = new Set<string>();
     const limit = set === "harmless" && o.harmlessLimit !== undefined ? o.harmlessLimit : o.limit;
-    for (const prompt of prompts) {
-      if (limit !== undefined && seen.size >= limit) break;
+    prompts.forEach((prompt, j) => {
+      if (limit !== undefined && seen.size >= limit) return;
       const key = itemKey(set, prompt);
-      if (seen.has(key)) continue;
+      if (seen.has(key)) return;
       seen.add(key);
-      items.push({ key, set, index: seen.size - 1, prompt, ...(extra ? extra(seen.size - 1) : {}) });
-    }
+      items.push({ key, set, index: seen.size - 1, prompt, ...(extra ? extra(j) : {}) });
+    });
   };
   const withoutExcluded = (set: EvalSetName, prompts: string[]) =>
     prompts.filter((p) => {
@@ -117,6 +123,11 @@ export function buildEvalItems(o: EvalSetsOptions): { items: EvalItem[]; exclude
     const set = loadPromptSet(o.overRefusal, { ...fileOptions, ...(labelled ? { filter: (r) => typeof r !== "string" && r.label === "safe" } : {}) });
     push("overRefusal", set.prompts);
   }
-  if (items.length === 0) throw invalid("nothing to evaluate: give at least one of the harmful, jailbreak, harmless or over-refusal sets");
+
+  if (o.utility !== undefined) {
+    const tasks = readCodeTasks(o.utility);
+    push("utility", tasks.map(codeTaskPrompt), (i) => ({ task: tasks[i]! }));
+  }
+  if (items.length === 0) throw invalid("nothing to evaluate: give at least one of the harmful, jailbreak, harmless, over-refusal or utility sets");
   return { items, excluded: excludedCount };
 }

