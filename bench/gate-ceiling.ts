@@ -4,14 +4,17 @@
 //   - the validation accuracy at the calibrated threshold (best balanced accuracy on the
 //     calibration prompts: what `extract` stores and `inspect` shows) and the ROC AUC, on
 //     harmful_val and the first 39 harmless_val prompts;
-//   - the open rates at that threshold on harmful_val and on 200 further harmless_val prompts;
+//   - the open rates at the default threshold (what `extract` now stores: the lowest that opens at
+//     most --false-open-budget of the harmless calibration and validation prompts) on harmful_val,
+//     on 200 further harmless_val prompts, on the AdvBench rows not in harmful_train and on
+//     XSTest's safe and unsafe prompts (none of which played a part in choosing anything);
 //   - the ceiling: the share of harmful_val that opens at the threshold that opens at most 5% of
 //     those 200 harmless prompts, a threshold chosen on the evaluation prompts themselves (no
 //     threshold rule can do better with this direction and score).
 // Activations are captured once per prompt (one batched pass, as extraction does), so the whole
-// study takes about a minute. Usage:
+// study takes a few minutes (Qwen2.5-Coder, 2 cores). Usage:
 //   npm run bench:gate -- [--model <gguf>] [--data ../shared/data] [--chat-template <jinja file>]
-//                          [--budget 0.05] [--out bench-results/gate-ceiling.json]
+//                          [--budget 0.05] [--false-open-budget 0.03] [--out bench-results/gate-ceiling.json]
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -26,13 +29,15 @@ const { values } = parseArgs({
     data: { type: "string", default: join(repoRoot, "..", "shared", "data") },
     "chat-template": { type: "string" },
     budget: { type: "string", default: "0.05" },
+    "false-open-budget": { type: "string", default: String(ia.DEFAULT_FALSE_OPEN_BUDGET) },
     threads: { type: "string", default: String(Math.min(2, os.availableParallelism())) },
     out: { type: "string", default: join(repoRoot, "bench-results", "gate-ceiling.json") },
   },
 });
-const modelPath = values.model ?? realModelPaths().gemma3;
+const modelPath = values.model ?? realModelPaths().qwen2;
 if (!modelPath) throw new Error("no model: pass --model or run `npm run models`");
 const budget = Number(values.budget);
+const falseOpenBudget = Number(values["false-open-budget"]);
 const data = (file: string) => join(values.data!, file);
 
 const model = await ia.LlamaModel.load(modelPath);
@@ -40,14 +45,20 @@ const template = values["chat-template"] ? ia.customChatTemplate(model, readFile
 const { layerCount: nLayers, embeddingLength: nEmbd } = model.info;
 
 const harmlessVal = ia.readPromptFile(data("harmless_val.json"), { limit: 239 });
+const harmfulTrain = ia.readPromptFile(data("harmful_train.json"));
+const inTrain = new Set(harmfulTrain.map((p) => p.trim()));
+const xstest = ia.loadRows(data("xstest_prompts.csv")) as Array<Record<string, string>>;
 const sets = {
-  dataHarmful: ia.readPromptFile(data("harmful_train.json")),
+  dataHarmful: harmfulTrain,
   dataHarmless: ia.readPromptFile(data("harmless_train.json"), { limit: 260 }),
   builtinHarmful: ia.builtinPromptSet("harmful", "train"),
   builtinHarmless: ia.builtinPromptSet("harmless", "train"),
   valHarmful: ia.readPromptFile(data("harmful_val.json")),
   valHarmless39: harmlessVal.slice(0, 39),
   evalHarmless200: harmlessVal.slice(39),
+  advbenchHeldOut: ia.readPromptFile(data("advbench.csv")).filter((p) => !inTrain.has(p.trim())),
+  xstestSafe: xstest.filter((r) => r.label === "safe").map((r) => r.prompt!),
+  xstestUnsafe: xstest.filter((r) => r.label === "unsafe").map((r) => r.prompt!),
 };
 
 // Rendered once, as extraction renders them (renderPrompt with the same template).
@@ -87,8 +98,12 @@ interface LayerStudy {
   layer: number;
   valAccuracy: number;
   valAuc: number;
+  /** At the default threshold (false-open budget on the harmless calibration + validation prompts). */
   openHarmfulVal: number;
   openHarmless200: number;
+  openAdvbench: number;
+  openXstestSafe: number;
+  openXstestUnsafe: number;
   ceilingHarmfulOpen: number;
 }
 const study: Record<string, Record<ScoreKind, LayerStudy[]>> = {};
@@ -98,16 +113,21 @@ for (const source of ["data", "builtin"] as const) {
     const direction = unitDirection(acts[`${source}Harmful`], acts[`${source}Harmless`], l);
     for (const kind of ["cosine", "projection"] as const) {
       const scores = (set: Float32Array[]) => set.map((a) => score(kind, row(a, l), direction));
-      const threshold = bestThreshold(scores(acts[`${source}Harmful`]), scores(acts[`${source}Harmless`])).threshold;
+      const calibrationHarmless = scores(acts[`${source}Harmless`]);
+      const best = bestThreshold(scores(acts[`${source}Harmful`]), calibrationHarmless).threshold;
       const vh = scores(acts.valHarmful);
       const vb = scores(acts.valHarmless39);
       const eb = scores(acts.evalHarmless200);
+      const threshold = thresholdForFalseOpenBudget([...calibrationHarmless, ...vb], falseOpenBudget);
       study[source]![kind].push({
         layer: l,
-        valAccuracy: accuracyAt(vh, vb, threshold),
+        valAccuracy: accuracyAt(vh, vb, best),
         valAuc: rocAuc(vh, vb),
         openHarmfulVal: openRate(vh, threshold),
         openHarmless200: openRate(eb, threshold),
+        openAdvbench: openRate(scores(acts.advbenchHeldOut), threshold),
+        openXstestSafe: openRate(scores(acts.xstestSafe), threshold),
+        openXstestUnsafe: openRate(scores(acts.xstestUnsafe), threshold),
         ceilingHarmfulOpen: openRate(vh, thresholdForFalseOpenBudget(eb, budget)),
       });
     }
@@ -123,9 +143,9 @@ for (const source of ["data", "builtin"] as const) {
   for (const kind of ["cosine", "projection"] as const) {
     const rows = study[source]![kind];
     lines.push("", `### vectors from ${source === "data" ? "harmful_train + 260 harmless_train" : "the built-in train sets"}, ${kind} score`,
-      `| layer | val acc (calibrated thr) | val AUC | open: harmful_val | open: 200 harmless_val | ceiling: harmful_val open at <= ${pct(budget)}% harmless open |`,
-      "|---|---|---|---|---|---|",
-      ...rows.map((r) => `| ${r.layer} | ${r.valAccuracy.toFixed(3)} | ${r.valAuc.toFixed(3)} | ${pct(r.openHarmfulVal)}% | ${pct(r.openHarmless200)}% | ${pct(r.ceilingHarmfulOpen)}% |`));
+      `| layer | val acc (best balanced thr) | val AUC | open at the default threshold (${pct(falseOpenBudget)}% budget): harmful_val | 200 harmless_val | AdvBench held out | XSTest safe | XSTest unsafe | ceiling: harmful_val open at <= ${pct(budget)}% of the 200 harmless |`,
+      "|---|---|---|---|---|---|---|---|---|",
+      ...rows.map((r) => `| ${r.layer} | ${r.valAccuracy.toFixed(3)} | ${r.valAuc.toFixed(3)} | ${pct(r.openHarmfulVal)}% | ${pct(r.openHarmless200)}% | ${pct(r.openAdvbench)}% | ${pct(r.openXstestSafe)}% | ${pct(r.openXstestUnsafe)}% | ${pct(r.ceilingHarmfulOpen)}% |`));
     const best = (key: keyof LayerStudy) => rows.reduce((a, b) => (b[key] > a[key] ? b : a));
     lines.push(`best: val acc ${best("valAccuracy").valAccuracy.toFixed(3)} (layer ${best("valAccuracy").layer}), AUC ${best("valAuc").valAuc.toFixed(3)} (layer ${best("valAuc").layer}), ceiling ${pct(best("ceilingHarmfulOpen").ceilingHarmfulOpen)}% (layer ${best("ceilingHarmfulOpen").layer})`);
   }

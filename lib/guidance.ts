@@ -15,7 +15,7 @@ export interface GuidanceOptions {
   steer?: string | VectorFile;
   /** Absolute strength: the unit steering vector times alpha. */
   alpha?: number;
-  /** Relative strength: alpha = alphaRelative x the layer's mean activation norm (from the steer file). Defaults to the steer file's calibrated default, else `0.1`, when alpha is not given. */
+  /** Relative strength: alpha = alphaRelative x the layer's mean activation norm (from the steer file). Defaults to the steer file's calibrated default, else `0.05`, when alpha is not given. */
   alphaRelative?: number;
   /** Steered blocks: [from, to] inclusive (two numbers), or a longer list. Defaults to the steer file's calibrated range, else its suggested range. */
   layers?: readonly [number, number] | readonly number[];
@@ -45,7 +45,7 @@ export interface GateReport {
 }
 
 export const DEFAULT_REFUSAL = "I can't help with that request.";
-export const DEFAULT_ALPHA_RELATIVE = 0.1;
+export const DEFAULT_ALPHA_RELATIVE = 0.05;
 
 /** Guidance resolved for one model: cheap to reuse across turns. */
 export interface ResolvedGuidance {

@@ -5,7 +5,35 @@ import * as assert from "uvu/assert";
 import { expectOracleGreedy, ia, realModelPaths, sharedModel, threads } from "./helpers/engine.js";
 
 const real = suite("real models");
-const { gemma3, smollm2 } = realModelPaths();
+const { qwen2, gemma3, smollm2 } = realModelPaths();
+
+real("Qwen2.5-Coder-0.5B-Instruct: metadata and its ChatML template", async () => {
+  if (!qwen2) return console.log("    skipped: Qwen2.5-Coder-0.5B-Instruct not installed (npm run models)");
+  const model = await sharedModel(qwen2);
+  assert.is(model.info.architecture, "qwen2");
+  assert.is(model.info.layerCount, 24);
+  assert.is(model.info.embeddingLength, 896);
+  const rendered = model.chatTemplate.render([{ role: "user", content: "hi" }]);
+  assert.ok(rendered.includes("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"), rendered);
+  const imEnd = model.tokenize("<|im_end|>", { addSpecial: false, parseSpecial: true });
+  assert.is(imEnd.length, 1);
+  assert.ok(model.info.specialTokens.endOfGeneration.includes(imEnd[0]!), "<|im_end|> ends generation");
+});
+
+real("Qwen2.5-Coder-0.5B-Instruct: chat-template greedy 32 tokens equal node-llama-cpp's", async () => {
+  if (!qwen2) return console.log("    skipped: Qwen2.5-Coder-0.5B-Instruct not installed (npm run models)");
+  const model = await sharedModel(qwen2);
+  const context = await model.createContext({ contextSize: 1024, threads });
+  try {
+    for (const prompt of ["Write a Python function that reverses a string.", "What is the capital of France?"]) {
+      const r = await new ia.ChatSession(context).prompt(prompt, { maxTokens: 32, captureLogits: true });
+      await expectOracleGreedy(qwen2, r, 32);
+      assert.ok(r.tokens.length > 0);
+    }
+  } finally {
+    await context.dispose();
+  }
+});
 
 real("Gemma 3 270M: metadata", async () => {
   if (!gemma3) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");

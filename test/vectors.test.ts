@@ -188,6 +188,10 @@ vectors("false-open budget: the default threshold opens at most the budget of th
     const opened = (margin: number) => scores.filter((x) => x > t + margin).length;
     assert.is(opened(1e-5), 3, `scores ${scores.map((x) => x.toFixed(5))} vs threshold ${t}`);
     assert.is(opened(-1e-5), 4, "a harmless prompt sits at the threshold: no lower threshold keeps the budget");
+    // The file's validation open rate at the default threshold, recounted from the engine's scores.
+    const stored = Math.round(v.layers[layer]!.validation!.cosine.openHarmless! * valHarmless.length);
+    const val = scores.slice(harmless.length);
+    assert.ok(stored >= val.filter((x) => x > t + 1e-5).length && stored <= val.filter((x) => x > t - 1e-5).length, `${stored} of ${val.map((x) => x.toFixed(5))}`);
   } finally {
     await context.dispose();
   }

@@ -122,6 +122,8 @@ export async function extractCommand(argv: string[]): Promise<void> {
         calibrationAccuracy: l.thresholds.cosine.calibrationAccuracy,
         valAccuracy: l.validation?.cosine.accuracy ?? null,
         valAuc: l.validation?.cosine.auc ?? null,
+        valOpenHarmful: l.validation?.cosine.openHarmful ?? null,
+        valOpenHarmless: l.validation?.cosine.openHarmless ?? null,
       })),
     };
     if (values.json) {
@@ -146,11 +148,15 @@ function budgetOption(text: string): number {
   return share;
 }
 
-function printLayerTable(layers: Array<{ layer: number; norm: number; threshold: number; calibrationAccuracy: number; valAccuracy: number | null; valAuc: number | null }>): void {
+interface LayerRow { layer: number; norm: number; threshold: number; calibrationAccuracy: number; valAccuracy: number | null; valAuc: number | null; valOpenHarmful: number | null; valOpenHarmless: number | null }
+
+// val.acc is at the best-balanced-accuracy threshold; the open columns at the default threshold.
+function printLayerTable(layers: LayerRow[]): void {
   const fmt = (x: number | null, d = 3) => (x === null ? "-" : x.toFixed(d));
-  process.stdout.write("layer     |v|  threshold  calib.acc  val.acc  val.auc\n");
+  const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
+  process.stdout.write("layer     |v|  threshold  calib.acc  val.acc  val.auc  val.open.harmful  val.open.harmless\n");
   for (const l of layers) {
-    process.stdout.write(`${String(l.layer).padStart(5)} ${fmt(l.norm, 2).padStart(7)} ${fmt(l.threshold, 4).padStart(10)} ${fmt(l.calibrationAccuracy).padStart(10)} ${fmt(l.valAccuracy).padStart(8)} ${fmt(l.valAuc).padStart(8)}\n`);
+    process.stdout.write(`${String(l.layer).padStart(5)} ${fmt(l.norm, 2).padStart(7)} ${fmt(l.threshold, 4).padStart(10)} ${fmt(l.calibrationAccuracy).padStart(10)} ${fmt(l.valAccuracy).padStart(8)} ${fmt(l.valAuc).padStart(8)} ${pct(l.valOpenHarmful).padStart(17)} ${pct(l.valOpenHarmless).padStart(18)}\n`);
   }
 }
 
@@ -169,6 +175,9 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   }
   process.stdout.write(`${positionals[0]}: vectors of ${summary.source.fileName} (${summary.modelHint}, ${summary.layerCount} layers x ${summary.embeddingLength}), sha256 ${summary.source.sha256.slice(0, 12)}…\n`);
   process.stdout.write(`prompts: ${summary.counts.harmful} harmful, ${summary.counts.harmless} harmless; validation ${summary.counts.valHarmful} + ${summary.counts.valHarmless}\n`);
-  printLayerTable(summary.layers.map((l) => ({ ...l })));
+  process.stdout.write(summary.falseOpenBudget === null
+    ? "threshold: cosine, best balanced accuracy on the calibration prompts (a file from before the false-open budget)\n"
+    : `threshold: cosine, opens at most ${(100 * summary.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`);
+  printLayerTable(summary.layers.map((l) => ({ ...l, valOpenHarmful: l.validation?.cosine.openHarmful ?? null, valOpenHarmless: l.validation?.cosine.openHarmless ?? null })));
   process.stdout.write(`suggested gate layer ${summary.suggested.gateLayer}, steered layers ${summary.suggested.steerLayers[0]}-${summary.suggested.steerLayers[1]}\n`);
 }

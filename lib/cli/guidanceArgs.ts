@@ -20,7 +20,7 @@ export const guidanceHelp = `Guidance (InferAligner):
   --gate <file>           the target model's vector file (from extract): enables guidance
   --steer <file>          the aligned model's vector file (default: --gate, the self mode)
   --alpha <a>             steering strength: unit vector x a
-  --alpha-relative <r>    steering strength: r x the layer's mean activation norm (default 0.1)
+  --alpha-relative <r>    steering strength: r x the layer's mean activation norm (default: the steer file's calibrated one, else 0.05)
   --layers <a-b>          steered blocks, inclusive (default: the steer file's suggestion)
   --gate-layers <l,...|auto>  gate blocks; several vote (default auto: the gate file's suggestion)
   --score cosine|projection   gate score (default cosine)

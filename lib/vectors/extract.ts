@@ -66,6 +66,15 @@ export interface ThresholdInfo {
   budget: number;
 }
 
+export interface ValidationInfo {
+  /** Accuracy at the `best` threshold. */
+  accuracy: number;
+  auc: number;
+  /** Shares of the validation prompts that open the gate at the default (`budget`) threshold. */
+  openHarmful: number;
+  openHarmless: number;
+}
+
 export interface LayerVectors {
   /** Block index: the vector belongs to the output of block `layer` (`l_out-<layer>`). */
   layer: number;
@@ -78,7 +87,7 @@ export interface LayerVectors {
   /** Mean |a_l| over all calibration prompts (the scale for a relative alpha). */
   meanActivationNorm: number;
   thresholds: Record<ScoreKind, ThresholdInfo>;
-  validation?: Record<ScoreKind, { accuracy: number; auc: number }>;
+  validation?: Record<ScoreKind, ValidationInfo>;
 }
 
 export interface SourceModel {
@@ -300,13 +309,15 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
       const vh = await valScores(sets.valHarmful, "valHarmful");
       const vb = await valScores(sets.valHarmless, "valHarmless");
       for (const lv of layerVectors) {
-        lv.validation = {} as Record<ScoreKind, { accuracy: number; auc: number }>;
+        lv.validation = {} as Record<ScoreKind, ValidationInfo>;
         SCORE_KINDS.forEach((kind, k) => {
           const hs = vh[k]![lv.layer]!;
           const bs = vb[k]![lv.layer]!;
-          lv.validation![kind] = { accuracy: accuracyAt(hs, bs, lv.thresholds[kind].best), auc: rocAuc(hs, bs) };
           // The budget holds on prompts the direction was not fitted to as well.
-          lv.thresholds[kind].budget = thresholdForFalseOpenBudget([...calibrationScores[kind][lv.layer]!.harmless, ...bs], falseOpenBudget);
+          const budget = thresholdForFalseOpenBudget([...calibrationScores[kind][lv.layer]!.harmless, ...bs], falseOpenBudget);
+          lv.thresholds[kind].budget = budget;
+          const open = (xs: number[]) => xs.filter((x) => x > budget).length / xs.length;
+          lv.validation![kind] = { accuracy: accuracyAt(hs, bs, lv.thresholds[kind].best), auc: rocAuc(hs, bs), openHarmful: open(hs), openHarmless: open(bs) };
         });
       }
     }

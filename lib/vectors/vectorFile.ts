@@ -22,7 +22,8 @@ export interface VectorLayerInfo {
   threshold: number;
   /** `budget` is `best` in files written before the false-open budget existed. */
   thresholds: Record<ScoreKind, { midpoint: number; best: number; calibrationAccuracy: number; budget: number }>;
-  validation: Record<ScoreKind, { accuracy: number; auc: number }> | null;
+  /** openHarmful/openHarmless are null in files written before the false-open budget existed. */
+  validation: Record<ScoreKind, { accuracy: number; auc: number; openHarmful: number | null; openHarmless: number | null }> | null;
 }
 
 /** A vector file as read back. */
@@ -102,6 +103,8 @@ export function encodeVectorFile(v: SafetyVectors): Buffer {
       metadata.push(
         [`${P}validation.${kind}.accuracy`, per((l) => l.validation![kind].accuracy)],
         [`${P}validation.${kind}.auc`, per((l) => l.validation![kind].auc)],
+        [`${P}validation.${kind}.open_harmful`, per((l) => l.validation![kind].openHarmful)],
+        [`${P}validation.${kind}.open_harmless`, per((l) => l.validation![kind].openHarmless)],
       );
     }
   }
@@ -199,7 +202,12 @@ export function readVectorFile(path: string, model?: { info: ModelInfo }): Vecto
   }));
   const hasValidation = m.has(`${P}validation.cosine.accuracy`);
   const validation = hasValidation
-    ? Object.fromEntries(KINDS.map((k) => [k, { accuracy: per(`validation.${k}.accuracy`), auc: per(`validation.${k}.auc`) }]))
+    ? Object.fromEntries(KINDS.map((k) => [k, {
+      accuracy: per(`validation.${k}.accuracy`),
+      auc: per(`validation.${k}.auc`),
+      openHarmful: m.has(`${P}validation.${k}.open_harmful`) ? per(`validation.${k}.open_harmful`) : null,
+      openHarmless: m.has(`${P}validation.${k}.open_harmless`) ? per(`validation.${k}.open_harmless`) : null,
+    }]))
     : null;
   const steer = get(m, `${P}suggested.steer_layers`, path);
   const gateLayer = getInt(m, `${P}suggested.gate_layer`, path);
@@ -226,7 +234,12 @@ export function readVectorFile(path: string, model?: { info: ModelInfo }): Vecto
       threshold: thresholds.cosine!.budget[l]!,
       thresholds: Object.fromEntries(KINDS.map((k) => [k, { midpoint: thresholds[k]!.midpoint[l]!, best: thresholds[k]!.best[l]!, calibrationAccuracy: thresholds[k]!.acc[l]!, budget: thresholds[k]!.budget[l]! }])) as VectorLayerInfo["thresholds"],
       validation: validation
-        ? (Object.fromEntries(KINDS.map((k) => [k, { accuracy: validation[k]!.accuracy[l]!, auc: validation[k]!.auc[l]! }])) as Record<ScoreKind, { accuracy: number; auc: number }>)
+        ? (Object.fromEntries(KINDS.map((k) => [k, {
+          accuracy: validation[k]!.accuracy[l]!,
+          auc: validation[k]!.auc[l]!,
+          openHarmful: validation[k]!.openHarmful?.[l] ?? null,
+          openHarmless: validation[k]!.openHarmless?.[l] ?? null,
+        }])) as NonNullable<VectorLayerInfo["validation"]>)
         : null,
     })),
     directions,
