@@ -1,4 +1,4 @@
-// npm run bench: `inferaligner bench` on Gemma 3 270M (or --model), writing bench-results/latest.json.
+// npm run bench: `inferaligner bench` on Qwen2.5-Coder-0.5B-Instruct (or --model), writing bench-results/latest.json.
 // Usage: npm run bench -- [--model <gguf>] [--reps 5] [--threads 2] [--tokens 64] [--llama-bench <path>]
 //        [--compare-binary <label>=<inferaligner.node>] [--out bench-results/latest.json]
 // Without --llama-bench it uses vendor/build-llama-bench/bin/llama-bench when that exists
@@ -22,7 +22,7 @@ const { values } = parseArgs({
     out: { type: "string", default: join(repoRoot, "bench-results", "latest.json") },
   },
 });
-const modelPath = values.model ?? realModelPaths().gemma3;
+const modelPath = values.model ?? realModelPaths().qwen2;
 if (!modelPath) throw new Error("no model: pass --model or run `npm run models`");
 const defaultLlamaBench = join(repoRoot, "vendor", "build-llama-bench", "bin", "llama-bench");
 const llamaBench = values["llama-bench"] ?? (existsSync(defaultLlamaBench) ? defaultLlamaBench : undefined);

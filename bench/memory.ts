@@ -18,7 +18,7 @@ const { values } = parseArgs({
     out: { type: "string", default: join(repoRoot, "bench-results", "memory.json") },
   },
 });
-const modelPath = values.model ?? realModelPaths().gemma3;
+const modelPath = values.model ?? realModelPaths().qwen2;
 if (!modelPath) throw new Error("no model: pass --model or run `npm run models`");
 const cycles = Number(values.cycles);
 const threads = Number(values.threads);

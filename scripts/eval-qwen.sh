@@ -12,7 +12,8 @@
 #      jailbreak templates x 20 questions, the 200 harmless_val prompts after the first 39, XSTest's
 #      safe prompts, HumanEval; GCG keyword judge.
 # Environment: DATA (../shared/data), OUT (bench-results/eval-qwen-$TARGET), THREADS (2),
-# MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look).
+# MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
+# ALPHAS and RANGES (calibrate's sweep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=${TARGET:-aligned}
@@ -64,7 +65,7 @@ UTILITY_ARGS=()
 $CLI eval --model "$MODEL" --gate "$OUT/vectors.gguf" "${STEER_ARGS[@]}" --modes "$MODES" \
   --harmful "$DATA/advbench.csv" --exclude "$DATA/harmful_train.json" \
   --jailbreak-templates "$DATA/seed_short_25.csv" --jailbreak-questions "$DATA/question_list.csv" --jailbreak-question-limit 20 \
-  --harmless "$DATA/harmless_val.json" --harmless-skip 39 --harmless-limit 200 \
+  --harmless "$DATA/harmless_val.json" --harmless-skip 39 --harmless-limit "${HARMLESS_LIMIT:-200}" \
   --over-refusal "$DATA/xstest_prompts.csv" "${UTILITY_ARGS[@]}" "${LIMIT_ARGS[@]}" \
   --refusal-markers "$DATA/gcg_evaluate_test_prefixes.json" \
   --max-tokens "$MAX_TOKENS" --threads "$THREADS" --out "$OUT/eval" "$@"
