@@ -16,6 +16,7 @@ every other tensor and key is copied unchanged. The recipe is recorded in the tw
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 
@@ -132,7 +133,6 @@ def abliterate(args):
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    import os
     os.replace(args.out + ".partial", args.out)
     print(json.dumps({"out": args.out, "changedTensors": changed, "layer": args.layer, "seconds": round(time.time() - started, 1)}))
 

@@ -174,8 +174,8 @@ export async function runEval(o: RunEvalOptions): Promise<{ identity: EvalRunIde
 
 async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigName, config: EvalRunConfig, signal?: AbortSignal): Promise<EvalRecord> {
   const mode: GuidanceMode = name === "baseline" ? "monitor" : name === "self" ? "steer" : name;
-  const { steer, ...withoutSteer } = config.guidance;
-  const guidance = name === "self" ? withoutSteer : config.guidance;
+  const { steer: _crossModelSteer, ...ownVectors } = config.guidance;
+  const guidance = name === "self" ? ownVectors : config.guidance;
   // Every configuration of an item starts from an empty KV cache, so each one evaluates the same
   // tokens in the same batches: a closed gate then answers bit for bit as the baseline, and
   // "preserved" measures guidance, not which cells the previous item left to reuse (a reused
