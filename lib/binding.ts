@@ -82,6 +82,7 @@ export interface NativeGuidance {
   gateLayers: number[];
   gateDirections: Float32Array[];
   thresholds: number[];
+  gateRule: "majority" | "any";
   steerLayers: number[];
   steerShifts: Float32Array[];
 }

@@ -21,6 +21,13 @@ export interface GuidanceOptions {
   layers?: readonly [number, number] | readonly number[];
   /** Gate blocks; "auto" = the gate file's suggested gate layer. Defaults to `"auto"`. Several layers vote (open when at least half say open). */
   gateLayers?: readonly number[] | "auto";
+  /**
+   * Further gate files of the target model, e.g. vectors extracted from prompts inside jailbreak
+   * templates (`inferaligner extract --templates`), each read at its suggested gate layer with its
+   * false-open-budget threshold. With any, the gate opens when any one gate entry opens (the
+   * `gate` file's layers included). Defaults to none.
+   */
+  extraGates?: ReadonlyArray<string | VectorFile>;
   /** Gate score. Defaults to `"cosine"`. */
   score?: ScoreKind;
   /** Threshold for every gate layer, instead of the file's (its false-open budget's; -Infinity: always open). */
@@ -52,8 +59,11 @@ export interface ResolvedGuidance {
   readonly resolved: true;
   mode: GuidanceMode;
   score: ScoreKind;
+  /** One entry per gate direction: its block and threshold (the gate file's first, then extraGates'). */
   gateLayers: number[];
   thresholds: number[];
+  /** majority: at least half of the entries open the gate; any: one does (with extraGates). */
+  gateRule: GateRule;
   steerLayers: number[];
   refusal: string;
   /** The chat template the gate file's prompts were rendered with ("" when the file does not say). */
@@ -65,15 +75,24 @@ export interface ResolvedGuidance {
     gateLayers: number[];
     gateDirections: Float32Array[];
     thresholds: number[];
+    gateRule: GateRule;
     steerLayers: number[];
     steerShifts: Float32Array[];
   };
 }
 
+export type GateRule = "majority" | "any";
+
 // Parsed files by path, re-read when the file changes (calibrate --save rewrites in place).
 const fileCache = new Map<string, { stamp: string; file: VectorFile }>();
 function loadVectors(source: string | VectorFile, model: LlamaModel, what: string): VectorFile {
   if (typeof source !== "string") {
+    if (source === null || typeof source !== "object") throw new TypeError(`Expected ${what}: a vector file path or a VectorFile`);
+    const layers = (source as Partial<VectorFile>).layerCount;
+    const complete = ["layers", "directions"].every((k) => Array.isArray((source as unknown as Record<string, unknown>)[k]) && ((source as unknown as Record<string, unknown[]>)[k]!).length === layers);
+    if (!complete || !(source as Partial<VectorFile>).suggested) {
+      throw new TypeError(`Expected ${what} to be a VectorFile (readVectorFile's result): it needs layers and directions for each of its layerCount blocks, and suggested layers`);
+    }
     checkVectorsFitModel(source, model.info, what);
     return source;
   }
@@ -106,7 +125,9 @@ function layerList(spec: readonly number[], layerCount: number, name: string): n
 export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | ResolvedGuidance): ResolvedGuidance {
   if ((options as ResolvedGuidance).resolved) return options as ResolvedGuidance;
   const o = options as GuidanceOptions;
-  if (!o || (typeof o.gate !== "string" && typeof o.gate !== "object")) throw new TypeError("Expected guidance.gate: a vector file path or a VectorFile");
+  if (!o || typeof o !== "object" || o.gate === null || (typeof o.gate !== "string" && typeof o.gate !== "object")) {
+    throw new TypeError("Expected guidance.gate: a vector file path or a VectorFile");
+  }
   const mode = o.mode ?? "steer";
   if (!["steer", "refuse", "monitor", "off"].includes(mode)) throw new RangeError(`guidance.mode must be steer, refuse, monitor or off, not ${String(mode)}`);
   const score = o.score ?? "cosine";
@@ -123,6 +144,19 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
   const steer = o.steer !== undefined ? loadVectors(o.steer, model, "steer") : gate;
   const gateLayers = o.gateLayers === undefined || o.gateLayers === "auto" ? [gate.suggested.gateLayer] : layerList(o.gateLayers, layerCount, "gateLayers");
   const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].budget));
+  const gateDirections = gateLayers.map((l) => gate.directions[l]!);
+  if (o.extraGates !== undefined && !Array.isArray(o.extraGates)) throw new TypeError("guidance.extraGates must be an array of vector files");
+  for (const [i, source] of (o.extraGates ?? []).entries()) {
+    const extra = loadVectors(source, model, `extraGates[${i}]`);
+    if (extra.chatTemplate !== "" && gate.chatTemplate !== "" && extra.chatTemplate !== gate.chatTemplate) {
+      throw new LlamaError(`extraGates[${i}] was extracted with another chat template than the gate file`, "ERR_VECTOR_MISMATCH");
+    }
+    const l = extra.suggested.gateLayer;
+    gateLayers.push(l);
+    thresholds.push(o.threshold !== undefined ? o.threshold : extra.layers[l]!.thresholds[score].budget);
+    gateDirections.push(extra.directions[l]!);
+  }
+  const gateRule: GateRule = (o.extraGates ?? []).length > 0 ? "any" : "majority";
   let steerLayers: number[];
   if (o.layers === undefined) {
     // Calibrated defaults (inferaligner calibrate --save) win over the extraction's suggestion.
@@ -149,6 +183,7 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
     score,
     gateLayers,
     thresholds,
+    gateRule,
     steerLayers,
     refusal,
     gateChatTemplate: gate.chatTemplate,
@@ -156,8 +191,9 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
       mode,
       score,
       gateLayers,
-      gateDirections: gateLayers.map((l) => gate.directions[l]!),
+      gateDirections,
       thresholds,
+      gateRule,
       steerLayers,
       steerShifts,
     },

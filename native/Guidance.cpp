@@ -1,5 +1,6 @@
 #include "Guidance.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -40,8 +41,21 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   else throw Napi::RangeError::New(env, "guidance score must be cosine or projection");
   if (g.mode == Mode::Off) return g;
 
-  g.gateLayers = ReadLayerIndices(env, o.Get("gateLayers"), nLayer, "gateLayers", false);
+  const Napi::Value rule = o.Get("gateRule");
+  if (rule.IsUndefined() || rule.ToString().Utf8Value() == "majority") g.gateRule = GateRule::Majority;
+  else if (rule.ToString().Utf8Value() == "any") g.gateRule = GateRule::Any;
+  else throw Napi::RangeError::New(env, "guidance gateRule must be majority or any");
+  const Napi::Value layers = o.Get("gateLayers");
+  if (!layers.IsArray()) throw Napi::TypeError::New(env, "gateLayers must be an array of block indices");
+  for (uint32_t i = 0; i < layers.As<Napi::Array>().Length(); i++) {
+    Napi::Array one = Napi::Array::New(env, 1);
+    one.Set(0u, layers.As<Napi::Array>().Get(i));
+    g.gateLayers.push_back(ReadLayerIndices(env, one, nLayer, "gateLayers", false)[0]);
+  }
   if (g.gateLayers.empty()) throw Napi::RangeError::New(env, "guidance needs at least one gate layer");
+  for (int32_t l : g.gateLayers) {
+    if (std::find(g.captureLayers.begin(), g.captureLayers.end(), l) == g.captureLayers.end()) g.captureLayers.push_back(l);
+  }
   Napi::Array dirs = o.Get("gateDirections").As<Napi::Array>();
   Napi::Array thr = o.Get("thresholds").As<Napi::Array>();
   if (dirs.Length() != g.gateLayers.size() || thr.Length() != g.gateLayers.size()) {
@@ -67,7 +81,8 @@ GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<
   GateDecision d;
   size_t votes = 0;
   for (size_t i = 0; i < g.gateLayers.size(); i++) {
-    const std::vector<float>& a = lastRows[i];
+    const size_t row = std::find(g.captureLayers.begin(), g.captureLayers.end(), g.gateLayers[i]) - g.captureLayers.begin();
+    const std::vector<float>& a = lastRows[row];
     const std::vector<float>& s = g.gateDirections[i];
     double dot = 0, sq = 0;
     for (size_t k = 0; k < s.size(); k++) {
@@ -79,7 +94,7 @@ GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<
     if (score > g.thresholds[i]) votes++;
   }
   d.decided = true;
-  d.open = votes * 2 >= g.gateLayers.size() && votes > 0;
+  d.open = g.gateRule == GuidanceOptions::GateRule::Any ? votes > 0 : votes * 2 >= g.gateLayers.size() && votes > 0;
   return d;
 }
 

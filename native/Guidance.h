@@ -18,9 +18,15 @@ struct GuidanceOptions {
 
   Mode mode = Mode::Off;
   Score score = Score::Cosine;
+  // How the gate entries decide: at least half of them open (one entry: it decides), or any one.
+  enum class GateRule { Majority, Any };
+  GateRule gateRule = GateRule::Majority;
+  // Gate entries: a block, a unit direction and a threshold each. Two entries may read the same
+  // block (directions from different vector files).
   std::vector<int32_t> gateLayers;
-  std::vector<std::vector<float>> gateDirections;  // unit s_l of the target, per gate layer
-  std::vector<double> thresholds;                  // per gate layer (-inf: always open)
+  std::vector<std::vector<float>> gateDirections;  // unit s_l of the target, per gate entry
+  std::vector<double> thresholds;                  // per gate entry (-inf: always open)
+  std::vector<int32_t> captureLayers;              // the distinct gate blocks, in first-seen order
   std::vector<int32_t> steerLayers;
   std::vector<std::vector<float>> steerShifts;     // alpha * theta_l, per steered layer
 
@@ -35,8 +41,7 @@ struct GateDecision {
   std::vector<double> scores;  // per gate layer
 };
 
-// Gate layers vote: the gate opens when at least half of them score above their threshold
-// (one layer: that layer decides).
+// Gate entries vote (GateRule). lastRows[i] is the last prompt row of captureLayers[i].
 GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<float>>& lastRows);
 
 const char* ModeName(GuidanceOptions::Mode mode);

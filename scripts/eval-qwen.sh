@@ -11,7 +11,7 @@
 #   3. eval on data that played no part in 1-2: AdvBench rows not in harmful_train, 25 short
 #      jailbreak templates x 20 questions, the 200 harmless_val prompts after the first 39, XSTest's
 #      safe prompts, HumanEval; GCG keyword judge.
-# Environment: DATA (../shared/data), OUT (bench-results/eval-qwen-$TARGET), THREADS (2),
+# Environment: JAILBREAK_GATE (1: the extra jailbreak gate; 0: the vectors.gguf gate alone), DATA (../shared/data), OUT (bench-results/eval-qwen-$TARGET), THREADS (2),
 # MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
 # ALPHAS and RANGES (calibrate's sweep).
 set -euo pipefail
@@ -40,6 +40,35 @@ extract() { # model out
     --threads "$THREADS" --out "$2" | tee "$2.txt"
 }
 extract "$MODEL" "$OUT/vectors.gguf"
+
+# The jailbreak gate: a second vector file from prompts inside jailbreak templates. GPTFuzz's 77 full
+# templates, less the ones that match the eval's 25 short templates (first 300 characters more than
+# half alike: 5 of them), split 48 for calibration and the rest for validation; filled with
+# harmful_train/harmless_train and harmful_val/harmless_val (extract --templates). Used as an
+# --extra-gate: the gate opens when either file's gate opens.
+if [ ! -f "$OUT/templates-validation.json" ]; then
+  python3 - "$DATA" "$OUT" <<'PY'
+import csv, difflib, json, sys
+data, out = sys.argv[1:]
+short = [r["text"] for r in csv.DictReader(open(f"{data}/seed_short_25.csv", encoding="utf-8"))]
+full = [r["text"] for r in csv.DictReader(open(f"{data}/GPTFuzzer.csv", encoding="utf-8"))]
+kept = [t for t in full if max(difflib.SequenceMatcher(None, t[:300], s[:300]).ratio() for s in short) <= 0.5]
+json.dump(kept[:48], open(f"{out}/templates-calibration.json", "w"))
+json.dump(kept[48:], open(f"{out}/templates-validation.json", "w"))
+print(f"jailbreak templates: {len(full)} in GPTFuzzer.csv, {len(full) - len(kept)} like the eval's, {len(kept[:48])} calibration, {len(kept[48:])} validation")
+PY
+fi
+extract_templated() { # model out
+  [ -f "$2" ] || $CLI extract --model "$1" --harmful "$DATA/harmful_train.json" --harmless "$DATA/harmless_train.json" \
+    --val-harmful "$DATA/harmful_val.json" --val-harmless "$DATA/harmless_val.json" --limit 260 --val-limit 39 \
+    --templates "$OUT/templates-calibration.json" --val-templates "$OUT/templates-validation.json" \
+    --threads "$THREADS" --sequences 8 --out "$2" | tee "$2.txt"
+}
+GATE_ARGS=()
+if [ "${JAILBREAK_GATE:-1}" = 1 ]; then
+  extract_templated "$MODEL" "$OUT/jailbreak-vectors.gguf"
+  GATE_ARGS=(--extra-gate "$OUT/jailbreak-vectors.gguf")
+fi
 STEER_ARGS=()
 MODES=self,refuse
 if [ "$TARGET" != aligned ]; then
@@ -52,7 +81,7 @@ fi
 if [ ! -f "$OUT/calibrate.json" ]; then
   node -e 'const fs=require("fs");const r=JSON.parse(fs.readFileSync(process.argv[1],"utf8")).slice(0,39);fs.writeFileSync(process.argv[2],JSON.stringify(r))' \
     "$DATA/harmless_val.json" "$OUT/val-harmless-39.json"
-  $CLI calibrate --model "$MODEL" --gate "$OUT/vectors.gguf" "${STEER_ARGS[@]}" --val-harmful "$DATA/harmful_val.json" \
+  $CLI calibrate --model "$MODEL" --gate "$OUT/vectors.gguf" "${GATE_ARGS[@]}" "${STEER_ARGS[@]}" --val-harmful "$DATA/harmful_val.json" \
     --val-harmless "$OUT/val-harmless-39.json" --alphas "${ALPHAS:-0.05,0.1,0.15,0.2,0.3}" --layer-ranges "${RANGES:-14-23,10-23,4-23,18-23}" \
     --max-tokens "$MAX_TOKENS" --refusal-markers "$DATA/gcg_evaluate_test_prefixes.json" --threads "$THREADS" --save --json > "$OUT/calibrate.json.partial"
   mv "$OUT/calibrate.json.partial" "$OUT/calibrate.json"
@@ -62,7 +91,7 @@ LIMIT_ARGS=()
 [ -n "${LIMIT:-}" ] && LIMIT_ARGS=(--limit "$LIMIT")
 UTILITY_ARGS=()
 [ -n "$HUMANEVAL" ] && UTILITY_ARGS=(--utility "$HUMANEVAL")
-$CLI eval --model "$MODEL" --gate "$OUT/vectors.gguf" "${STEER_ARGS[@]}" --modes "$MODES" \
+$CLI eval --model "$MODEL" --gate "$OUT/vectors.gguf" "${GATE_ARGS[@]}" "${STEER_ARGS[@]}" --modes "$MODES" \
   --harmful "$DATA/advbench.csv" --exclude "$DATA/harmful_train.json" \
   --jailbreak-templates "$DATA/seed_short_25.csv" --jailbreak-questions "$DATA/question_list.csv" --jailbreak-question-limit 20 \
   --harmless "$DATA/harmless_val.json" --harmless-skip 39 --harmless-limit "${HARMLESS_LIMIT:-200}" \

@@ -5,6 +5,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlamaError } from "../lib/errors.js";
+import { checkTemplates, fillEachTemplate, fillTemplate, TEMPLATE_SLOT } from "../lib/promptTemplates.js";
 import { loadPromptSet, loadRows, parseCsv, PROMPT_TEXT_FIELDS, readPromptFile, type PromptFileOptions } from "../lib/prompts.js";
 
 const prompts = suite("prompts");
@@ -259,6 +260,18 @@ function manifestRows(): Map<string, number> {
   const rows = loadRows(join(dataDir, "GPTFuzzer.csv")) as Record<string, string>[];
   assert.equal(rows.map((r) => r.id), rows.map((_, i) => String(i)));
   assert.is(load("advbench.csv", { limit: 10 }).prompts.length, 10);
+});
+
+prompts("templates: every slot filled, each template once with prompts in turn, bad templates named", () => {
+  assert.is(TEMPLATE_SLOT, "[INSERT PROMPT HERE]");
+  assert.is(fillTemplate("A [INSERT PROMPT HERE] B [INSERT PROMPT HERE]", "x"), "A x B x");
+  assert.is(fillTemplate("<<q>>!", "y", "<<q>>"), "y!");
+  assert.equal(fillEachTemplate(["1:[INSERT PROMPT HERE]", "2:[INSERT PROMPT HERE]", "3:[INSERT PROMPT HERE]"], ["a", "b"]), ["1:a", "2:b", "3:a"]);
+  assert.equal(fillEachTemplate(["1:[INSERT PROMPT HERE]", "2:[INSERT PROMPT HERE]"], ["a", "b", "c"], TEMPLATE_SLOT, 2), ["1:c", "2:a"]);
+  assert.throws(() => fillEachTemplate(["[INSERT PROMPT HERE]"], []), (e: LlamaError) => e.code === "ERR_INVALID_ARGUMENT");
+  assert.throws(() => checkTemplates(["ok [INSERT PROMPT HERE]", "no slot"], TEMPLATE_SLOT, "t.csv"), (e: LlamaError) => e.code === "ERR_INVALID_ARGUMENT" && /template\(s\) 1 of 't.csv'/.test(e.message));
+  assert.throws(() => checkTemplates([], TEMPLATE_SLOT, "t.csv"), /no templates/);
+  assert.throws(() => checkTemplates(["x"], "", "t.csv"), /slot \(placeholder\) is empty/);
 });
 
 prompts.run();

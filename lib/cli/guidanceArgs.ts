@@ -10,6 +10,7 @@ export const guidanceFlags = {
   "alpha-relative": { type: "string" },
   layers: { type: "string" },
   "gate-layers": { type: "string" },
+  "extra-gate": { type: "string", multiple: true },
   score: { type: "string" },
   threshold: { type: "string" },
   mode: { type: "string" },
@@ -23,6 +24,9 @@ export const guidanceHelp = `Guidance (InferAligner):
   --alpha-relative <r>    steering strength: r x the layer's mean activation norm (default: the steer file's calibrated one, else 0.05)
   --layers <a-b>          steered blocks, inclusive (default: the steer file's suggestion)
   --gate-layers <l,...|auto>  gate blocks; several vote (default auto: the gate file's suggestion)
+  --extra-gate <file>     a further gate file of the target (e.g. from extract --templates), read at
+                          its suggested layer and threshold; the gate opens when any gate opens
+                          (repeatable)
   --score cosine|projection   gate score (default cosine)
   --threshold <t>         gate threshold for every gate layer (default: the file's calibrated one;
                           inf / -inf force the gate; a negative value needs =, e.g. --threshold=-0.7)
@@ -30,7 +34,7 @@ export const guidanceHelp = `Guidance (InferAligner):
   --refusal <text>        the answer of refuse mode
 `;
 
-type Values = { [K in keyof typeof guidanceFlags]?: string | undefined };
+type Values = { [K in Exclude<keyof typeof guidanceFlags, "extra-gate">]?: string | undefined } & { "extra-gate"?: string[] | undefined };
 
 function parseLayers(flag: string, text: string): number[] {
   const range = /^(\d+)-(\d+)$/.exec(text.trim());
@@ -55,6 +59,7 @@ export function guidanceFromFlags(values: Values): GuidanceOptions | undefined {
   const relative = numberOption("--alpha-relative", values["alpha-relative"]);
   if (relative !== undefined) g.alphaRelative = relative;
   if (values.layers !== undefined) g.layers = parseLayers("--layers", values.layers) as [number, number];
+  if (values["extra-gate"] !== undefined) g.extraGates = values["extra-gate"];
   if (values["gate-layers"] !== undefined && values["gate-layers"] !== "auto") {
     g.gateLayers = values["gate-layers"].split(",").map((x) => {
       const n = intOption("--gate-layers", x.trim());

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { LlamaError } from "../errors.js";
 import { loadPromptSet, loadRows, type PromptFileOptions } from "../prompts.js";
+import { checkTemplates, fillTemplate, TEMPLATE_SLOT } from "../promptTemplates.js";
 import { codeTaskPrompt, readCodeTasks, type CodeTask } from "./utility.js";
 
 export type EvalSetName = "harmful" | "jailbreak" | "harmless" | "overRefusal" | "utility";
@@ -24,7 +25,7 @@ export interface EvalItem {
   task?: CodeTask;
 }
 
-export const JAILBREAK_PLACEHOLDER = "[INSERT PROMPT HERE]";
+export const JAILBREAK_PLACEHOLDER = TEMPLATE_SLOT;
 
 export interface EvalSetsOptions {
   harmful?: string;
@@ -91,21 +92,21 @@ export function buildEvalItems(o: EvalSetsOptions): { items: EvalItem[]; exclude
 
   if (o.jailbreakTemplates !== undefined && o.jailbreakQuestions !== undefined) {
     const placeholder = o.placeholder ?? JAILBREAK_PLACEHOLDER;
-    if (placeholder === "") throw invalid("the jailbreak placeholder is empty");
     const questionLimit = o.jailbreakQuestionLimit ?? 20;
     if (!Number.isInteger(questionLimit) || questionLimit < 1) throw new RangeError(`jailbreakQuestionLimit must be a positive integer, got ${questionLimit}`);
     const templates = loadPromptSet(o.jailbreakTemplates, fileOptions).prompts;
-    const missing = templates.map((t, i) => (t.includes(placeholder) ? -1 : i)).filter((i) => i >= 0);
-    if (missing.length > 0) throw invalid(`jailbreak template(s) ${missing.join(", ")} of '${o.jailbreakTemplates}' have no '${placeholder}' slot`);
+    checkTemplates(templates, placeholder, o.jailbreakTemplates);
     const questions = loadPromptSet(o.jailbreakQuestions, { ...fileOptions, limit: questionLimit }).prompts;
     const filled: string[] = [];
     const meta: Array<{ question: string; template: number }> = [];
-    templates.forEach((t, ti) => {
-      for (const q of questions) {
-        filled.push(t.split(placeholder).join(q));
+    // Question by question, every template each time: a limited run (--limit) still sees every
+    // template, not the first few.
+    for (const q of questions) {
+      templates.forEach((t, ti) => {
+        filled.push(fillTemplate(t, q, placeholder));
         meta.push({ question: q, template: ti });
-      }
-    });
+      });
+    }
     push("jailbreak", filled, (i) => meta[i]!);
   }
 

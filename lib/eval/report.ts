@@ -342,6 +342,7 @@ function describeGuidance(r: EvalReport): string {
   else parts.push(`alpha relative ${g.alphaRelative ?? "default"}`);
   if (g.layers) parts.push(`layers ${g.layers.join("-")}`);
   if (g.gateLayers) parts.push(`gate layers ${Array.isArray(g.gateLayers) ? g.gateLayers.join(",") : g.gateLayers}`);
+  if (g.extraGates?.length) parts.push(`extra gate files ${g.extraGates.join(", ")} (any gate opens)`);
   if (g.threshold !== undefined) parts.push(`threshold ${g.threshold}`);
   if (g.score) parts.push(`score ${g.score}`);
   return parts.join(", ");

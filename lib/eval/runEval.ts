@@ -4,7 +4,7 @@
 // is done (a laptop run takes a while). The baseline runs guidance in `monitor` mode: its output is
 // the unguided output (the gate is computed but changes nothing; test/guidance checks that
 // bit for bit) and it records every item's gate score for the gate-quality numbers.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ChatSession } from "../ChatSession.js";
 import type { LlamaContext } from "../Context.js";
@@ -45,7 +45,7 @@ export interface EvalRecord {
 
 export interface EvalRunConfig {
   /** Guidance shared by every guided configuration (its `mode` is ignored: see `modes`). */
-  guidance: Omit<GuidanceOptions, "mode" | "gate" | "steer"> & { gate: string; steer?: string };
+  guidance: Omit<GuidanceOptions, "mode" | "gate" | "steer" | "extraGates"> & { gate: string; steer?: string; extraGates?: string[] };
   /** Guided configurations compared with the baseline. Defaults to `["steer"]`. */
   modes: Array<Exclude<EvalConfigName, "baseline">>;
   maxTokens: number;
@@ -60,6 +60,8 @@ export interface EvalRunIdentity {
   model: { file: string; sha256: string; architecture: string; layerCount: number; embeddingLength: number };
   gate: { file: string; sha256: string };
   steer: { file: string; sha256: string } | null;
+  /** Present when the run has extra gate files. */
+  extraGates?: Array<{ file: string; sha256: string }>;
   config: EvalRunConfig;
 }
 
@@ -111,6 +113,18 @@ export function readRecords(outDir: string): Map<string, EvalRecord> {
   return out;
 }
 
+/**
+ * A run killed mid-write leaves a last line without its newline (readRecords skips it, and that item
+ * runs again). Cut it off before appending, or the next record would be glued onto it and the file
+ * would no longer parse.
+ */
+function dropTornTail(path: string): void {
+  if (!existsSync(path)) return;
+  const bytes = readFileSync(path);
+  if (bytes.length === 0 || bytes[bytes.length - 1] === 0x0a) return;
+  truncateSync(path, bytes.lastIndexOf(0x0a) + 1);
+}
+
 function checkIdentity(outDir: string, identity: EvalRunIdentity): void {
   const path = join(outDir, RUN_FILE);
   if (existsSync(path)) {
@@ -133,6 +147,7 @@ export async function runIdentity(model: LlamaModel, modelSha256: string, config
     model: { file: basename(model.path), sha256: modelSha256, architecture: model.info.architecture, layerCount: model.info.layerCount, embeddingLength: model.info.embeddingLength },
     gate: await file(config.guidance.gate),
     steer: config.guidance.steer !== undefined ? await file(config.guidance.steer) : null,
+    ...(config.guidance.extraGates?.length ? { extraGates: await Promise.all(config.guidance.extraGates.map(file)) } : {}),
     config,
   };
 }
@@ -146,6 +161,7 @@ export async function runEval(o: RunEvalOptions): Promise<{ identity: EvalRunIde
   const identity = await runIdentity(model, o.modelSha256, config);
   checkIdentity(outDir, identity);
   const done = readRecords(outDir);
+  dropTornTail(join(outDir, RESULTS_FILE));
   const configs = configNames(config);
   const total = items.length * configs.length;
   let finished = 0;

@@ -347,19 +347,25 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
 }
 
 /**
- * Gate layer: the best separating layer (validation ROC AUC, then validation accuracy; the
- * calibration accuracy without a validation split). Steered layers: the contiguous run around it
- * whose accuracy stays within 0.05 of the best (method.md: layers where harmful intent is detected well).
+ * Gate layer: the layer whose default (false-open budget) threshold opens the most harmful
+ * validation prompts, then the best ROC AUC, then accuracy: the gate users get is the budget
+ * threshold, and AUC alone ties at 1.0 on many layers of an instruction-tuned model while their
+ * open rates at the budget differ widely. Without a validation split: calibration accuracy.
+ * Steered layers: the contiguous run around it whose accuracy stays within 0.05 of the best
+ * (method.md: layers where harmful intent is detected well).
  */
 export function suggestLayers(layers: readonly LayerVectors[]): { gateLayer: number; steerLayers: [number, number] } {
-  const quality = (lv: LayerVectors): [number, number] =>
-    lv.validation ? [lv.validation.cosine.auc, lv.validation.cosine.accuracy] : [lv.thresholds.cosine.calibrationAccuracy, 0];
+  const quality = (lv: LayerVectors): number[] =>
+    lv.validation ? [lv.validation.cosine.openHarmful, lv.validation.cosine.auc, lv.validation.cosine.accuracy] : [lv.thresholds.cosine.calibrationAccuracy];
+  const better = (a: number[], b: number[]): boolean => {
+    for (let i = 0; i < a.length; i++) {
+      if (a[i]! > b[i]! + 1e-12) return true;
+      if (a[i]! < b[i]! - 1e-12) return false;
+    }
+    return false;
+  };
   let gate = layers[0]!;
-  for (const lv of layers) {
-    const [a, b] = quality(lv);
-    const [ga, gb] = quality(gate);
-    if (a > ga + 1e-12 || (Math.abs(a - ga) <= 1e-12 && b > gb)) gate = lv;
-  }
+  for (const lv of layers) if (better(quality(lv), quality(gate))) gate = lv;
   const accuracy = (lv: LayerVectors) => (lv.validation ? lv.validation.cosine.accuracy : lv.thresholds.cosine.calibrationAccuracy);
   const floor = accuracy(gate) - 0.05;
   let from = gate.layer;
