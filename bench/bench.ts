@@ -29,6 +29,8 @@ const llamaBench = values["llama-bench"] ?? (existsSync(defaultLlamaBench) ? def
 const compareSpec = values["compare-binary"] ?? (existsSync(join(repoRoot, "build", "compare", "inferaligner.node")) ? `compare=${join(repoRoot, "build", "compare", "inferaligner.node")}` : undefined);
 const compare = compareSpec ? /^([\w.-]+)=(.+)$/.exec(compareSpec) : null;
 
+// The folder is git-ignored: a fresh clone lacks it, and runBench writes its vectors there first.
+mkdirSync(join(repoRoot, "bench-results"), { recursive: true });
 const result = await runBench({
   modelPath,
   reps: Number(values.reps),

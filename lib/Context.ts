@@ -1,6 +1,7 @@
 // LlamaContext: a llama.cpp context over a model. It keeps the tokens of its sequence in the KV
 // cache, and each generation reuses the longest cached prefix of its prompt. One generation at a
 // time: a second call while one runs rejects with ERR_CONTEXT_BUSY.
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { getBinding, type NativeContext, type NativeContextInfo } from "./binding.js";
 import { disposedError, GenerationAbortedError, LlamaError, withCallSite } from "./errors.js";
@@ -15,7 +16,12 @@ export interface ContextOptions {
   batchSize?: number;
   /** Physical batch (`n_ubatch`). Defaults to `512`, or batchSize if smaller. */
   ubatchSize?: number;
-  /** CPU threads (`n_threads`, `n_threads_batch`). Defaults to the number of physical-ish cores (available parallelism). */
+  /**
+   * CPU threads (`n_threads`, `n_threads_batch`). Defaults to the physical cores, as llama.cpp
+   * (hyper-threads slow ggml's spin-waiting workers; on Linux counted from /proc/cpuinfo, elsewhere
+   * the logical processors). More than the logical processors never helps and can stall a decode
+   * for minutes, so a larger number is lowered to that count (`info.threads` reports the number used).
+   */
   threads?: number;
   /**
    * Keep the full KV cache for sliding-window layers (`swa_full`). Costs memory on SWA models
@@ -52,10 +58,13 @@ export class LlamaContext {
 
   /** @internal Use model.createContext(). */
   static async _create(model: LlamaModel, options: ContextOptions): Promise<LlamaContext> {
+    // Sizes reach llama.cpp as 32-bit unsigned fields: a larger number would wrap (2^32 became
+    // llama.cpp's default 2048), so anything outside 1..2^31-1 is refused here.
     const positive = (name: string, v: unknown) => {
       if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 1)) {
         throw new TypeError(`Expected a positive integer for ${name} but received ${String(v)} of type ${typeof v}`);
       }
+      if (v !== undefined && (v as number) > 2 ** 31 - 1) throw new RangeError(`${name} ${String(v)} is larger than ${2 ** 31 - 1}`);
     };
     positive("contextSize", options.contextSize);
     positive("batchSize", options.batchSize);
@@ -69,14 +78,25 @@ export class LlamaContext {
       contextSize,
       batchSize,
       ubatchSize: Math.min(options.ubatchSize ?? 512, batchSize),
-      threads: options.threads ?? defaultThreads(),
+      threads: Math.min(options.threads ?? defaultThreads(), maxThreads()),
       swaFull: options.swaFull ?? true,
       sequences: options.sequences ?? 1,
       kvUnified: options.kvUnified ?? false,
       flashAttention: options.flashAttention === undefined || options.flashAttention === "auto" ? -1 : options.flashAttention ? 1 : 0,
       evalHook: options.evalHook ?? true,
     });
-    await withCallSite(native.init(), callSite);
+    try {
+      await withCallSite(native.init(), callSite);
+    } catch (error) {
+      // The native object counts as one of the model's contexts until disposed: without this the
+      // model could never be disposed after a failed creation (too many sequences, out of memory).
+      try {
+        await native.dispose();
+      } catch {
+        // Nothing more to free.
+      }
+      throw error;
+    }
     return new LlamaContext(model, native);
   }
 
@@ -109,6 +129,16 @@ export class LlamaContext {
     if (this.#disposing) return Promise.reject(disposedError("context"));
     if (!Array.isArray(promptTokens) || promptTokens.length === 0) {
       return Promise.reject(new TypeError("Expected a non-empty array of prompt tokens"));
+    }
+    // Uint32Array.from would coerce 1.7 to 1, NaN and 'a' to 0 and 2^32+1 to 1: check first.
+    const vocabSize = this.model.info.vocabSize;
+    const bad = promptTokens.findIndex((t) => typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= vocabSize);
+    if (bad >= 0) {
+      const t = promptTokens[bad] as unknown;
+      const error = typeof t !== "number" || !Number.isInteger(t)
+        ? new TypeError(`prompt token ${bad} is ${typeof t === "string" ? `'${t}'` : String(t)}, not an integer token id`)
+        : new RangeError(`prompt token ${bad} is ${t}, outside the vocabulary (0..${vocabSize - 1})`);
+      return Promise.reject(error);
     }
     let nativeOptions;
     try {
@@ -197,6 +227,27 @@ export class LlamaContext {
   }
 }
 
-function defaultThreads(): number {
+function maxThreads(): number {
   return Math.max(1, os.availableParallelism());
+}
+
+let physicalCores: number | undefined;
+function defaultThreads(): number {
+  if (physicalCores === undefined) {
+    physicalCores = maxThreads();
+    try {
+      // One "physical id"/"core id" pair per core; hyper-threads repeat the pair.
+      const cores = new Set<string>();
+      let socket = "";
+      for (const line of readFileSync("/proc/cpuinfo", "utf8").split("\n")) {
+        const [key, value] = line.split(":").map((x) => x.trim());
+        if (key === "physical id") socket = value ?? "";
+        if (key === "core id") cores.add(`${socket}:${value}`);
+      }
+      if (cores.size > 0) physicalCores = Math.min(cores.size, physicalCores);
+    } catch {
+      // Not Linux: the logical count.
+    }
+  }
+  return physicalCores;
 }

@@ -87,6 +87,7 @@ export class LlamaModel {
   /** @internal */
   readonly _native: NativeModel;
   readonly #contexts = new Set<LlamaContext>();
+  readonly #creating = new Set<Promise<LlamaContext>>();
   #chatTemplate: ChatTemplate | undefined;
   #disposing: Promise<void> | undefined;
 
@@ -153,9 +154,19 @@ export class LlamaModel {
   /** Creates a context (KV cache + compute buffers) for this model. */
   async createContext(options: ContextOptions = {}): Promise<LlamaContext> {
     this.#check();
-    const context = await LlamaContext._create(this, options);
-    this.#contexts.add(context);
-    return context;
+    // Registered as soon as it exists, so that a dispose() that started meanwhile frees it too.
+    const creating = LlamaContext._create(this, options).then((context) => {
+      this.#contexts.add(context);
+      return context;
+    });
+    this.#creating.add(creating);
+    try {
+      const context = await creating;
+      if (this.#disposing) throw disposedError("model");
+      return context;
+    } finally {
+      this.#creating.delete(creating);
+    }
   }
 
   /** @internal */
@@ -166,6 +177,7 @@ export class LlamaModel {
   /** Disposes every context of the model, then frees the model. Idempotent. */
   dispose(): Promise<void> {
     this.#disposing ??= (async () => {
+      await Promise.allSettled([...this.#creating]);
       await Promise.all([...this.#contexts].map((c) => c.dispose()));
       await this._native.dispose();
     })();

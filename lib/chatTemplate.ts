@@ -80,8 +80,9 @@ class JinjaChatTemplate implements ChatTemplate {
         throw new TypeError(`Expected chat messages of {role: "system" | "user" | "assistant", content: string} but received ${JSON.stringify(m)}`);
       }
     }
+    let text: string;
     try {
-      return this.#template.render({
+      text = this.#template.render({
         ...this.#variables,
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
         add_generation_prompt: options.addGenerationPrompt ?? true,
@@ -89,6 +90,13 @@ class JinjaChatTemplate implements ChatTemplate {
     } catch (error) {
       throw new LlamaError(`the chat template failed: ${(error as Error).message}`, "ERR_TEMPLATE", 0, { cause: error });
     }
+    // A template that never reads `messages` (or an empty one) would send the model no request at
+    // all, and the answer would look like one.
+    const dropped = messages.findIndex((m) => m.role === "user" && m.content.trim() !== "" && !text.includes(m.content.trim()));
+    if (dropped >= 0) {
+      throw new LlamaError(`the chat template's output does not contain user message ${dropped}: it drops the request`, "ERR_TEMPLATE");
+    }
+    return text;
   }
 }
 

@@ -17,6 +17,7 @@ export type LlamaErrorCode =
   | "ERR_ABORTED"
   | "ERR_INVALID_ARGUMENT"
   | "ERR_TEMPLATE"
+  | "ERR_NUMERIC"
   | "ERR_VECTOR_FILE"
   | "ERR_VECTOR_MISMATCH"
   | "ERR_BINDING"

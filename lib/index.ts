@@ -24,8 +24,9 @@ export {
 export { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "./vectors/stats.js";
 export {
   resolveGuidance, DEFAULT_ALPHA_RELATIVE, DEFAULT_REFUSAL,
-  type GuidanceOptions, type GuidanceMode, type GateReport, type GateLayerReport, type ResolvedGuidance,
+  type GuidanceOptions, type GuidanceMode, type GateReport, type GateLayerReport, type GateRule, type ResolvedGuidance,
 } from "./guidance.js";
+export { fillTemplate, fillEachTemplate, checkTemplates, TEMPLATE_SLOT } from "./promptTemplates.js";
 export { buildEvalItems, itemKey, EVAL_SETS, JAILBREAK_PLACEHOLDER, type EvalItem, type EvalSetName, type EvalSetsOptions } from "./eval/items.js";
 export { KeywordJudge, ModelJudge, DEFAULT_REFUSAL_MARKERS, modelJudgePrompt, parseJudgeVerdict, readRefusalMarkers, type Verdict, type JudgeName } from "./eval/judges.js";
 export { readCodeTasks, codeTaskPrompt, extractCode, testProgram, runCodeTask, networkIsolation, type CodeTask, type ExecutionResult } from "./eval/utility.js";

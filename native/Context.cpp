@@ -189,7 +189,11 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
   if (info[0].IsNull() || info[0].IsUndefined()) {
     rc = llama_set_adapter_cvec(ctx, nullptr, 0, n_embd, 0, 0);
   } else {
-    if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "control vector data must be a Float32Array");
+    // An Int8Array of 192 bytes read as 192 floats would read past its end: check the element type.
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw Napi::TypeError::New(env, "control vector data must be a Float32Array");
+    }
+    if (!info[1].IsNumber() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "control vector layers must be numbers");
     Napi::Float32Array data = info[0].As<Napi::Float32Array>();
     const int32_t start = info[1].As<Napi::Number>().Int32Value();
     const int32_t end = info[2].As<Napi::Number>().Int32Value();

@@ -20,6 +20,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::Aborted: return "ERR_ABORTED";
     case ErrorCode::InvalidArgument: return "ERR_INVALID_ARGUMENT";
     case ErrorCode::Template: return "ERR_TEMPLATE";
+    case ErrorCode::Numeric: return "ERR_NUMERIC";
     case ErrorCode::Internal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";

@@ -23,6 +23,7 @@ enum class ErrorCode {
   Aborted,               // stopped by an AbortSignal
   InvalidArgument,       // a bad value that got past the TS validation
   Template,              // chat template could not be applied
+  Numeric,               // the model computed non-finite logits (NaN weights, a huge steering shift)
   Internal,              // a bug: an exception we did not expect
 };
 

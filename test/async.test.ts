@@ -1,6 +1,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { ia, sharedModel, threads } from "./helpers/engine.js";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const async = suite("async");
@@ -75,6 +78,8 @@ async("abort during prompt processing leaves the KV cache consistent", async () 
     const held = context.tokens;
     assert.ok(held.length < prompt.length, `held ${held.length} of ${prompt.length}`);
     assert.equal(held, prompt.slice(0, held.length));
+    const partial = (error as ia.GenerationAbortedError<ia.GenerationResult>).partial;
+    if (partial) assert.is(partial.timings.evaluatedTokenCount, held.length, "an aborted prefill reports what it evaluated, not the whole prompt");
     // continuing reuses what was kept and gives the same tokens as a clean context
     const resumed = await context.generate(prompt, { maxTokens: 6 });
     assert.is(resumed.timings.reusedTokenCount, held.length);
@@ -121,6 +126,48 @@ async("await using disposes the context", async () => {
     assert.not.ok(context.disposed);
   }
   assert.ok(ref.disposed);
+});
+
+async("worker.terminate() during load, createContext and generation never takes the process down", () => {
+  // A child process runs workers that each call the engine and are terminated at staggered moments;
+  // on the old build the process died with SIGABRT while settling a promise in a torn-down worker.
+  const dir = join(repoRoot, "test", ".cache", "worker-terminate");
+  mkdirSync(dir, { recursive: true });
+  const entry = JSON.stringify(join(repoRoot, "dist", "index.js"));
+  const model = JSON.stringify(path);
+  writeFileSync(join(dir, "worker.mjs"), `
+    import { parentPort } from "node:worker_threads";
+    import * as ia from ${entry};
+    const model = await ia.LlamaModel.load(${model});
+    const context = await model.createContext({ contextSize: 512, threads: 1 });
+    parentPort.postMessage("context");
+    await context.complete("once upon a time", { maxTokens: 400 });
+    parentPort.postMessage("done");
+  `);
+  writeFileSync(join(dir, "driver.mjs"), `
+    import { Worker } from "node:worker_threads";
+    import * as ia from ${entry};
+    const workerFile = new URL("./worker.mjs", import.meta.url);
+    let exits = 0;
+    for (const delay of [0, 1, 3, 10, 30, 60, 120, 250]) {
+      for (const when of ["start", "context"]) {
+        const w = new Worker(workerFile);
+        w.on("error", () => {});
+        if (when === "start") setTimeout(() => w.terminate(), delay);
+        else w.on("message", (m) => { if (m === "context") setTimeout(() => w.terminate(), delay); });
+        await new Promise((resolve) => w.on("exit", resolve));
+        exits++;
+      }
+    }
+    // The engine still works on the main thread afterwards.
+    const model = await ia.LlamaModel.load(${model});
+    const c = await model.createContext({ contextSize: 256, threads: 1 });
+    const r = await c.complete("hello", { maxTokens: 2 });
+    console.log("SURVIVED " + exits + " " + r.tokens.length);
+  `);
+  const r = spawnSync(process.execPath, [join(dir, "driver.mjs")], { encoding: "utf8", timeout: 180_000 });
+  assert.is(r.signal, null, `killed by ${r.signal}: ${r.stderr.slice(-600)}`);
+  assert.match(r.stdout, /SURVIVED 16 2/, `${r.stdout} ${r.stderr.slice(-600)}`);
 });
 
 async.run();

@@ -100,4 +100,15 @@ templates("bad messages are a TypeError; a Gemma system message after the first 
     (e: ia.LlamaError) => e.code === "ERR_TEMPLATE");
 });
 
+templates("a template that drops the user's message (never reads messages, or empty) is a template error, not a silent empty request", async () => {
+  const model = await sharedModel(tinyModelPath("tiny-chatml"));
+  for (const jinja of ["", "{{ bos_token }}assistant:", "{% for m in messages %}{% if m.role == 'system' %}{{ m.content }}{% endif %}{% endfor %}"]) {
+    const t = ia.customChatTemplate(model, jinja);
+    assert.throws(() => t.render([{ role: "user", content: "tell me a joke" }]), (e: ia.LlamaError) => e.code === "ERR_TEMPLATE" && /drops the request/.test(e.message), JSON.stringify(jinja));
+  }
+  const ok = ia.customChatTemplate(model, "{% for m in messages %}{{ m.role }}: {{ m.content | trim }}\n{% endfor %}");
+  assert.is(ok.render([{ role: "user", content: "  padded  " }], { addGenerationPrompt: false }), "user: padded\n");
+  assert.is(ok.render([{ role: "user", content: "" }], { addGenerationPrompt: false }), "user: \n", "an empty message has nothing to drop");
+});
+
 templates.run();

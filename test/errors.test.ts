@@ -1,8 +1,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { f32, u32, type GgufValue } from "../lib/gguf/writer.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const errors = suite("errors");
@@ -51,8 +53,39 @@ errors("unknown architecture: ERR_MODEL_UNSUPPORTED naming it", async () => {
   assert.match(e.message, /notanarch/);
 });
 
+errors("metadata llama.cpp would assert on (a zero block count, a NaN norm epsilon): ERR_MODEL_INVALID, not an abort", async () => {
+  // In a child process: on the old code these ended the process (SIGABRT), which must fail this test, not kill the runner.
+  const cases: Array<[string, [string, GgufValue]]> = [
+    ["tiny-zero-blocks", ["llama.block_count", u32(0)]],
+    ["tiny-nan-epsilon", ["llama.attention.layer_norm_rms_epsilon", f32(NaN)]],
+  ];
+  for (const [name, override] of cases) {
+    const p = tinyModelPath(name, { metadataOverrides: [override] });
+    const script = `import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
+      try { const m = await ia.LlamaModel.load(${JSON.stringify(p)}); const c = await m.createContext({ contextSize: 64 }); await c.complete("hello", { maxTokens: 1 }); console.log("LOADED"); }
+      catch (e) { console.log("CODE " + e.code + " " + e.message); }`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    assert.is(r.signal, null, `${name}: killed by ${r.signal}; ${r.stderr.slice(-400)}`);
+    assert.match(r.stdout, /CODE ERR_MODEL_INVALID/, `${name}: ${r.stdout} ${r.stderr.slice(-400)}`);
+  }
+});
+
+errors("a failed createContext leaves the model disposable; createContext racing dispose() frees the new context", async () => {
+  const model = await ia.LlamaModel.load(path);
+  const failed = await model.createContext({ contextSize: 256, sequences: 100_000 }).then(() => null, (e: unknown) => e as Error);
+  assert.ok(failed !== null, "100,000 sequences are refused");
+  await model.dispose();
+  assert.is(model.disposed, true);
+  const raced = await ia.LlamaModel.load(path);
+  const creating = raced.createContext({ contextSize: 256 });
+  const disposing = raced.dispose();
+  const outcome = await creating.then(() => "created", (e: ia.LlamaError) => e.code);
+  assert.is(outcome, "ERR_DISPOSED");
+  await disposing;
+  assert.is(raced.disposed, true);
+});
+
 errors("a directory is not a model", async () => {
-  await assert.not.throws(() => undefined);
   const e = await ia.LlamaModel.load(scratch).then(() => null, (err: unknown) => err as ia.LlamaError);
   assert.ok(e instanceof ia.LlamaError && ["ERR_MODEL_INVALID", "ERR_MODEL_NOT_FOUND"].includes(e.code));
 });

@@ -150,4 +150,46 @@ generate("timings are reported", async () => {
   });
 });
 
+generate("token ids and sizes are checked, not coerced: 1.7, NaN, 'a', 2^32+1, the vocabulary size; contextSize 2^32", async () => {
+  await withContext(path, async (c) => {
+    const vocab = c.model.info.vocabSize;
+    const cases: Array<[unknown[], typeof TypeError | typeof RangeError]> = [
+      [[1.7], TypeError], [[NaN], TypeError], [["a"], TypeError], [[2 ** 32 + 1], RangeError], [[vocab], RangeError], [[-1], RangeError], [[1, 2, null], TypeError],
+    ];
+    for (const [tokens, kind] of cases) {
+      try {
+        await c.generate(tokens as number[], { maxTokens: 1 });
+        assert.unreachable(`accepted ${String(tokens)}`);
+      } catch (error) {
+        assert.instance(error, kind, `${String(tokens)}: ${(error as Error).message}`);
+      }
+    }
+    const ok = await c.generate([1, 2], { maxTokens: 1 });
+    assert.is(ok.tokens.length, 1, "the context still works");
+  });
+  const model = await sharedModel(path);
+  for (const contextSize of [2 ** 32, 2 ** 31]) {
+    try {
+      await model.createContext({ contextSize });
+      assert.unreachable(`contextSize ${contextSize} accepted`);
+    } catch (error) {
+      assert.instance(error, RangeError);
+    }
+  }
+});
+
+generate("threads beyond the logical processors are lowered to their count; the default is at most that", async () => {
+  const model = await sharedModel(path);
+  const logical = (await import("node:os")).availableParallelism();
+  for (const threads of [1000, undefined]) {
+    const context = await model.createContext({ contextSize: 256, ...(threads ? { threads } : {}) });
+    try {
+      assert.ok(context.info.threads >= 1 && context.info.threads <= logical, `threads ${threads}: ${context.info.threads}`);
+      assert.is((await context.generate([1, 2], { maxTokens: 1 })).tokens.length, 1);
+    } finally {
+      await context.dispose();
+    }
+  }
+});
+
 generate.run();

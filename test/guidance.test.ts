@@ -241,6 +241,62 @@ guidance("monitor reports the same score as the extraction path; refuse answers 
   }
 });
 
+guidance("extra gate files: any entry opens the gate; entries may read the same block, each with its own direction and threshold", async () => {
+  const v = await tinyVectors();
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 256, threads, flashAttention: false });
+  // A copy of the file whose gate layer has another direction (reversed) and budget threshold.
+  const variant = (direction: Float32Array, budget: number): ia.VectorFile => {
+    const layer = v.suggested.gateLayer;
+    return {
+      ...v,
+      directions: v.directions.map((d, l) => (l === layer ? direction : d)),
+      layers: v.layers.map((info, l) => (l === layer ? { ...info, thresholds: { ...info.thresholds, cosine: { ...info.thresholds.cosine, budget } } } : info)),
+    };
+  };
+  try {
+    const layer = v.suggested.gateLayer;
+    const closed = variant(v.directions[layer]!, Infinity);
+    const reversed = variant(v.directions[layer]!.map((x) => -x), -Infinity);
+    const alone = await new ia.ChatSession(context).prompt(harmless[0]!, { maxTokens: 2, guidance: { gate: closed, mode: "monitor" } });
+    assert.is(alone.gate!.open, false);
+    const both = await new ia.ChatSession(context).prompt(harmless[0]!, { maxTokens: 2, guidance: { gate: closed, extraGates: [reversed], mode: "monitor" } });
+    assert.is(both.gate!.open, true, "the extra gate's open entry opens the gate");
+    assert.equal(both.gate!.layers.map((l) => [l.layer, l.threshold]), [[layer, Infinity], [layer, -Infinity]]);
+    // Same block, opposite directions: the two scores are each other's negatives (one captured row, two directions).
+    assert.ok(Math.abs(both.gate!.layers[0]!.score + both.gate!.layers[1]!.score) < 1e-6, JSON.stringify(both.gate!.layers));
+    assert.ok(Math.abs(both.gate!.layers[0]!.score - alone.gate!.layers[0]!.score) < 1e-6);
+    const resolved = ia.resolveGuidance(model, { gate: closed, extraGates: [reversed] });
+    assert.is(resolved.gateRule, "any");
+    assert.is(ia.resolveGuidance(model, { gate: closed }).gateRule, "majority");
+    assert.throws(() => ia.resolveGuidance(model, { gate: closed, extraGates: [{ ...reversed, chatTemplate: "{{ other }}" }] }), (e: ia.LlamaError) => e.code === "ERR_VECTOR_MISMATCH");
+  } finally {
+    await context.dispose();
+  }
+});
+
+guidance("a steering shift so large the logits go non-finite is ERR_NUMERIC, not an empty answer; the context stays usable", async () => {
+  const v = await tinyVectors();
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 256, threads, flashAttention: false });
+  try {
+    await rejectsWithCode(() => new ia.ChatSession(context).prompt(harmful[0]!, { maxTokens: 3, guidance: { gate: v, threshold: -Infinity, alpha: 1e30 } }), "ERR_NUMERIC");
+    await rejectsWithCode(() => new ia.ChatSession(context).prompt(harmful[0]!, { maxTokens: 3, guidance: { gate: v, threshold: -Infinity, alpha: 3e38 } }), "ERR_NUMERIC");
+    const after = await new ia.ChatSession(context).prompt(harmful[0]!, { maxTokens: 3 });
+    assert.is(after.tokens.length, 3);
+  } finally {
+    await context.dispose();
+  }
+  // NaN weights: every logit NaN.
+  const broken = await ia.LlamaModel.load(tinyModelPath("tiny-nan-weights", { weightScale: Number.NaN }));
+  const c = await broken.createContext({ contextSize: 128, threads });
+  try {
+    await rejectsWithCode(() => c.complete("hello", { maxTokens: 2 }), "ERR_NUMERIC", /non-finite/);
+  } finally {
+    await broken.dispose();
+  }
+});
+
 guidance("bad guidance: mismatched file, NaN alpha, empty or out-of-range layers", async () => {
   const v = await tinyVectors();
   const model = await sharedModel(path);
@@ -260,6 +316,14 @@ guidance("bad guidance: mismatched file, NaN alpha, empty or out-of-range layers
     await fails(context, { gate: v, gateLayers: [7] }, (e) => e instanceof RangeError);
     await fails(context, { gate: v, mode: "loud" as ia.GuidanceMode }, (e) => e instanceof RangeError);
     await fails(context, { gate: join(scratch, "missing.gguf") }, (e) => (e as ia.LlamaError).code === "ERR_VECTOR_FILE");
+    // Malformed objects: a TypeError that says what is expected, not "Cannot read properties of null".
+    for (const gate of [null, {}, { ...v, layers: [] }, { ...v, directions: v.directions.slice(1) }]) {
+      await fails(context, { gate } as unknown as ia.GuidanceOptions, (e) => e instanceof TypeError && /Expected/.test((e as Error).message));
+    }
+    await fails(context, {} as ia.GuidanceOptions, (e) => e instanceof TypeError);
+    await fails(context, { gate: v, extraGates: [null] } as unknown as ia.GuidanceOptions, (e) => e instanceof TypeError);
+    // The internal control-vector entry reads floats: another element type must not be read as floats.
+    assert.throws(() => context._setControlVector(new Int8Array(192) as unknown as Float32Array, 1, 2), TypeError);
     const ok = await context.complete("hello", { maxTokens: 2 });
     assert.is(ok.tokens.length, 2);
   } finally {

@@ -219,6 +219,13 @@ vectors("bad inputs: wrong model, NaN, truncated file, empty sets", async () => 
   const nanFile = join(scratch, "nan.gguf");
   ia.writeVectorFile(nanFile, nan);
   assert.throws(() => ia.readVectorFile(nanFile), (e: ia.LlamaError) => e.code === "ERR_VECTOR_FILE" && /not finite/.test(e.message));
+  // suggested layers outside the model: refused on read, not at the first generate
+  for (const [gateLayer, steerLayers] of [[99, [1, 2]], [1, [3, 1]], [1, [0, 99]]] as Array<[number, [number, number]]>) {
+    const bad = { ...result, suggested: { gateLayer, steerLayers } };
+    const badFile = join(scratch, "bad-suggested.gguf");
+    ia.writeVectorFile(badFile, bad);
+    assert.throws(() => ia.readVectorFile(badFile), (e: ia.LlamaError) => e.code === "ERR_VECTOR_FILE" && /suggested\./.test(e.message), JSON.stringify([gateLayer, steerLayers]));
+  }
   // truncated and foreign files
   const bytes = readFileSync(good);
   const cut = join(scratch, "cut.gguf");

@@ -17,6 +17,26 @@ export function intOption(flag: string, value: string | undefined): number | und
   return n;
 }
 
+/** An integer of at least 1 (counts, sizes, threads): 0 or less is a usage error, not "no limit". */
+export function positiveIntOption(flag: string, value: string | undefined): number | undefined {
+  const n = intOption(flag, value);
+  if (n !== undefined && (n < 1 || n > 2 ** 31 - 1)) throw new UsageError(`${flag} must be an integer from 1 to ${2 ** 31 - 1}, got '${value}'`);
+  return n;
+}
+
+/** A sampling seed: an unsigned 32-bit integer. */
+export function seedOption(value: string | undefined): number | undefined {
+  const n = intOption("--seed", value);
+  if (n !== undefined && (n < 0 || n > 2 ** 32 - 1)) throw new UsageError(`--seed must be an integer from 0 to ${2 ** 32 - 1}, got '${value}'`);
+  return n;
+}
+
+/** Tells the user which records of a prompt file were left out, and why (never silently). */
+export function reportLeftOut(set: { source: string; skipped: ReadonlyArray<{ index: number; reason: string }>; duplicates: number }): void {
+  for (const s of set.skipped) process.stderr.write(`skipped ${set.source} #${s.index}: ${s.reason}\n`);
+  if (set.duplicates > 0) process.stderr.write(`skipped ${set.source}: ${set.duplicates} exact duplicate(s) of an earlier prompt\n`);
+}
+
 /** The Jinja text of --chat-template <file>. */
 export function templateOption(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;

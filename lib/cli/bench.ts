@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { childSample, formatBenchTable, runBench } from "../bench/runBench.js";
-import { intOption, UsageError } from "./args.js";
+import { UsageError, positiveIntOption } from "./args.js";
 
 export const benchHelp = `Usage: inferaligner bench --model <gguf> [options]
 
@@ -48,9 +48,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
   });
   if (values.help) return void process.stdout.write(benchHelp);
   if (!values.model) throw new UsageError("--model is required");
-  const reps = intOption("--reps", values.reps) ?? 5;
-  const genTokens = intOption("--tokens", values.tokens) ?? 64;
-  const threads = intOption("--threads", values.threads);
+  const reps = positiveIntOption("--reps", values.reps) ?? 5;
+  const genTokens = positiveIntOption("--tokens", values.tokens) ?? 64;
+  const threads = positiveIntOption("--threads", values.threads);
   if (reps < 1 || genTokens < 2) throw new UsageError("--reps must be >= 1 and --tokens >= 2");
   if (values["child-sample"]) {
     // Internal: one plain sample of this process's build, for --compare-binary.

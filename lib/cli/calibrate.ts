@@ -7,7 +7,7 @@ import { formatRate } from "../eval/rates.js";
 import { LlamaModel } from "../Model.js";
 import { readPromptFile } from "../prompts.js";
 import { readVectorFile, saveGuidanceDefaults } from "../vectors/vectorFile.js";
-import { intOption, numberOption, UsageError } from "./args.js";
+import { UsageError, numberOption, positiveIntOption } from "./args.js";
 import { guidanceFlags, guidanceFromFlags } from "./guidanceArgs.js";
 import { progressBar } from "./progress.js";
 
@@ -90,7 +90,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   for (const flag of ["alpha", "alpha-relative", "layers", "mode", "refusal"] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is what calibrate chooses; use --alphas / --layer-ranges`);
   }
-  const limit = intOption("--limit", values.limit);
+  const limit = positiveIntOption("--limit", values.limit);
   const fileOptions = { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) };
   const valHarmful = readPromptFile(values["val-harmful"], fileOptions);
   const valHarmless = readPromptFile(values["val-harmless"], fileOptions);
@@ -98,7 +98,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   if (!(target > 0 && target <= 1)) throw new UsageError("--target must be in (0, 1]");
   const maxDegenerate = numberOption("--max-degenerate", values["max-degenerate"]) ?? 0.1;
   if (!(maxDegenerate >= 0 && maxDegenerate <= 1)) throw new UsageError("--max-degenerate must be in [0, 1]");
-  const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 32;
+  const maxTokens = positiveIntOption("--max-tokens", values["max-tokens"]) ?? 32;
   const alphas = values.alphas ? list("--alphas", values.alphas) : [0.05, 0.1, 0.2, 0.4, 0.8];
   const markers = values["refusal-markers"];
   const judge = new KeywordJudge(markers ? readRefusalMarkers(markers) : undefined);
@@ -112,7 +112,7 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
     const tryRanges = values["layer-ranges"]
       ? ranges(values["layer-ranges"], L)
       : [steerFile.suggested.steerLayers, [0, L - 1] as [number, number]].filter((r, i, all) => all.findIndex((x) => x[0] === r[0] && x[1] === r[1]) === i);
-    const context = await model.createContext({ threads: intOption("--threads", values.threads), contextSize: 2048 });
+    const context = await model.createContext({ threads: positiveIntOption("--threads", values.threads), contextSize: 2048 });
     const bar = progressBar("calibrate");
     const result = await calibrateSteering({
       context,

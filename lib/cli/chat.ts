@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { ChatSession } from "../ChatSession.js";
 import { resolveGuidance, type GateReport } from "../guidance.js";
 import { LlamaModel } from "../Model.js";
-import { intOption, numberOption, templateOption, UsageError } from "./args.js";
+import { UsageError, numberOption, positiveIntOption, seedOption, templateOption } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 
 export const chatHelp = `Usage: inferaligner chat --model <gguf> [options]
@@ -50,14 +50,14 @@ export async function chatCommand(argv: string[]): Promise<void> {
   if (!values.model) throw new UsageError("--model is required");
   const guidanceOptions = guidanceFromFlags(values);
   const template = templateOption(values["chat-template"]);
-  const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 512;
+  const maxTokens = positiveIntOption("--max-tokens", values["max-tokens"]) ?? 512;
   const temperature = numberOption("--temperature", values.temperature) ?? 0;
-  const seed = intOption("--seed", values.seed);
+  const seed = seedOption(values.seed);
   const model = await LlamaModel.load(values.model);
   let rl: ReturnType<typeof createInterface> | undefined;
   try {
     const guidance = guidanceOptions ? resolveGuidance(model, guidanceOptions) : undefined;
-    const context = await model.createContext({ threads: intOption("--threads", values.threads), contextSize: intOption("--context-size", values["context-size"]) });
+    const context = await model.createContext({ threads: positiveIntOption("--threads", values.threads), contextSize: positiveIntOption("--context-size", values["context-size"]) });
     const session = new ChatSession(context, { ...(values.system !== undefined ? { systemPrompt: values.system } : {}), ...(template !== undefined ? { template } : {}) });
     // Created only now: the interface starts reading at once, and lines it reads before the loop
     // below iterates would be lost. Iterating buffers lines typed (or piped) during an answer.

@@ -11,7 +11,7 @@ import { runEval, type EvalConfigName, type EvalRecord, type EvalRunConfig } fro
 import { LlamaModel } from "../Model.js";
 import { extractSafetyVectors, hashFile } from "../vectors/extract.js";
 import { readVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
-import { intOption, UsageError } from "./args.js";
+import { UsageError, intOption, positiveIntOption } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 import { progressBar } from "./progress.js";
 
@@ -104,23 +104,23 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const modes = (values.modes ?? "steer").split(",").map((m) => m.trim());
   for (const m of modes) if (m !== "steer" && m !== "self" && m !== "refuse") throw new UsageError(`--modes takes steer, self and refuse, not '${m}'`);
   if (new Set(modes).size !== modes.length) throw new UsageError("--modes lists a configuration twice");
-  const maxTokens = intOption("--max-tokens", values["max-tokens"]) ?? 64;
+  const maxTokens = positiveIntOption("--max-tokens", values["max-tokens"]) ?? 64;
   if (maxTokens < 1) throw new UsageError("--max-tokens must be at least 1");
-  const threads = intOption("--threads", values.threads);
+  const threads = positiveIntOption("--threads", values.threads);
 
   const { items, excluded } = buildEvalItems({
     ...(values.harmful !== undefined ? { harmful: values.harmful } : {}),
     ...(values["jailbreak-templates"] !== undefined ? { jailbreakTemplates: values["jailbreak-templates"] } : {}),
     ...(values["jailbreak-questions"] !== undefined ? { jailbreakQuestions: values["jailbreak-questions"] } : {}),
-    ...(values["jailbreak-question-limit"] !== undefined ? { jailbreakQuestionLimit: intOption("--jailbreak-question-limit", values["jailbreak-question-limit"])! } : {}),
+    ...(values["jailbreak-question-limit"] !== undefined ? { jailbreakQuestionLimit: positiveIntOption("--jailbreak-question-limit", values["jailbreak-question-limit"])! } : {}),
     ...(values.placeholder !== undefined ? { placeholder: values.placeholder } : {}),
     ...(values.harmless !== undefined ? { harmless: values.harmless } : {}),
     ...(values["harmless-skip"] !== undefined ? { harmlessSkip: intOption("--harmless-skip", values["harmless-skip"])! } : {}),
-    ...(values["harmless-limit"] !== undefined ? { harmlessLimit: intOption("--harmless-limit", values["harmless-limit"])! } : {}),
+    ...(values["harmless-limit"] !== undefined ? { harmlessLimit: positiveIntOption("--harmless-limit", values["harmless-limit"])! } : {}),
     ...(values["over-refusal"] !== undefined ? { overRefusal: values["over-refusal"] } : {}),
     ...(values.utility !== undefined ? { utility: values.utility } : {}),
     ...(values.exclude ? { exclude: values.exclude } : {}),
-    ...(values.limit !== undefined ? { limit: intOption("--limit", values.limit)! } : {}),
+    ...(values.limit !== undefined ? { limit: positiveIntOption("--limit", values.limit)! } : {}),
     ...(values.field !== undefined ? { field: values.field } : {}),
   });
   const markersSource = values["refusal-markers"] ?? "the built-in list";
@@ -139,7 +139,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       ...(values["utility-max-tokens"] !== undefined ? { utilityMaxTokens: positiveOption("--utility-max-tokens", values["utility-max-tokens"]) } : {}),
       ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
     };
-    const context = await model.createContext({ threads, contextSize: intOption("--context-size", values["context-size"]) });
+    const context = await model.createContext({ threads, contextSize: positiveIntOption("--context-size", values["context-size"]) });
     const bar = progressBar("eval");
     const modelSha256 = await hashFile(values.model);
     const { identity, records, resumed } = await runEval({

@@ -1,11 +1,14 @@
 // `inferaligner extract` and `inferaligner inspect`: safety vectors of a model, and what a vector file holds.
+import { accessSync, constants, existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { builtinPromptSet, BUILTIN_PROMPTS_VERSION } from "../data/builtinPrompts.js";
 import { LlamaModel } from "../Model.js";
+import { checkTemplates, fillEachTemplate, TEMPLATE_SLOT } from "../promptTemplates.js";
 import { loadPromptSet } from "../prompts.js";
 import { extractSafetyVectors } from "../vectors/extract.js";
 import { readVectorFile, summarizeVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
-import { intOption, numberOption, templateOption, UsageError } from "./args.js";
+import { UsageError, numberOption, positiveIntOption, reportLeftOut, templateOption } from "./args.js";
 import { progressBar } from "./progress.js";
 
 export const extractHelp = `Usage: inferaligner extract --model <gguf> --out <vectors.gguf> [options]
@@ -25,6 +28,14 @@ Options:
   --limit <n>             use at most the first n prompts of each calibration set
   --val-limit <n>         use at most the first n prompts of each validation set
   --field <name>          text field of .json/.jsonl/.csv rows (default: found automatically)
+  --templates <file>      prompt templates with a slot (e.g. jailbreak templates): the calibration
+                          sets become the templates filled with their prompts (each template once
+                          per class, prompts taken in turn), so the vectors separate harmful from
+                          harmless requests inside a template; use the file as an --extra-gate
+  --val-templates <file>  the same for the validation sets (other templates than --templates); the
+                          bare harmless validation prompts stay in, so the default threshold also
+                          keeps plain harmless requests closed
+  --placeholder <text>    the templates' slot (default [INSERT PROMPT HERE])
   --chat-template <file>  Jinja template to render the prompts with instead of the model's (chat
                           sessions that use the file must use the same template)
   --false-open-budget <share>  the default gate threshold opens at most this share of the harmless
@@ -54,6 +65,9 @@ export async function extractCommand(argv: string[]): Promise<void> {
       limit: { type: "string" },
       "val-limit": { type: "string" },
       field: { type: "string" },
+      templates: { type: "string" },
+      "val-templates": { type: "string" },
+      placeholder: { type: "string" },
       "chat-template": { type: "string" },
       threads: { type: "string" },
       sequences: { type: "string" },
@@ -68,8 +82,8 @@ export async function extractCommand(argv: string[]): Promise<void> {
   if ((values["val-harmful"] === undefined) !== (values["val-harmless"] === undefined)) {
     throw new UsageError("give both --val-harmful and --val-harmless, or neither");
   }
-  const calibrationLimit = intOption("--limit", values.limit);
-  const validationLimit = intOption("--val-limit", values["val-limit"]);
+  const calibrationLimit = positiveIntOption("--limit", values.limit);
+  const validationLimit = positiveIntOption("--val-limit", values["val-limit"]);
   for (const [flag, n] of [["--limit", calibrationLimit], ["--val-limit", validationLimit]] as const) {
     if (n !== undefined && n < 1) throw new UsageError(`${flag} must be at least 1`);
   }
@@ -81,7 +95,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
       return { prompts: limit ? prompts.slice(0, limit) : prompts, source: `builtin-v${BUILTIN_PROMPTS_VERSION}:${kind}/${split}` };
     }
     const set = loadPromptSet(file, fileOptions);
-    for (const s of set.skipped) process.stderr.write(`skipped ${file} #${s.index}: ${s.reason}\n`);
+    reportLeftOut(set);
     return { prompts: set.prompts, source: file };
   };
   const harmful = load(values.harmful, "harmful", "train");
@@ -91,8 +105,32 @@ export async function extractCommand(argv: string[]): Promise<void> {
   const withValidation = values["val-harmful"] !== undefined || builtinCalibration;
   const valHarmful = withValidation ? load(values["val-harmful"], "harmful", "validation") : undefined;
   const valHarmless = withValidation ? load(values["val-harmless"], "harmless", "validation") : undefined;
+  if (values["val-templates"] !== undefined && !withValidation) throw new UsageError("--val-templates needs validation sets");
+  const slot = values.placeholder ?? TEMPLATE_SLOT;
+  type Loaded = { prompts: string[]; source: string };
+  // Each template once per class; the harmless prompts are taken from the other end of the list so
+  // that a template's two fillings are unrelated requests.
+  const fill = (file: string | undefined, [bad, good]: [Loaded, Loaded], keepBareHarmless: boolean) => {
+    if (file === undefined) return;
+    const templates = loadPromptSet(file, values.field ? { field: values.field } : {}).prompts;
+    checkTemplates(templates, slot, file);
+    bad.prompts = fillEachTemplate(templates, bad.prompts, slot);
+    good.prompts = [...fillEachTemplate(templates, [...good.prompts].reverse(), slot), ...(keepBareHarmless ? good.prompts : [])];
+    bad.source = `${templates.length} templates of ${file} filled from ${bad.source}`;
+    good.source = `${templates.length} templates of ${file} filled from ${good.source}${keepBareHarmless ? " (and the bare prompts)" : ""}`;
+  };
+  fill(values.templates, [harmful, harmless], false);
+  if (valHarmful && valHarmless) fill(values["val-templates"], [valHarmful, valHarmless], true);
 
   const template = templateOption(values["chat-template"]);
+  // Before minutes of extraction, not after.
+  const outDir = dirname(resolve(values.out));
+  if (!existsSync(outDir)) throw new UsageError(`--out: the folder ${outDir} does not exist`);
+  try {
+    accessSync(outDir, constants.W_OK);
+  } catch {
+    throw new UsageError(`--out: the folder ${outDir} is not writable`);
+  }
   const model = await LlamaModel.load(values.model);
   try {
     const bar = progressBar("extract");
@@ -100,9 +138,9 @@ export async function extractCommand(argv: string[]): Promise<void> {
       harmful: harmful.prompts,
       harmless: harmless.prompts,
       ...(valHarmful && valHarmless ? { valHarmful: valHarmful.prompts, valHarmless: valHarmless.prompts } : {}),
-      ...(values.threads ? { threads: intOption("--threads", values.threads)! } : {}),
+      ...(values.threads ? { threads: positiveIntOption("--threads", values.threads)! } : {}),
       ...(template !== undefined ? { template } : {}),
-      ...(values.sequences ? { sequences: intOption("--sequences", values.sequences)! } : {}),
+      ...(values.sequences ? { sequences: positiveIntOption("--sequences", values.sequences)! } : {}),
       ...(values["false-open-budget"] !== undefined ? { falseOpenBudget: budgetOption(values["false-open-budget"]) } : {}),
       onProgress: (p) => bar.update(p.done, p.total, p.phase),
     });

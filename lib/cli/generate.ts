@@ -3,9 +3,9 @@ import { parseArgs } from "node:util";
 import { ChatSession } from "../ChatSession.js";
 import { LlamaModel } from "../Model.js";
 import type { GenerationResult } from "../generation.js";
-import { readPromptFile } from "../prompts.js";
+import { loadPromptSet } from "../prompts.js";
 import { resolveGuidance } from "../guidance.js";
-import { intOption, numberOption, templateOption, UsageError } from "./args.js";
+import { UsageError, intOption, numberOption, positiveIntOption, reportLeftOut, seedOption, templateOption } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 
 export const generateHelp = `Usage: inferaligner generate --model <gguf> (--prompt <text> | --prompts <file>) [options]
@@ -68,18 +68,22 @@ export async function generateCommand(argv: string[]): Promise<void> {
   }
   if (!values.model) throw new UsageError("--model is required");
   if ((values.prompt === undefined) === (values.prompts === undefined)) throw new UsageError("give exactly one of --prompt and --prompts");
-  const limit = intOption("--limit", values.limit);
-  const prompts = values.prompt !== undefined
-    ? [values.prompt]
-    : readPromptFile(values.prompts!, { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) });
+  const limit = positiveIntOption("--limit", values.limit);
+  let prompts: string[];
+  if (values.prompt !== undefined) prompts = [values.prompt];
+  else {
+    const set = loadPromptSet(values.prompts!, { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) });
+    reportLeftOut(set);
+    prompts = set.prompts;
+  }
   if (prompts.some((p) => p.length === 0)) throw new UsageError("the prompt is empty");
   const sampling = {
-    maxTokens: intOption("--max-tokens", values["max-tokens"]) ?? 256,
+    maxTokens: positiveIntOption("--max-tokens", values["max-tokens"]) ?? 256,
     temperature: numberOption("--temperature", values.temperature) ?? 0,
     topK: intOption("--top-k", values["top-k"]),
     topP: numberOption("--top-p", values["top-p"]),
     minP: numberOption("--min-p", values["min-p"]),
-    seed: intOption("--seed", values.seed),
+    seed: seedOption(values.seed),
   };
 
   const guidanceOptions = guidanceFromFlags(values);
@@ -88,8 +92,8 @@ export async function generateCommand(argv: string[]): Promise<void> {
   try {
     const guidance = guidanceOptions ? resolveGuidance(model, guidanceOptions) : undefined;
     const context = await model.createContext({
-      threads: intOption("--threads", values.threads),
-      contextSize: intOption("--context-size", values["context-size"]),
+      threads: positiveIntOption("--threads", values.threads),
+      contextSize: positiveIntOption("--context-size", values["context-size"]),
     });
     for (const prompt of prompts) {
       const stream = !values.json;

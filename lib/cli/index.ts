@@ -33,6 +33,8 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   bench: { run: benchCommand, help: benchHelp },
 };
 
+const INTERNAL_TYPE_ERROR = /Cannot read properties|is not a function|is not iterable|Maximum call stack/;
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -56,8 +58,23 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`inferaligner ${name}: ${error.message} [${error.code}]\n`);
       return 1;
     }
+    // The library's argument checks (a temperature out of range, a block outside the model) are
+    // the user's input: one line and the usage exit code, as for a bad flag. Anything else is a bug
+    // and keeps its stack.
+    if ((error instanceof RangeError || error instanceof TypeError) && !INTERNAL_TYPE_ERROR.test(error.message)) {
+      process.stderr.write(`inferaligner ${name}: ${error.message}\n`);
+      return 2;
+    }
     throw error;
   }
+}
+
+// `inferaligner generate ... | head -1`: the reader went away; that ends the command, quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -3,7 +3,7 @@
 // own metadata under "inferaligner.". llama.cpp's loader rejects a file with any tensor not named
 // direction.<N>, N >= 1 (common_control_vector_load_one), so block 0's direction and the class
 // means travel as f32 metadata arrays, not tensors.
-import { renameSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { LlamaError } from "../errors.js";
 import { encodeGguf, arr, f32, i32, str, u32, type GgufTensor, type GgufValue } from "../gguf/writer.js";
 import { GgufFormatError, readGguf, type GgufReadValue } from "../gguf/reader.js";
@@ -114,8 +114,19 @@ export function encodeVectorFile(v: SafetyVectors): Buffer {
   return encodeGguf(metadata, tensors);
 }
 
+/**
+ * Writes the file atomically (a temporary file beside it, then a rename): a reader never sees half a
+ * file, and a failed write leaves any previous file as it was.
+ */
 export function writeVectorFile(path: string, vectors: SafetyVectors): void {
-  writeFileSync(path, encodeVectorFile(vectors));
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, encodeVectorFile(vectors));
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw new LlamaError(`cannot write vector file '${path}': ${(error as Error).message}`, "ERR_INVALID_ARGUMENT");
+  }
 }
 
 const formatError = (path: string, message: string) => new LlamaError(`vector file '${path}': ${message}`, "ERR_VECTOR_FILE");
@@ -212,6 +223,11 @@ export function readVectorFile(path: string, model?: { info: ModelInfo }): Vecto
   const steer = get(m, `${P}suggested.steer_layers`, path);
   const gateLayer = getInt(m, `${P}suggested.gate_layer`, path);
   if (!Array.isArray(steer) || steer.length !== 2 || !steer.every((x) => typeof x === "number")) throw formatError(path, "suggested.steer_layers must be [from, to]");
+  const inRange = (l: number) => Number.isInteger(l) && l >= 0 && l < layerCount;
+  if (!inRange(gateLayer)) throw formatError(path, `suggested.gate_layer ${gateLayer} is outside 0..${layerCount - 1}`);
+  if (!inRange(steer[0] as number) || !inRange(steer[1] as number) || (steer[0] as number) > (steer[1] as number)) {
+    throw formatError(path, `suggested.steer_layers [${steer.join(", ")}] is not a range within 0..${layerCount - 1}`);
+  }
 
   const vectors: VectorFile = {
     formatVersion: version,

@@ -1,6 +1,8 @@
 #include "workers/GenerateWorker.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "Context.h"
 #include "LayerHook.h"
@@ -59,12 +61,15 @@ void GenerateWorker::DecodePrompt() {
   }
   const auto t0 = std::chrono::steady_clock::now();
   reused_ = context_->ReusePrefix(prompt_, turnStart_);
-  promptEvaluated_ = prompt_.size() - reused_;
+  // Counted from what reached the KV cache, so that an aborted prefill reports what it evaluated.
+  const auto evaluatedSince = [this](size_t from) { return context_->history.size() > from ? context_->history.size() - from : 0; };
+  promptEvaluated_ = 0;
   LayerHook* hook = context_->layerHook.get();
   // The gate reads the last prompt token's row at the gate layers during the ordinary prompt
   // evaluation: the same batches as without guidance, so a closed gate changes nothing.
-  if (guidance_.active()) hook->SetCaptureLastRow(guidance_.gateLayers);
+  if (guidance_.active()) hook->SetCaptureLastRow(guidance_.captureLayers);
   int32_t status = context_->DecodeTail(prompt_, reused_);
+  promptEvaluated_ += evaluatedSince(reused_);
   std::vector<std::vector<float>> lastRows;
   if (guidance_.active()) {
     for (const auto& rows : hook->captured()) lastRows.push_back(rows.empty() ? std::vector<float>() : rows.back());
@@ -79,8 +84,8 @@ void GenerateWorker::DecodePrompt() {
       reused_ = std::min(reused_, std::min(turnStart_, prompt_.size() - 1));
       RollBackTurn();
       ApplyShift();
-      promptEvaluated_ += prompt_.size() - reused_;
       status = context_->DecodeTail(prompt_, reused_);
+      promptEvaluated_ += evaluatedSince(reused_);
     }
   }
   promptMs_ = MsSince(t0);
@@ -98,7 +103,7 @@ void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& las
       char arch[128] = {0};
       llama_model_meta_val_str(context_->model->model, "general.architecture", arch, sizeof arch);
       throw AddonError(ErrorCode::ModelUnsupported, std::string("the '") + arch + "' architecture does not expose l_out-" +
-                       std::to_string(guidance_.gateLayers[i]) + ", so the guidance gate cannot be computed");
+                       std::to_string(guidance_.captureLayers[i]) + ", so the guidance gate cannot be computed");
     }
   }
   gate_ = DecideGate(guidance_, lastRows);
@@ -197,10 +202,25 @@ void GenerateWorker::Run(const Progress& progress) {
       stopReason_ = "abort";
       break;
     }
-    if (captureLogits_) {
-      const float* row = llama_get_logits_ith(c.ctx, -1);
-      logits_.emplace_back(row, row + n_vocab);
+    const float* row = llama_get_logits_ith(c.ctx, -1);
+    // NaN weights or a huge steering shift make every logit NaN; greedy sampling would then emit
+    // token 0 forever and the caller would see an empty answer that looks like a normal one.
+    // A shift so large that the norm's sum of squares overflows gives all-zero activations
+    // instead: every logit equal, which no working model produces.
+    float lowest = row[0], highest = row[0];
+    for (int32_t v = 0; v < n_vocab; v++) {
+      if (!std::isfinite(row[v])) {
+        throw AddonError(ErrorCode::Numeric, "the model computed a non-finite logit (NaN or infinity) for token " + std::to_string(generated_.size()) +
+                         " of the answer: its weights or the steering strength are out of range");
+      }
+      lowest = std::min(lowest, row[v]);
+      highest = std::max(highest, row[v]);
     }
+    if (n_vocab > 1 && lowest == highest) {
+      throw AddonError(ErrorCode::Numeric, "every logit is the same value for token " + std::to_string(generated_.size()) +
+                       " of the answer (a numerical collapse): its weights or the steering strength are out of range");
+    }
+    if (captureLogits_) logits_.emplace_back(row, row + n_vocab);
     const llama_token token = sampler.Sample(c.ctx, -1);
     if (llama_vocab_is_eog(vocab, token)) {
       stopReason_ = "eog";

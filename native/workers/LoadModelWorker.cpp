@@ -1,6 +1,7 @@
 #include "workers/LoadModelWorker.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -37,8 +38,27 @@ static std::string ReadArchitecture(const std::string& path) {
   std::string arch;
   const int64_t key = gguf_find_key(gguf, "general.architecture");
   if (key >= 0 && gguf_get_kv_type(gguf, key) == GGUF_TYPE_STRING) arch = gguf_get_val_str(gguf, key);
+  // Metadata that llama.cpp asserts on (aborting the process) instead of failing the load: a
+  // non-finite float (a NaN norm epsilon aborts at the first decode) and a zero block count.
+  std::string problem;
+  for (int64_t i = 0; i < gguf_get_n_kv(gguf) && problem.empty(); i++) {
+    const gguf_type type = gguf_get_kv_type(gguf, i);
+    const double v = type == GGUF_TYPE_FLOAT32 ? gguf_get_val_f32(gguf, i) : type == GGUF_TYPE_FLOAT64 ? gguf_get_val_f64(gguf, i) : 0.0;
+    if (!std::isfinite(v)) problem = std::string("metadata ") + gguf_get_key(gguf, i) + " is not a finite number";
+  }
+  if (problem.empty() && !arch.empty()) {
+    for (const char* field : {".block_count", ".embedding_length"}) {
+      const int64_t k = gguf_find_key(gguf, (arch + field).c_str());
+      if (k < 0) continue;
+      const gguf_type type = gguf_get_kv_type(gguf, k);
+      const bool zero = (type == GGUF_TYPE_UINT32 && gguf_get_val_u32(gguf, k) == 0) || (type == GGUF_TYPE_INT32 && gguf_get_val_i32(gguf, k) <= 0) ||
+                        (type == GGUF_TYPE_UINT64 && gguf_get_val_u64(gguf, k) == 0);
+      if (zero) problem = "metadata " + arch + field + " is 0";
+    }
+  }
   gguf_free(gguf);
   if (arch.empty()) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' has no general.architecture: not a model file");
+  if (!problem.empty()) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "': " + problem);
   return arch;
 }
 

@@ -38,6 +38,8 @@ export interface TinyModelOptions {
   tensorType?: GgufTensorType;
   /** Multiplies every random weight's standard deviation (default 1). */
   weightScale?: number;
+  /** Metadata values that replace the generated ones (same key) or are added (fault injection). */
+  metadataOverrides?: ReadonlyArray<[string, GgufValue]>;
 }
 
 /** Token ids of the special tokens, fixed across all tiny models. */
@@ -224,6 +226,11 @@ function metadata(d: Dims, vocab: Vocab, opts: TinyModelOptions): Array<[string,
     ['tokenizer.ggml.add_space_prefix', bool(false)],
   ];
   if (chatTemplate !== null) kv.push(['tokenizer.chat_template', str(chatTemplate)]);
+  for (const [key, value] of opts.metadataOverrides ?? []) {
+    const at = kv.findIndex(([k]) => k === key);
+    if (at >= 0) kv[at] = [key, value];
+    else kv.push([key, value]);
+  }
   return kv;
 }
 
