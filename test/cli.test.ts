@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ia, oracleGreedy, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
@@ -215,6 +215,37 @@ cli("generate --prompts says which rows it left out (missing field, blank, dupli
   assert.match(r.stderr, /#1: no 'prompt' value/);
   assert.match(r.stderr, /#3: empty prompt/);
   assert.match(r.stderr, /1 exact duplicate/);
+});
+
+cli("chat: Ctrl-C stops the running answer and the chat goes on; at the prompt it leaves", async () => {
+  // A wide model and many tokens, so that the answer is still being written when the signal comes.
+  const wide = tinyModelPath("tiny-wide", { embd: 256, layers: 6, ff: 512, heads: 8, headsKv: 4, seed: 5, ctx: 4096 });
+  const child = spawn(process.execPath, [bin, "chat", "--model", wide, "--max-tokens", "3500", "--threads", String(threads)], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", () => undefined);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const waitFor = async (test: () => boolean, ms: number) => {
+    for (const end = Date.now() + ms; Date.now() < end && !test();) await new Promise((r) => setTimeout(r, 20));
+    return test();
+  };
+  assert.ok(await waitFor(() => out.startsWith("> "), 60_000), "the prompt appears");
+  child.stdin.write("once upon a time\n");
+  assert.ok(await waitFor(() => out.length > 40, 60_000), "the answer starts");
+  child.kill("SIGINT");
+  assert.ok(await waitFor(() => out.includes("[stopped]"), 30_000), `the answer stops: ${out.slice(-200)}`);
+  assert.ok(out.length < 3000 * 2, "stopped well before max-tokens");
+  child.stdin.write("/exit\n");
+  const first = await exited;
+  assert.equal(first, { code: 0, signal: null }, "the chat went on after the interrupt and read /exit");
+  // At the prompt, Ctrl-C leaves.
+  const idle = spawn(process.execPath, [bin, "chat", "--model", wide, "--threads", String(threads)], { stdio: ["pipe", "pipe", "pipe"] });
+  let idleOut = "";
+  idle.stdout.on("data", (d: Buffer) => (idleOut += d.toString()));
+  const idleExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => idle.on("exit", (code, signal) => resolve({ code, signal })));
+  assert.ok(await waitFor(() => idleOut.startsWith("> "), 60_000));
+  idle.kill("SIGINT");
+  assert.equal(await idleExit, { code: 0, signal: null });
 });
 
 cli("a closed pipe ends the command quietly", () => {

@@ -2,6 +2,7 @@
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { ChatSession } from "../ChatSession.js";
+import { GenerationAbortedError } from "../errors.js";
 import { resolveGuidance, type GateReport } from "../guidance.js";
 import { LlamaModel } from "../Model.js";
 import { UsageError, numberOption, positiveIntOption, seedOption, templateOption } from "./args.js";
@@ -10,7 +11,8 @@ import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.j
 export const chatHelp = `Usage: inferaligner chat --model <gguf> [options]
 
 An interactive chat on stdin/stdout. Each turn's gate decision is shown on stderr.
-Type /reset to start over, /exit (or end of input) to leave.
+Type /reset to start over, /exit (or end of input) to leave. Ctrl-C stops the answer being
+written; at the prompt (or pressed twice) it leaves.
 
 Options:
   --model <gguf>        model file (required)
@@ -62,6 +64,16 @@ export async function chatCommand(argv: string[]): Promise<void> {
     // Created only now: the interface starts reading at once, and lines it reads before the loop
     // below iterates would be lost. Iterating buffers lines typed (or piped) during an answer.
     rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+    // Ctrl-C stops the running answer (the context stays usable); at the prompt, or a second time
+    // before the answer has stopped, it leaves. A terminal readline reports it as its own event.
+    let answering: AbortController | undefined;
+    const onInterrupt = () => {
+      if (answering && !answering.signal.aborted) return answering.abort();
+      if (answering) process.exit(130);
+      rl?.close();
+    };
+    rl.on("SIGINT", onInterrupt);
+    process.on("SIGINT", onInterrupt);
     process.stdout.write("> ");
     for await (const line of rl) {
       const text = line.trim();
@@ -75,12 +87,21 @@ export async function chatCommand(argv: string[]): Promise<void> {
         process.stdout.write("> ");
         continue;
       }
-      const result = await session.prompt(text, {
-        maxTokens, temperature, ...(seed !== undefined ? { seed } : {}), ...(guidance ? { guidance } : {}),
-        onToken: ({ text: piece }) => process.stdout.write(piece),
-      });
-      process.stdout.write("\n");
-      if (result.gate) process.stderr.write(formatGate(result.gate) + "\n");
+      answering = new AbortController();
+      try {
+        const result = await session.prompt(text, {
+          maxTokens, temperature, ...(seed !== undefined ? { seed } : {}), ...(guidance ? { guidance } : {}),
+          signal: answering.signal,
+          onToken: ({ text: piece }) => process.stdout.write(piece),
+        });
+        process.stdout.write("\n");
+        if (result.gate) process.stderr.write(formatGate(result.gate) + "\n");
+      } catch (error) {
+        if (!(error instanceof GenerationAbortedError)) throw error;
+        process.stdout.write("\n[stopped]\n");
+      } finally {
+        answering = undefined;
+      }
       process.stdout.write("> ");
     }
   } finally {
@@ -88,3 +109,4 @@ export async function chatCommand(argv: string[]): Promise<void> {
     await model.dispose();
   }
 }
+
