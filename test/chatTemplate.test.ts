@@ -111,4 +111,21 @@ templates("a template that drops the user's message (never reads messages, or em
   assert.is(ok.render([{ role: "user", content: "" }], { addGenerationPrompt: false }), "user: \n", "an empty message has nothing to drop");
 });
 
+templates("a template that loops without end is a template error, not a frozen or killed process", async () => {
+  const model = await sharedModel(tinyModelPath("tiny-chatml"));
+  const loops = [
+    "{% for i in range(300000000) %}{% endfor %}{{ messages[0].content }}",
+    "{% for i in range(2000) %}{% for j in range(2000) %}{% endfor %}{% endfor %}{{ messages[0].content }}",
+  ];
+  for (const jinja of loops) {
+    const t = ia.customChatTemplate(model, jinja);
+    const started = Date.now();
+    assert.throws(() => t.render([{ role: "user", content: "hi" }]), (e: ia.LlamaError) => e.code === "ERR_TEMPLATE" && /range\(\) asked for more/.test(e.message));
+    assert.ok(Date.now() - started < 30_000, `${jinja}: ${Date.now() - started} ms (a hang, not a speed check)`);
+  }
+  // Ordinary ranges still work, with the library's semantics (start, stop, step).
+  const ok = ia.customChatTemplate(model, "{% for i in range(3) %}{{ i }}{% endfor %}|{% for i in range(5, 1, -2) %}{{ i }}{% endfor %}|{{ messages[0].content }}");
+  assert.is(ok.render([{ role: "user", content: "hi" }]), "012|53|hi");
+});
+
 templates.run();

@@ -218,9 +218,11 @@ cli("generate --prompts says which rows it left out (missing field, blank, dupli
 });
 
 cli("chat: Ctrl-C stops the running answer and the chat goes on; at the prompt it leaves", async () => {
-  // A wide model and many tokens, so that the answer is still being written when the signal comes.
+  // A wide model and a prompt of about 2,600 tokens (seconds of prompt processing), so that the turn
+  // is still running when the signal comes whatever the random model answers (it may end its answer
+  // after a few tokens).
   const wide = tinyModelPath("tiny-wide", { embd: 256, layers: 6, ff: 512, heads: 8, headsKv: 4, seed: 5, ctx: 4096 });
-  const child = spawn(process.execPath, [bin, "chat", "--model", wide, "--max-tokens", "3500", "--threads", String(threads)], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [bin, "chat", "--model", wide, "--max-tokens", "1000", "--threads", "1"], { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", () => undefined);
@@ -230,11 +232,10 @@ cli("chat: Ctrl-C stops the running answer and the chat goes on; at the prompt i
     return test();
   };
   assert.ok(await waitFor(() => out.startsWith("> "), 60_000), "the prompt appears");
-  child.stdin.write("once upon a time\n");
-  assert.ok(await waitFor(() => out.length > 40, 60_000), "the answer starts");
+  child.stdin.write("once upon a time ".repeat(200) + "\n");
+  await new Promise((r) => setTimeout(r, 300));
   child.kill("SIGINT");
   assert.ok(await waitFor(() => out.includes("[stopped]"), 30_000), `the answer stops: ${out.slice(-200)}`);
-  assert.ok(out.length < 3000 * 2, "stopped well before max-tokens");
   child.stdin.write("/exit\n");
   const first = await exited;
   assert.equal(first, { code: 0, signal: null }, "the chat went on after the interrupt and read /exit");

@@ -91,7 +91,6 @@ errors("a directory is not a model", async () => {
 });
 
 errors("bad arguments are TypeErrors, thrown before any work", async () => {
-  await assert.not.throws(() => undefined);
   try {
     await ia.LlamaModel.load("" as string);
     assert.unreachable();
@@ -115,7 +114,6 @@ errors("bad arguments are TypeErrors, thrown before any work", async () => {
   } finally {
     await context.dispose();
   }
-  await assert.not.throws(() => undefined);
   const bad = await model.createContext({ contextSize: 0 }).then(() => null, (x: unknown) => x);
   assert.instance(bad, TypeError);
 });

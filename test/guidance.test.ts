@@ -260,6 +260,7 @@ guidance("extra gate files: any entry opens the gate; entries may read the same 
     const reversed = variant(v.directions[layer]!.map((x) => -x), -Infinity);
     const alone = await new ia.ChatSession(context).prompt(harmless[0]!, { maxTokens: 2, guidance: { gate: closed, mode: "monitor" } });
     assert.is(alone.gate!.open, false);
+    context.clear(); // the same prompt again from an empty cache: the same batches, the same floating-point path
     const both = await new ia.ChatSession(context).prompt(harmless[0]!, { maxTokens: 2, guidance: { gate: closed, extraGates: [reversed], mode: "monitor" } });
     assert.is(both.gate!.open, true, "the extra gate's open entry opens the gate");
     assert.equal(both.gate!.layers.map((l) => [l.layer, l.threshold]), [[layer, Infinity], [layer, -Infinity]]);
