@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { ia, realModelPaths, repoRoot, sharedModel } from "./helpers/engine.js";
+import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const templates = suite("chatTemplate");
@@ -55,12 +55,8 @@ templates("the tiny model's GGUF ChatML template renders as Python's Jinja2", as
   }
 });
 
-templates("Gemma 3 (GGUF without a template) gets the built-in Gemma template; tokens have one BOS", async () => {
-  const gemmaPath = realModelPaths().gemma3;
-  if (!gemmaPath) {
-    console.log("    skipped: Gemma 3 270M not installed (npm run models)");
-    return;
-  }
+ifInstalled(templates, realModelPaths().gemma3)("Gemma 3 (GGUF without a template) gets the built-in Gemma template; tokens have one BOS", async () => {
+  const gemmaPath = realModelPaths().gemma3!;
   const model = await sharedModel(gemmaPath);
   assert.is(model.info.chatTemplate, null);
   const t = model.chatTemplate;
@@ -74,12 +70,8 @@ templates("Gemma 3 (GGUF without a template) gets the built-in Gemma template; t
   assert.is(model.tokenText(tokens[1]!), "<start_of_turn>");
 });
 
-templates("SmolLM2's GGUF template renders as Python's Jinja2", async () => {
-  const smolPath = realModelPaths().smollm2;
-  if (!smolPath) {
-    console.log("    skipped: SmolLM2 not installed (npm run models)");
-    return;
-  }
+ifInstalled(templates, realModelPaths().smollm2)("SmolLM2's GGUF template renders as Python's Jinja2", async () => {
+  const smolPath = realModelPaths().smollm2!;
   const model = await sharedModel(smolPath);
   const t = model.chatTemplate;
   assert.is(t.source, "gguf");

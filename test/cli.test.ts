@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ia, oracleGreedy, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { ia, ifInstalled, oracleGreedy, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const cli = suite("cli");
@@ -260,9 +260,8 @@ cli("a closed pipe ends the command quietly", () => {
   assert.not.match(r.stderr, /EPIPE/);
 });
 
-cli("Gemma 3 270M: generate --json with the chat template equals node-llama-cpp's greedy tokens", async () => {
-  const gemma = realModelPaths().gemma3;
-  if (!gemma) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");
+ifInstalled(cli, realModelPaths().gemma3)("Gemma 3 270M: generate --json with the chat template equals node-llama-cpp's greedy tokens", async () => {
+  const gemma = realModelPaths().gemma3!;
   const r = run(["generate", "--model", gemma, "--prompt", "Write a haiku about the sea.", "--max-tokens", "24", "--temperature", "0", "--json", "--threads", String(threads), "--context-size", "1024"]);
   assert.is(r.code, 0, r.stderr);
   const line = JSON.parse(r.stdout.trim()) as JsonLine;

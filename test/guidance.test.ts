@@ -2,7 +2,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ia, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const guidance = suite("guidance");
@@ -371,9 +371,8 @@ async function realGate(modelPath: string, name: string, sets: ia.ExtractOptions
   return { file, context, ask, h, b };
 }
 
-guidance("Qwen2.5-Coder-0.5B-Instruct: built-in vectors open the gate on the harmful prompts and no harmless one; a request it answers unguided is refused guided, fluently; harmless answers are untouched", async () => {
-  const qwen = realModelPaths().qwen2;
-  if (!qwen) return console.log("    skipped: Qwen2.5-Coder-0.5B-Instruct not installed (npm run models)");
+ifInstalled(guidance, realModelPaths().qwen2)("Qwen2.5-Coder-0.5B-Instruct: built-in vectors open the gate on the harmful prompts and no harmless one; a request it answers unguided is refused guided, fluently; harmless answers are untouched", async () => {
+  const qwen = realModelPaths().qwen2!;
   // A part of the built-in sets keeps the extraction short (about 30 s here).
   const part = (kind: "harmful" | "harmless", split: "train" | "validation", n: number) => ia.builtinPromptSet(kind, split).filter((_, i, all) => i % Math.ceil(all.length / n) === 0);
   const { file, context, ask, h, b } = await realGate(qwen, "qwen", {
@@ -405,9 +404,8 @@ guidance("Qwen2.5-Coder-0.5B-Instruct: built-in vectors open the gate on the har
   }
 });
 
-guidance("Gemma 3 270M (base model, sliding-window attention): built-in vectors rank harmful prompts above harmless ones; an open gate changes the answer, a closed one does not", async () => {
-  const gemma = realModelPaths().gemma3;
-  if (!gemma) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");
+ifInstalled(guidance, realModelPaths().gemma3)("Gemma 3 270M (base model, sliding-window attention): built-in vectors rank harmful prompts above harmless ones; an open gate changes the answer, a closed one does not", async () => {
+  const gemma = realModelPaths().gemma3!;
   const { file, context, ask, h } = await realGate(gemma, "gemma", {
     harmful: ia.builtinPromptSet("harmful", "train"), harmless: ia.builtinPromptSet("harmless", "train"),
     valHarmful: ia.builtinPromptSet("harmful", "validation"), valHarmless: ia.builtinPromptSet("harmless", "validation"),

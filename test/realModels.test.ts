@@ -2,13 +2,15 @@
 // .ci/run installs them, so CI always runs these.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { expectOracleGreedy, ia, realModelPaths, sharedModel, threads } from "./helpers/engine.js";
+import { expectOracleGreedy, ia, ifInstalled, realModelPaths, sharedModel, threads } from "./helpers/engine.js";
 
 const real = suite("real models");
-const { qwen2, gemma3, smollm2 } = realModelPaths();
+const paths = realModelPaths();
+// Non-null inside the tests: each test is registered with ifInstalled(real, <its model>) and skipped
+// when the path is null.
+const [qwen2, gemma3, smollm2] = [paths.qwen2!, paths.gemma3!, paths.smollm2!];
 
-real("Qwen2.5-Coder-0.5B-Instruct: metadata and its ChatML template", async () => {
-  if (!qwen2) return console.log("    skipped: Qwen2.5-Coder-0.5B-Instruct not installed (npm run models)");
+ifInstalled(real, qwen2)("Qwen2.5-Coder-0.5B-Instruct: metadata and its ChatML template", async () => {
   const model = await sharedModel(qwen2);
   assert.is(model.info.architecture, "qwen2");
   assert.is(model.info.layerCount, 24);
@@ -20,8 +22,7 @@ real("Qwen2.5-Coder-0.5B-Instruct: metadata and its ChatML template", async () =
   assert.ok(model.info.specialTokens.endOfGeneration.includes(imEnd[0]!), "<|im_end|> ends generation");
 });
 
-real("Qwen2.5-Coder-0.5B-Instruct: chat-template greedy 32 tokens equal node-llama-cpp's", async () => {
-  if (!qwen2) return console.log("    skipped: Qwen2.5-Coder-0.5B-Instruct not installed (npm run models)");
+ifInstalled(real, qwen2)("Qwen2.5-Coder-0.5B-Instruct: chat-template greedy 32 tokens equal node-llama-cpp's", async () => {
   const model = await sharedModel(qwen2);
   const context = await model.createContext({ contextSize: 1024, threads });
   try {
@@ -35,8 +36,7 @@ real("Qwen2.5-Coder-0.5B-Instruct: chat-template greedy 32 tokens equal node-lla
   }
 });
 
-real("Gemma 3 270M: metadata", async () => {
-  if (!gemma3) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");
+ifInstalled(real, gemma3)("Gemma 3 270M: metadata", async () => {
   const model = await sharedModel(gemma3);
   assert.is(model.info.architecture, "gemma3");
   assert.is(model.info.layerCount, 18);
@@ -46,8 +46,7 @@ real("Gemma 3 270M: metadata", async () => {
   assert.ok(model.info.specialTokens.endOfGeneration.includes(106), "<end_of_turn> ends generation");
 });
 
-real("Gemma 3 270M: chat-template greedy 32 tokens equal node-llama-cpp's", async () => {
-  if (!gemma3) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");
+ifInstalled(real, gemma3)("Gemma 3 270M: chat-template greedy 32 tokens equal node-llama-cpp's", async () => {
   const model = await sharedModel(gemma3);
   const context = await model.createContext({ contextSize: 1024, threads });
   try {
@@ -63,8 +62,7 @@ real("Gemma 3 270M: chat-template greedy 32 tokens equal node-llama-cpp's", asyn
   }
 });
 
-real("Gemma 3 270M: a rollback past the pruned sliding window re-evaluates and matches a fresh context exactly", async () => {
-  if (!gemma3) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");
+ifInstalled(real, gemma3)("Gemma 3 270M: a rollback past the pruned sliding window re-evaluates and matches a fresh context exactly", async () => {
   const model = await sharedModel(gemma3);
   const long = "The history of the lighthouse begins with fires on hills. ".repeat(140);
   const half = long.slice(0, long.length / 2);
@@ -87,8 +85,7 @@ real("Gemma 3 270M: a rollback past the pruned sliding window re-evaluates and m
   }
 });
 
-real("Gemma 3 270M: with swaFull (the default) the same rollback reuses the cache", async () => {
-  if (!gemma3) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");
+ifInstalled(real, gemma3)("Gemma 3 270M: with swaFull (the default) the same rollback reuses the cache", async () => {
   const model = await sharedModel(gemma3);
   const context = await model.createContext({ contextSize: 4096, threads });
   try {
@@ -103,8 +100,7 @@ real("Gemma 3 270M: with swaFull (the default) the same rollback reuses the cach
   }
 });
 
-real("SmolLM2 135M Instruct (llama architecture, GGUF template): greedy 32 tokens equal node-llama-cpp's", async () => {
-  if (!smollm2) return console.log("    skipped: SmolLM2 not installed (npm run models)");
+ifInstalled(real, smollm2)("SmolLM2 135M Instruct (llama architecture, GGUF template): greedy 32 tokens equal node-llama-cpp's", async () => {
   const model = await sharedModel(smollm2);
   assert.is(model.info.architecture, "llama");
   const context = await model.createContext({ contextSize: 1024, threads });

@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ia, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const vectors = suite("vectors");
@@ -78,9 +78,8 @@ vectors("exactness oracle (tiny model): batched extraction means equal the one-p
   }
 });
 
-vectors("exactness oracle (Gemma 3 270M, weights not repacked)", async () => {
-  const gemma = realModelPaths().gemma3;
-  if (!gemma) return console.log("    skipped: Gemma 3 270M not installed (npm run models)");
+ifInstalled(vectors, realModelPaths().gemma3)("exactness oracle (Gemma 3 270M, weights not repacked)", async () => {
+  const gemma = realModelPaths().gemma3!;
   // With repacked Q4_K weights the CPU kernels round a row differently depending on its place in
   // the batch (~1e-3 relative on Gemma's large activations), for any batched decode; without
   // repacking every row is computed alone, so batching must not change a single bit.

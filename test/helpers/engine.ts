@@ -47,6 +47,14 @@ export function realModelPaths(): RealModels {
   return realModels;
 }
 
+/**
+ * The suite's test function when the model is installed, else its `skip`: the runner then counts the
+ * test as skipped (its closing line says how many), never as passed.
+ */
+export function ifInstalled<T extends { skip: unknown }>(test: T, modelPath: string | null): T {
+  return (modelPath ? test : test.skip) as T;
+}
+
 // ---- node-llama-cpp oracle ----
 type NlcModule = typeof import("node-llama-cpp");
 type NlcLlama = Awaited<ReturnType<NlcModule["getLlama"]>>;
