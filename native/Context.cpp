@@ -220,7 +220,7 @@ Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
     }
   }
   Napi::Object o = info[1].As<Napi::Object>();
-  std::vector<int32_t> layers = ReadLayerIndices(env, o.Get("layers"), llama_model_n_layer(model->model), "layers", true);
+  std::vector<int32_t> layers = ReadLayerIndices(env, o.Get("layers"), llama_model_n_layer(model->model), "layers", RepeatedLayers::Drop);
   if (layers.empty()) throw Napi::RangeError::New(env, "no layers given");
   const bool allRows = OptBool(o, "allRows", false);
   if (allRows && prompts.size() != 1) throw Napi::RangeError::New(env, "allRows captures one prompt at a time");

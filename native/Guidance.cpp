@@ -45,13 +45,7 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   if (rule.IsUndefined() || rule.ToString().Utf8Value() == "majority") g.gateRule = GateRule::Majority;
   else if (rule.ToString().Utf8Value() == "any") g.gateRule = GateRule::Any;
   else throw Napi::RangeError::New(env, "guidance gateRule must be majority or any");
-  const Napi::Value layers = o.Get("gateLayers");
-  if (!layers.IsArray()) throw Napi::TypeError::New(env, "gateLayers must be an array of block indices");
-  for (uint32_t i = 0; i < layers.As<Napi::Array>().Length(); i++) {
-    Napi::Array one = Napi::Array::New(env, 1);
-    one.Set(0u, layers.As<Napi::Array>().Get(i));
-    g.gateLayers.push_back(ReadLayerIndices(env, one, nLayer, "gateLayers", false)[0]);
-  }
+  g.gateLayers = ReadLayerIndices(env, o.Get("gateLayers"), nLayer, "gateLayers", RepeatedLayers::Keep);
   if (g.gateLayers.empty()) throw Napi::RangeError::New(env, "guidance needs at least one gate layer");
   for (int32_t l : g.gateLayers) {
     if (std::find(g.captureLayers.begin(), g.captureLayers.end(), l) == g.captureLayers.end()) g.captureLayers.push_back(l);
@@ -68,7 +62,7 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
     g.thresholds.push_back(t);
   }
   if (g.mode == Mode::Steer) {
-    g.steerLayers = ReadLayerIndices(env, o.Get("steerLayers"), nLayer, "steerLayers", false);
+    g.steerLayers = ReadLayerIndices(env, o.Get("steerLayers"), nLayer, "steerLayers", RepeatedLayers::Refuse);
     if (g.steerLayers.empty()) throw Napi::RangeError::New(env, "steering needs at least one layer");
     Napi::Array shifts = o.Get("steerShifts").As<Napi::Array>();
     if (shifts.Length() != g.steerLayers.size()) throw Napi::RangeError::New(env, "one shift per steered layer");

@@ -105,7 +105,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
   for (const m of modes) if (m !== "steer" && m !== "self" && m !== "refuse") throw new UsageError(`--modes takes steer, self and refuse, not '${m}'`);
   if (new Set(modes).size !== modes.length) throw new UsageError("--modes lists a configuration twice");
   const maxTokens = positiveIntOption("--max-tokens", values["max-tokens"]) ?? 64;
-  if (maxTokens < 1) throw new UsageError("--max-tokens must be at least 1");
   const threads = positiveIntOption("--threads", values.threads);
 
   const { items, excluded } = buildEvalItems({
@@ -136,7 +135,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       guidance: { ...guidance, gate: values.gate, ...(steer !== undefined ? { steer } : {}) } as EvalRunConfig["guidance"],
       modes: modes as EvalRunConfig["modes"],
       maxTokens,
-      ...(values["utility-max-tokens"] !== undefined ? { utilityMaxTokens: positiveOption("--utility-max-tokens", values["utility-max-tokens"]) } : {}),
+      ...(values["utility-max-tokens"] !== undefined ? { utilityMaxTokens: positiveIntOption("--utility-max-tokens", values["utility-max-tokens"])! } : {}),
       ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
     };
     const context = await model.createContext({ threads, contextSize: positiveIntOption("--context-size", values["context-size"]) });
@@ -170,12 +169,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
   } finally {
     await model.dispose();
   }
-}
-
-function positiveOption(flag: string, text: string): number {
-  const n = intOption(flag, text)!;
-  if (n < 1) throw new UsageError(`${flag} must be at least 1`);
-  return n;
 }
 
 /** Vectors of the aligned model from the built-in prompt sets, cached in the output directory. */

@@ -84,9 +84,6 @@ export async function extractCommand(argv: string[]): Promise<void> {
   }
   const calibrationLimit = positiveIntOption("--limit", values.limit);
   const validationLimit = positiveIntOption("--val-limit", values["val-limit"]);
-  for (const [flag, n] of [["--limit", calibrationLimit], ["--val-limit", validationLimit]] as const) {
-    if (n !== undefined && n < 1) throw new UsageError(`${flag} must be at least 1`);
-  }
   const load = (file: string | undefined, kind: "harmful" | "harmless", split: "train" | "validation") => {
     const limit = split === "train" ? calibrationLimit : validationLimit;
     const fileOptions = { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) };
