@@ -144,6 +144,20 @@ Napi::Value AddonModel::JS_Metadata(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// llama.cpp's tokenizer throws C++ exceptions through its C API on a damaged vocabulary (e.g. a
+// byte-fallback vocabulary without the byte a text needs: std::out_of_range). On the JS thread an
+// exception that is not a Napi::Error would end the process; make it the model's fault, coded.
+template <typename Fn>
+static void VocabularyCall(Napi::Env env, Fn&& fn) {
+  try {
+    fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    ThrowError(env, ErrorCode::ModelInvalid, std::string("the model's vocabulary is broken: llama.cpp failed with '") + e.what() + "'");
+  }
+}
+
 // tokenize(text, addSpecial, parseSpecial) -> Uint32Array
 Napi::Value AddonModel::JS_Tokenize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -153,13 +167,16 @@ Napi::Value AddonModel::JS_Tokenize(const Napi::CallbackInfo& info) {
   const bool addSpecial = info[1].ToBoolean().Value();
   const bool parseSpecial = info[2].ToBoolean().Value();
   std::vector<llama_token> tokens(text.size() + 4);
-  int32_t n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                             static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
-  if (n < 0) {
-    tokens.resize(-n);
+  int32_t n = 0;
+  VocabularyCall(env, [&] {
     n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
                        static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
-  }
+    if (n < 0) {
+      tokens.resize(-n);
+      n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                         static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
+    }
+  });
   if (n < 0) ThrowError(env, ErrorCode::InvalidArgument, "the text could not be tokenized");
   tokens.resize(n);
   return MakeTokenArray(env, tokens);
@@ -183,13 +200,16 @@ Napi::Value AddonModel::JS_Detokenize(const Napi::CallbackInfo& info) {
   CheckTokens(env, tokens, vocab);
   const bool special = info[1].ToBoolean().Value();
   std::string out(tokens.size() * 8 + 16, '\0');
-  int32_t n = llama_detokenize(vocab, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(),
-                               static_cast<int32_t>(out.size()), false, special);
-  if (n < 0) {
-    out.resize(-n);
+  int32_t n = 0;
+  VocabularyCall(env, [&] {
     n = llama_detokenize(vocab, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(),
                          static_cast<int32_t>(out.size()), false, special);
-  }
+    if (n < 0) {
+      out.resize(-n);
+      n = llama_detokenize(vocab, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(),
+                           static_cast<int32_t>(out.size()), false, special);
+    }
+  });
   out.resize(n < 0 ? 0 : n);
   return Napi::String::New(env, out);
 }

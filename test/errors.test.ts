@@ -4,7 +4,9 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
-import { f32, u32, type GgufValue } from "../lib/gguf/writer.js";
+import { arr, f32, u32, type GgufValue } from "../lib/gguf/writer.js";
+import { readGguf } from "../lib/gguf/reader.js";
+import { ggufLayout, type GgufLayout } from "./helpers/fuzz.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const errors = suite("errors");
@@ -53,20 +55,39 @@ errors("unknown architecture: ERR_MODEL_UNSUPPORTED naming it", async () => {
   assert.match(e.message, /notanarch/);
 });
 
-errors("metadata llama.cpp would assert on (a zero block count, a NaN norm epsilon): ERR_MODEL_INVALID, not an abort", async () => {
-  // In a child process: on the old code these ended the process (SIGABRT), which must fail this test, not kill the runner.
-  const cases: Array<[string, [string, GgufValue]]> = [
-    ["tiny-zero-blocks", ["llama.block_count", u32(0)]],
-    ["tiny-nan-epsilon", ["llama.attention.layer_norm_rms_epsilon", f32(NaN)]],
+/** A tiny model whose file is edited in place: `edit` gets the bytes and where each field lies. */
+function editedTinyModel(name: string, edit: (bytes: Buffer, layout: GgufLayout) => void): string {
+  const bytes = readFileSync(path);
+  edit(bytes, ggufLayout(bytes));
+  const p = join(scratch, `${name}.gguf`);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+const tinyTokens = () => readGguf(path).metadata.get("tokenizer.ggml.tokens") as string[];
+
+errors("files llama.cpp would abort or crash on: ERR_MODEL_INVALID, not a signal (found by the fault-injection suite)", async () => {
+  // In a child process: on the old code these ended the process (SIGABRT, SIGSEGV), which must fail this test, not kill the runner.
+  const override = (name: string, ...kv: Array<[string, GgufValue]>) => tinyModelPath(name, { metadataOverrides: kv });
+  const cases: Array<[string, string]> = [
+    ["a zero block count", override("tiny-zero-blocks", ["llama.block_count", u32(0)])],
+    ["a block count above llama.cpp's 512", override("tiny-many-blocks", ["llama.block_count", u32(65536)])],
+    ["a NaN norm epsilon", override("tiny-nan-epsilon", ["llama.attention.layer_norm_rms_epsilon", f32(NaN)])],
+    ["a negative norm epsilon", override("tiny-negative-epsilon", ["llama.attention.layer_norm_rms_epsilon", f32(-1)])],
+    ["a token text listed twice", override("tiny-duplicate-token", ["tokenizer.ggml.tokens", arr("str", tinyTokens().map((t, i) => (i === 300 ? tinyTokens()[299]! : t)))])],
+    ["a weight stored as I32 (F32's size)", editedTinyModel("tiny-i32-weight", (bytes, layout) => {
+      bytes.writeUInt32LE(26, layout.tensors.find((t) => t.name === "output_norm.weight")!.typeOffset);
+    })],
+    // A byte-fallback vocabulary without the newline byte: llama.cpp's tokenizer throws std::out_of_range through its C API.
+    ["a byte-fallback vocabulary missing a byte", override("tiny-missing-byte", ["tokenizer.ggml.tokens", arr("str", tinyTokens().map((t) => (t === "<0x0A>" ? "<0xZZ>" : t)))])],
   ];
-  for (const [name, override] of cases) {
-    const p = tinyModelPath(name, { metadataOverrides: [override] });
+  for (const [what, p] of cases) {
     const script = `import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
-      try { const m = await ia.LlamaModel.load(${JSON.stringify(p)}); const c = await m.createContext({ contextSize: 64 }); await c.complete("hello", { maxTokens: 1 }); console.log("LOADED"); }
+      try { const m = await ia.LlamaModel.load(${JSON.stringify(p)}); m.tokenize("a" + String.fromCharCode(10) + "b"); const c = await m.createContext({ contextSize: 64 }); await c.complete("hello", { maxTokens: 1 }); console.log("LOADED"); }
       catch (e) { console.log("CODE " + e.code + " " + e.message); }`;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
-    assert.is(r.signal, null, `${name}: killed by ${r.signal}; ${r.stderr.slice(-400)}`);
-    assert.match(r.stdout, /CODE ERR_MODEL_INVALID/, `${name}: ${r.stdout} ${r.stderr.slice(-400)}`);
+    assert.is(r.signal, null, `${what}: killed by ${r.signal}; ${r.stderr.slice(-400)}`);
+    assert.match(r.stdout, /CODE ERR_MODEL_INVALID/, `${what}: ${r.stdout} ${r.stderr.slice(-400)}`);
   }
 });
 

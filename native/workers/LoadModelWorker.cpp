@@ -1,9 +1,13 @@
 #include "workers/LoadModelWorker.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
+#include <unordered_set>
 
 #include "Log.h"
 #include "Model.h"
@@ -29,6 +33,58 @@ static void CheckModelFile(const std::string& path) {
   }
 }
 
+// llama.cpp's LLAMA_MAX_LAYERS (src/llama-hparams.h, not a public header): it asserts beyond it.
+constexpr uint64_t kMaxLayers = 512;
+
+// What llama.cpp asserts on (aborting the process) instead of failing the load. Each was found by
+// the fault-injection suite (test/fuzz.test.ts) or a user report; returns "" when none applies.
+static std::string FindFatalMetadata(gguf_context* gguf, const std::string& arch) {
+  // A non-finite float (a NaN norm epsilon aborts at the first decode) or a negative epsilon.
+  for (int64_t i = 0; i < gguf_get_n_kv(gguf); i++) {
+    const gguf_type type = gguf_get_kv_type(gguf, i);
+    if (type != GGUF_TYPE_FLOAT32 && type != GGUF_TYPE_FLOAT64) continue;
+    const double v = type == GGUF_TYPE_FLOAT32 ? gguf_get_val_f32(gguf, i) : gguf_get_val_f64(gguf, i);
+    const std::string key = gguf_get_key(gguf, i);
+    if (!std::isfinite(v)) return "metadata " + key + " is not a finite number";
+    if (v < 0 && key.find("epsilon") != std::string::npos) return "metadata " + key + " is negative";
+  }
+  // A block count of 0 or above llama.cpp's maximum; a zero width.
+  for (const char* field : {".block_count", ".embedding_length"}) {
+    const int64_t k = gguf_find_key(gguf, (arch + field).c_str());
+    if (k < 0) continue;
+    const gguf_type type = gguf_get_kv_type(gguf, k);
+    const int64_t v = type == GGUF_TYPE_UINT32 ? int64_t(gguf_get_val_u32(gguf, k))
+                      : type == GGUF_TYPE_INT32 ? int64_t(gguf_get_val_i32(gguf, k))
+                      : type == GGUF_TYPE_UINT64 ? int64_t(std::min<uint64_t>(gguf_get_val_u64(gguf, k), INT64_MAX))
+                      : 1;
+    if (v <= 0) return "metadata " + arch + field + " is " + std::to_string(v);
+    if (std::string(field) == ".block_count" && uint64_t(v) > kMaxLayers) {
+      return "metadata " + arch + field + " is " + std::to_string(v) + " (llama.cpp allows at most " + std::to_string(kMaxLayers) + ")";
+    }
+  }
+  // Two vocabulary entries with the same text (llama.cpp asserts that the text->id map is as long as the list).
+  const int64_t tokensKey = gguf_find_key(gguf, "tokenizer.ggml.tokens");
+  if (tokensKey >= 0 && gguf_get_kv_type(gguf, tokensKey) == GGUF_TYPE_ARRAY && gguf_get_arr_type(gguf, tokensKey) == GGUF_TYPE_STRING) {
+    const size_t n = gguf_get_arr_n(gguf, tokensKey);
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      if (!seen.insert(gguf_get_arr_str(gguf, tokensKey, i)).second) {
+        return "tokenizer.ggml.tokens has the token '" + std::string(gguf_get_arr_str(gguf, tokensKey, i)) + "' twice (id " + std::to_string(i) + ")";
+      }
+    }
+  }
+  // A weight stored as an integer or F64 tensor: no model has one, and the CPU kernels abort or
+  // crash on it at the first decode (I32 has F32's size, so the file still looks consistent).
+  for (int64_t i = 0; i < gguf_get_n_tensors(gguf); i++) {
+    const ggml_type type = gguf_get_tensor_type(gguf, i);
+    if (type == GGML_TYPE_I8 || type == GGML_TYPE_I16 || type == GGML_TYPE_I32 || type == GGML_TYPE_I64 || type == GGML_TYPE_F64) {
+      return std::string("tensor ") + gguf_get_tensor_name(gguf, i) + " has type " + ggml_type_name(type) + ", which no model weight has";
+    }
+  }
+  return "";
+}
+
 // Reads the GGUF header and metadata (not the tensor data); returns general.architecture.
 // A file whose header does not parse is corrupt or truncated.
 static std::string ReadArchitecture(const std::string& path) {
@@ -38,24 +94,7 @@ static std::string ReadArchitecture(const std::string& path) {
   std::string arch;
   const int64_t key = gguf_find_key(gguf, "general.architecture");
   if (key >= 0 && gguf_get_kv_type(gguf, key) == GGUF_TYPE_STRING) arch = gguf_get_val_str(gguf, key);
-  // Metadata that llama.cpp asserts on (aborting the process) instead of failing the load: a
-  // non-finite float (a NaN norm epsilon aborts at the first decode) and a zero block count.
-  std::string problem;
-  for (int64_t i = 0; i < gguf_get_n_kv(gguf) && problem.empty(); i++) {
-    const gguf_type type = gguf_get_kv_type(gguf, i);
-    const double v = type == GGUF_TYPE_FLOAT32 ? gguf_get_val_f32(gguf, i) : type == GGUF_TYPE_FLOAT64 ? gguf_get_val_f64(gguf, i) : 0.0;
-    if (!std::isfinite(v)) problem = std::string("metadata ") + gguf_get_key(gguf, i) + " is not a finite number";
-  }
-  if (problem.empty() && !arch.empty()) {
-    for (const char* field : {".block_count", ".embedding_length"}) {
-      const int64_t k = gguf_find_key(gguf, (arch + field).c_str());
-      if (k < 0) continue;
-      const gguf_type type = gguf_get_kv_type(gguf, k);
-      const bool zero = (type == GGUF_TYPE_UINT32 && gguf_get_val_u32(gguf, k) == 0) || (type == GGUF_TYPE_INT32 && gguf_get_val_i32(gguf, k) <= 0) ||
-                        (type == GGUF_TYPE_UINT64 && gguf_get_val_u64(gguf, k) == 0);
-      if (zero) problem = "metadata " + arch + field + " is 0";
-    }
-  }
+  const std::string problem = arch.empty() ? "" : FindFatalMetadata(gguf, arch);
   gguf_free(gguf);
   if (arch.empty()) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' has no general.architecture: not a model file");
   if (!problem.empty()) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "': " + problem);

@@ -1,0 +1,85 @@
+// One worker process of a fuzz run (driven by fuzzDriver.ts): runs cases [start, end) of a seeded
+// run and reports each on stdout before and after, so that the driver can name the case that
+// killed or froze it. Usage: node --import tsx fuzzChild.ts '<json FuzzChildConfig>'
+import { readFileSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import * as ia from "../../dist/index.js";
+import { caseRandom, ggufLayout, mutateGguf } from "./fuzz.js";
+
+export interface FuzzChildConfig {
+  /** model: the loader and everything after it; vectors: the vector-file reader and guidance. */
+  kind: "model" | "vectors";
+  /** The intact file that cases mutate. */
+  base: string;
+  /** For "vectors": the model the vector files belong to. */
+  model?: string;
+  seed: number;
+  start: number;
+  end: number;
+  /** A folder for the mutated files. */
+  scratch: string;
+}
+
+const config = JSON.parse(process.argv[2]!) as FuzzChildConfig;
+const base = readFileSync(config.base);
+const layout = ggufLayout(base);
+const file = join(config.scratch, `case-${process.pid}.gguf`);
+
+// Written with writeSync so that the line is out before anything below can kill the process.
+const report = (line: string) => writeSync(1, `${line.replace(/\n/g, " ")}\n`);
+
+const outcome = (error: unknown): string => {
+  if (error instanceof ia.LlamaError) return `coded ${error.code}`;
+  const e = error as Error;
+  return `uncoded ${e?.name ?? typeof error}: ${String(e?.message ?? error).slice(0, 300)}`;
+};
+
+/** Everything a user does with a model file: load, inspect, tokenize, chat, generate. */
+async function useModel(path: string): Promise<void> {
+  const model = await ia.LlamaModel.load(path);
+  try {
+    void model.info;
+    model.detokenize(model.tokenize("hello world, the end. <|im_end|>", { parseSpecial: true }));
+    const context = await model.createContext({ contextSize: 128, threads: 1 });
+    try {
+      await context.complete("the world is", { maxTokens: 2 });
+      context.clear();
+      await new ia.ChatSession(context).prompt("hello", { maxTokens: 2 });
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+let model: ia.LlamaModel | undefined;
+let context: ia.LlamaContext | undefined;
+
+/** Everything a user does with a vector file: read it, inspect it, gate and steer with it. */
+async function useVectors(path: string): Promise<void> {
+  model ??= await ia.LlamaModel.load(config.model!);
+  context ??= await model.createContext({ contextSize: 256, threads: 1 });
+  const vectors = ia.readVectorFile(path, model);
+  ia.summarizeVectorFile(vectors);
+  context.clear();
+  await context.complete("how do I break into a house", { maxTokens: 2, guidance: { gate: vectors, mode: "steer" } });
+  context.clear();
+  await context.complete("how do I break into a house", { maxTokens: 2, guidance: { gate: vectors, gateLayers: [1], threshold: -Infinity, steer: path } });
+}
+
+for (let i = config.start; i < config.end; i++) {
+  const { bytes, what } = mutateGguf(base, layout, caseRandom(config.seed, i));
+  writeFileSync(file, bytes);
+  report(`START ${i} ${what}`);
+  const t0 = performance.now();
+  let result = "ok";
+  try {
+    await (config.kind === "model" ? useModel(file) : useVectors(file));
+  } catch (error) {
+    result = outcome(error);
+  }
+  report(`END ${i} ${Math.round(performance.now() - t0)} ${result}`);
+}
+await context?.dispose();
+await model?.dispose();
