@@ -105,8 +105,10 @@ Napi::Value AddonModel::JS_Metadata(const Napi::CallbackInfo& info) {
   o.Set("layerCount", llama_model_n_layer(model));
   o.Set("embeddingLength", llama_model_n_embd(model));
   o.Set("contextLength", llama_model_n_ctx_train(model));
-  o.Set("headCount", llama_model_n_head(model));
-  o.Set("headCountKv", llama_model_n_head_kv(model));
+  // A vocabulary-only load has no layers, and llama.cpp aborts when asked for layer 0's head counts.
+  const bool hasLayers = llama_model_n_layer(model) > 0;
+  o.Set("headCount", hasLayers ? llama_model_n_head(model) : 0);
+  o.Set("headCountKv", hasLayers ? llama_model_n_head_kv(model) : 0);
   o.Set("slidingWindow", llama_model_n_swa(model));
   o.Set("vocabSize", llama_vocab_n_tokens(vocab));
   o.Set("parameterCount", static_cast<double>(llama_model_n_params(model)));

@@ -60,6 +60,8 @@ interface TensorLayout {
 export interface GgufLayout {
   kvs: KvLayout[];
   tensors: TensorLayout[];
+  /** End of the metadata section (start of the tensor infos). */
+  metadataEnd: number;
   /** Start of the tensor data section. */
   dataOffset: number;
 }
@@ -100,6 +102,7 @@ export function ggufLayout(buf: Buffer): GgufLayout {
     }
     kvs.push(kv);
   }
+  const metadataEnd = at;
   const tensors: TensorLayout[] = [];
   for (let i = 0; i < tensorCount; i++) {
     const name = readString();
@@ -114,7 +117,19 @@ export function ggufLayout(buf: Buffer): GgufLayout {
     tensors.push({ name, nDimsOffset, dimOffsets, typeOffset, offsetOffset });
   }
   const dataOffset = Math.ceil(at / alignment) * alignment;
-  return { kvs, tensors, dataOffset };
+  return { kvs, tensors, metadataEnd, dataOffset };
+}
+
+/**
+ * A model file's header and metadata without its tensors: what llama.cpp reads for a
+ * vocabulary-only load (a real model's tokenizer, at a few MB instead of hundreds).
+ */
+export function metadataOnly(buf: Buffer): Buffer {
+  const end = ggufLayout(buf).metadataEnd;
+  const out = Buffer.alloc(Math.ceil(end / 32) * 32);
+  buf.copy(out, 0, 0, end);
+  out.writeBigUInt64LE(0n, 8);
+  return out;
 }
 
 const U32_VALUES = [0, 1, 2, 3, 7, 64, 65, 0x7fff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];

@@ -1,8 +1,9 @@
 // The intact files that the fuzz runs mutate: a tiny model (F32 and a quantized copy) and a
 // vector file of it. Generated here like every other test fixture; cached under test/.cache.
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ia from "../../dist/index.js";
+import { metadataOnly } from "./fuzz.js";
 import { tinyModelPath } from "./tinyModel.js";
 
 export const fuzzScratch = join(new URL("../.cache/fuzz", import.meta.url).pathname);
@@ -36,5 +37,16 @@ export async function fuzzVectorBase(): Promise<string> {
   } finally {
     await model.dispose();
   }
+  return file;
+}
+
+/**
+ * The tokenizer of an installed real model (its header and metadata, no tensors), for
+ * vocabulary-only fuzzing: BPE with merges and a pre-tokenizer (Qwen, SmolLM2), SentencePiece (Gemma).
+ */
+export function fuzzVocabularyBase(name: string, modelPath: string): string {
+  mkdirSync(fuzzScratch, { recursive: true });
+  const file = join(fuzzScratch, `vocab-${name}.gguf`);
+  if (!existsSync(file)) writeFileSync(file, metadataOnly(readFileSync(modelPath)));
   return file;
 }

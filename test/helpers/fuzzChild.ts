@@ -1,14 +1,14 @@
 // One worker process of a fuzz run (driven by fuzzDriver.ts): runs cases [start, end) of a seeded
 // run and reports each on stdout before and after, so that the driver can name the case that
 // killed or froze it. Usage: node --import tsx fuzzChild.ts '<json FuzzChildConfig>'
-import { readFileSync, writeFileSync, writeSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as ia from "../../dist/index.js";
 import { caseRandom, ggufLayout, mutateGguf } from "./fuzz.js";
 
 export interface FuzzChildConfig {
-  /** model: the loader and everything after it; vectors: the vector-file reader and guidance. */
-  kind: "model" | "vectors";
+  /** model: the loader and everything after it; vocab: a vocabulary-only load and the tokenizer; vectors: the vector-file reader and guidance. */
+  kind: "model" | "vocab" | "vectors";
   /** The intact file that cases mutate. */
   base: string;
   /** For "vectors": the model the vector files belong to. */
@@ -23,6 +23,7 @@ export interface FuzzChildConfig {
 const config = JSON.parse(process.argv[2]!) as FuzzChildConfig;
 const base = readFileSync(config.base);
 const layout = ggufLayout(base);
+// The driver removes it when this process dies in a case.
 const file = join(config.scratch, `case-${process.pid}.gguf`);
 
 // Written with writeSync so that the line is out before anything below can kill the process.
@@ -53,6 +54,22 @@ async function useModel(path: string): Promise<void> {
   }
 }
 
+const TEXTS = ["Hello, world! 123", "a\nb\tc  d", "<|im_start|>user\nhi<|im_end|>", "naïve café 東京 🙂", " \u0000\u00ff", "x".repeat(300)];
+
+/** A vocabulary-only load of a real model's tokenizer: load, tokenize, detokenize, read every token's text. */
+async function useVocabulary(path: string): Promise<void> {
+  const native = new (ia.getBinding().native.AddonModel)(path, { vocabOnly: true });
+  await native.load();
+  try {
+    native.metadata();
+    for (const text of TEXTS) {
+      for (const special of [false, true]) native.detokenize(native.tokenize(text, special, special), special);
+    }
+  } finally {
+    await native.dispose();
+  }
+}
+
 let model: ia.LlamaModel | undefined;
 let context: ia.LlamaContext | undefined;
 
@@ -75,11 +92,12 @@ for (let i = config.start; i < config.end; i++) {
   const t0 = performance.now();
   let result = "ok";
   try {
-    await (config.kind === "model" ? useModel(file) : useVectors(file));
+    await (config.kind === "model" ? useModel(file) : config.kind === "vocab" ? useVocabulary(file) : useVectors(file));
   } catch (error) {
     result = outcome(error);
   }
   report(`END ${i} ${Math.round(performance.now() - t0)} ${result}`);
 }
+rmSync(file, { force: true });
 await context?.dispose();
 await model?.dispose();

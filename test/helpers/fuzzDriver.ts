@@ -3,7 +3,8 @@
 // answer within the case time limit). After a crash or a hang the run goes on in a fresh child
 // from the next case, so one run reports every failing case, each replayable from (seed, index).
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { FuzzChildConfig } from "./fuzzChild.js";
@@ -85,6 +86,7 @@ function runChild(config: FuzzChildConfig, caseTimeoutMs: number, summary: FuzzS
     });
     proc.on("close", (code, signal) => {
       clearTimeout(timer);
+      rmSync(join(config.scratch, `case-${proc.pid}.gguf`), { force: true });
       if (current) {
         summary.cases++;
         const failure = { index: current.index, what: current.what, detail: hung ? `no answer in ${caseTimeoutMs} ms` : `exit ${code ?? signal}: ${stderr.trim().split("\n").slice(-6).join(" | ")}` };
