@@ -1,18 +1,25 @@
 // Guidance options (InferAligner, method.md) as users give them, resolved against a model and its
 // vector files into what the native generation needs.
 import { statSync } from "node:fs";
+import { basename } from "node:path";
 import { LlamaError } from "./errors.js";
 import type { LlamaModel } from "./Model.js";
 import type { ScoreKind } from "./vectors/stats.js";
-import { checkVectorsFitModel, readVectorFile, type VectorFile } from "./vectors/vectorFile.js";
+import { fileFingerprint } from "./vectors/fingerprint.js";
+import { isControlVector, type ControlVector } from "./vectors/controlVector.js";
+import { checkControlVectorFitsModel, checkVectorsFitModel, readSteeringFile, readVectorFile, type VectorFile } from "./vectors/vectorFile.js";
 
 export type GuidanceMode = "steer" | "refuse" | "monitor" | "off";
 
 export interface GuidanceOptions {
   /** The target model's own vector file (or its contents): drives the gate. */
   gate: string | VectorFile;
-  /** The aligned model's vector file: theta, the steering direction. Defaults to `gate` (self mode). */
-  steer?: string | VectorFile;
+  /**
+   * The aligned model's vector file: theta, the steering direction. Defaults to `gate` (self mode).
+   * A plain llama.cpp control vector steers too: its stored vectors times `alpha` (default 1, as
+   * llama.cpp's --control-vector), on the blocks it has directions for unless `layers` says otherwise.
+   */
+  steer?: string | VectorFile | ControlVector;
   /** Absolute strength: the unit steering vector times alpha. */
   alpha?: number;
   /** Relative strength: alpha = alphaRelative x the layer's mean activation norm (from the steer file). Defaults to the steer file's calibrated default, else `0.05`, when alpha is not given. */
@@ -84,32 +91,79 @@ export interface ResolvedGuidance {
 export type GateRule = "majority" | "any";
 
 // Parsed files by path, re-read when the file changes (calibrate --save rewrites in place).
-const fileCache = new Map<string, { stamp: string; file: VectorFile }>();
-function loadVectors(source: string | VectorFile, model: LlamaModel, what: string): VectorFile {
-  if (typeof source !== "string") {
-    if (source === null || typeof source !== "object") throw new TypeError(`Expected ${what}: a vector file path or a VectorFile`);
-    const layers = (source as Partial<VectorFile>).layerCount;
-    const complete = ["layers", "directions"].every((k) => Array.isArray((source as unknown as Record<string, unknown>)[k]) && ((source as unknown as Record<string, unknown[]>)[k]!).length === layers);
-    if (!complete || !(source as Partial<VectorFile>).suggested) {
-      throw new TypeError(`Expected ${what} to be a VectorFile (readVectorFile's result): it needs layers and directions for each of its layerCount blocks, and suggested layers`);
-    }
-    checkVectorsFitModel(source, model.info, what);
-    return source;
-  }
+const fileCache = new Map<string, { stamp: string; file: VectorFile | ControlVector }>();
+function readCached<T extends VectorFile | ControlVector>(path: string, role: "gate" | "steer", read: (path: string) => T): T {
   let stamp = "";
   try {
-    const st = statSync(source);
+    const st = statSync(path);
     stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
   } catch {
-    // readVectorFile below reports the missing file.
+    // read() below reports the missing file.
   }
-  let file = fileCache.get(source)?.stamp === stamp && stamp !== "" ? fileCache.get(source)!.file : undefined;
-  if (!file) {
-    file = readVectorFile(source);
-    fileCache.set(source, { stamp, file });
+  // By role: a plain control vector is a steering file and must still be refused as a gate.
+  const key = `${role}:${path}`;
+  const hit = fileCache.get(key);
+  if (hit && hit.stamp === stamp && stamp !== "") return hit.file as T;
+  const file = read(path);
+  fileCache.set(key, { stamp, file });
+  return file;
+}
+
+function checkVectorObject(source: VectorFile, model: LlamaModel, what: string): VectorFile {
+  if (source === null || typeof source !== "object") throw new TypeError(`Expected ${what}: a vector file path or a VectorFile`);
+  const layers = (source as Partial<VectorFile>).layerCount;
+  const complete = ["layers", "directions"].every((k) => Array.isArray((source as unknown as Record<string, unknown>)[k]) && ((source as unknown as Record<string, unknown[]>)[k]!).length === layers);
+  if (!complete || !(source as Partial<VectorFile>).suggested) {
+    throw new TypeError(`Expected ${what} to be a VectorFile (readVectorFile's result): it needs layers and directions for each of its layerCount blocks, and suggested layers`);
   }
+  checkVectorsFitModel(source, model.info, what);
+  return source;
+}
+
+/** A gate file: an InferAligner vector file of the target model. */
+function loadVectors(source: string | VectorFile, model: LlamaModel, what: string): VectorFile {
+  if (typeof source !== "string") return checkVectorObject(source, model, what);
+  const file = readCached(source, "gate", (p) => readVectorFile(p));
   checkVectorsFitModel(file, model.info, source);
   return file;
+}
+
+/** A steering file: an InferAligner vector file (of any model of this shape) or a plain llama.cpp control vector. */
+function loadSteering(source: string | VectorFile | ControlVector, model: LlamaModel): VectorFile | ControlVector {
+  if (typeof source === "string") {
+    const file = readCached(source, "steer", (p) => readSteeringFile(p));
+    if (isControlVector(file)) checkControlVectorFitsModel(file, model.info, source);
+    else checkVectorsFitModel(file, model.info, source);
+    return file;
+  }
+  if (isControlVector(source)) {
+    checkControlVectorFitsModel(source, model.info, "steer");
+    return source;
+  }
+  return checkVectorObject(source as VectorFile, model, "steer");
+}
+
+/** A gate file's thresholds hold only for the activations of the model it was extracted from. */
+export const OTHER_MODEL_GATE_WARNING = "INFERALIGNER_GATE_OF_ANOTHER_MODEL";
+const warnedOtherModel = new Set<string>();
+function warnIfGateOfAnotherModel(file: VectorFile, model: LlamaModel, what: string): void {
+  const recorded = file.source.fingerprint;
+  if (!recorded) return; // written before fingerprints were recorded: nothing to compare
+  let actual: string;
+  try {
+    actual = fileFingerprint(model.path);
+  } catch {
+    return; // the model file is gone (moved after loading): nothing to compare
+  }
+  const key = `${recorded}\0${model.path}`;
+  if (recorded === actual || warnedOtherModel.has(key)) return;
+  warnedOtherModel.add(key);
+  process.emitWarning(
+    `the ${what} file was extracted from ${file.source.fileName}, not from the model in use (${basename(model.path)}): ` +
+      "its gate thresholds were set on another model's activations, so the gate may open or stay closed wrongly. " +
+      "Extract the gate's vectors from this model (a cross-model setup steers with the other model's file: --steer)",
+    { code: OTHER_MODEL_GATE_WARNING },
+  );
 }
 
 function layerList(spec: readonly number[], layerCount: number, name: string): number[] {
@@ -141,13 +195,19 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
 
   const { layerCount } = model.info;
   const gate = loadVectors(o.gate, model, "gate");
-  const steer = o.steer !== undefined ? loadVectors(o.steer, model, "steer") : gate;
+  warnIfGateOfAnotherModel(gate, model, "gate");
+  const steer = o.steer !== undefined ? loadSteering(o.steer, model) : gate;
+  const plain = isControlVector(steer) ? steer : null;
+  if (plain && o.alphaRelative !== undefined) {
+    throw new RangeError("guidance.alphaRelative needs the activation norms of an InferAligner vector file; a plain control vector steers with guidance.alpha (the stored vector x alpha, default 1)");
+  }
   const gateLayers = o.gateLayers === undefined || o.gateLayers === "auto" ? [gate.suggested.gateLayer] : layerList(o.gateLayers, layerCount, "gateLayers");
   const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].budget));
   const gateDirections = gateLayers.map((l) => gate.directions[l]!);
   if (o.extraGates !== undefined && !Array.isArray(o.extraGates)) throw new TypeError("guidance.extraGates must be an array of vector files");
   for (const [i, source] of (o.extraGates ?? []).entries()) {
     const extra = loadVectors(source, model, `extraGates[${i}]`);
+    warnIfGateOfAnotherModel(extra, model, `extraGates[${i}]`);
     if (extra.chatTemplate !== "" && gate.chatTemplate !== "" && extra.chatTemplate !== gate.chatTemplate) {
       throw new LlamaError(`extraGates[${i}] was extracted with another chat template than the gate file`, "ERR_VECTOR_MISMATCH");
     }
@@ -158,9 +218,12 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
   }
   const gateRule: GateRule = (o.extraGates ?? []).length > 0 ? "any" : "majority";
   let steerLayers: number[];
-  if (o.layers === undefined) {
+  if (o.layers === undefined && plain) {
+    // As llama.cpp applies a control vector: every block it has a direction for.
+    steerLayers = plain.layers;
+  } else if (o.layers === undefined) {
     // Calibrated defaults (inferaligner calibrate --save) win over the extraction's suggestion.
-    const [from, to] = steer.defaults?.steerLayers ?? steer.suggested.steerLayers;
+    const [from, to] = (steer as VectorFile).defaults?.steerLayers ?? (steer as VectorFile).suggested.steerLayers;
     steerLayers = Array.from({ length: to - from + 1 }, (_, i) => from + i);
   } else if (o.layers.length === 2) {
     // Two numbers are a range [from, to], inclusive; give a longer list for separate blocks.
@@ -172,8 +235,15 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
     steerLayers = layerList(o.layers, layerCount, "layers");
   }
   const steerShifts = steerLayers.map((l) => {
-    const alpha = o.alpha ?? (o.alphaRelative ?? steer.defaults?.alphaRelative ?? DEFAULT_ALPHA_RELATIVE) * steer.layers[l]!.meanActivationNorm;
-    return steer.directions[l]!.map((x) => x * alpha);
+    if (plain) {
+      const direction = plain.directions[l];
+      if (!direction) throw new RangeError(`guidance.layers: the control vector has no direction for block ${l} (it has ${plain.layers.join(", ")})`);
+      const alpha = o.alpha ?? 1;
+      return direction.map((x) => x * alpha);
+    }
+    const file = steer as VectorFile;
+    const alpha = o.alpha ?? (o.alphaRelative ?? file.defaults?.alphaRelative ?? DEFAULT_ALPHA_RELATIVE) * file.layers[l]!.meanActivationNorm;
+    return file.directions[l]!.map((x) => x * alpha);
   });
   const refusal = o.refusal ?? DEFAULT_REFUSAL;
   if (typeof refusal !== "string") throw new TypeError("guidance.refusal must be a string");

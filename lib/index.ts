@@ -18,9 +18,10 @@ export {
   type ExtractOptions, type ExtractionProgress, type LayerVectors, type SafetyVectors, type SourceModel, type ThresholdInfo,
 } from "./vectors/extract.js";
 export {
-  readVectorFile, writeVectorFile, encodeVectorFile, checkVectorsFitModel, summarizeVectorFile, saveGuidanceDefaults, VECTOR_FORMAT_VERSION,
+  readVectorFile, readSteeringFile, writeVectorFile, encodeVectorFile, checkVectorsFitModel, summarizeVectorFile, saveGuidanceDefaults, VECTOR_FORMAT_VERSION,
   type VectorFile, type VectorLayerInfo, type GuidanceDefaults,
 } from "./vectors/vectorFile.js";
+export { readControlVector, type ControlVector } from "./vectors/controlVector.js";
 export { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "./vectors/stats.js";
 export {
   resolveGuidance, DEFAULT_ALPHA_RELATIVE, DEFAULT_REFUSAL,

@@ -1,10 +1,11 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
+import { prng } from "./helpers/fuzz.js";
 
 const { buildEvalItems, itemKey, DEFAULT_REFUSAL_MARKERS, KeywordJudge, parseJudgeVerdict, readRefusalMarkers, formatRate, wilsonInterval } = ia;
 type EvalReport = ia.EvalReport;
@@ -201,6 +202,49 @@ evaluation("eval resumes: a rerun skips finished items; a changed configuration 
   assert.is(bad.code, 1);
   assert.match(bad.stderr, /nothing to evaluate/);
   assert.is(cli(["eval", "--model", tiny, "--gate", gate, "--mode", "steer", "--harmful", s.harmful, "--out", out]).code, 2);
+});
+
+evaluation("eval killed (SIGKILL) at seeded random moments, then resumed: the run completes with every item and configuration exactly once", async () => {
+  const gate = await tinyVectors();
+  const lines = (prefix: string) => Array.from({ length: 20 }, (_, i) => `${prefix} number ${i} of the set`).join("\n");
+  const out = join(scratch, "killed");
+  const results = join(out, "results.jsonl");
+  const args = [bin, "eval", "--model", tiny, "--gate", gate, "--threshold", "inf", "--alpha", "2", "--harmful", write("k-harmful.txt", lines("break into the house")),
+    "--harmless", write("k-harmless.txt", lines("bake the bread")), "--max-tokens", "12", "--threads", "1", "--out", out];
+  const expected = 40 * 2; // every item under each configuration (baseline, steer)
+  const size = () => (existsSync(results) ? statSync(results).size : 0);
+  const random = prng(2026);
+  let kills = 0;
+  let finished = false;
+  let torn = 0;
+  for (let attempt = 0; attempt < 20 && !finished; attempt++) {
+    if (size() > 0 && !readFileSync(results, "utf8").endsWith("\n")) torn++;
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => { stderr += c.toString(); });
+    // The first kill lands during start-up; the next ones once the log has grown by a random number
+    // of bytes (records are ~300 bytes, so most kills fall inside a record's write or between two).
+    const grownBy = 1 + Math.floor(random() * 3000);
+    const from = size();
+    const poll = attempt < 6
+      ? setInterval(() => {
+          if (attempt === 0 || size() >= from + grownBy) { kills++; child.kill("SIGKILL"); clearInterval(poll); }
+        }, attempt === 0 ? 50 : 1)
+      : undefined;
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, sig) => resolve([c, sig])));
+    clearInterval(poll);
+    if (signal === null) {
+      assert.is(code, 0, stderr);
+      finished = true;
+    }
+  }
+  assert.ok(finished, "the run completed");
+  assert.ok(kills >= 4, `only ${kills} kills landed before the run finished`);
+  console.log(`    ${kills} kills (the first at start-up), ${torn} of them mid-record; then the run completed`);
+  const records = readFileSync(results, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as EvalRecord);
+  const seen = records.map((r) => `${r.config} ${r.key}`);
+  assert.is(new Set(seen).size, seen.length, "no item twice");
+  assert.is(seen.length, expected);
 });
 
 evaluation("refuse mode's threshold trade-off, computed from the baseline alone, equals the measured refuse run at the run's threshold", async () => {

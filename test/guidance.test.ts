@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
+import { str, u32, writeGguf } from "../lib/gguf/writer.js";
 
 const guidance = suite("guidance");
 const path = tinyModelPath("tiny-chatml");
@@ -295,6 +296,85 @@ guidance("a steering shift so large the logits go non-finite is ERR_NUMERIC, not
     await rejectsWithCode(() => c.complete("hello", { maxTokens: 2 }), "ERR_NUMERIC", /non-finite/);
   } finally {
     await broken.dispose();
+  }
+});
+
+guidance("a gate file of another model of the same shape: one warning naming both files; none on its own model or as --steer", async () => {
+  const v = await tinyVectors();
+  assert.match(v.source.fingerprint ?? "", /^sampled-sha256-v1:[0-9a-f]{64}$/);
+  const other = await ia.LlamaModel.load(tinyModelPath("tiny-chatml-aligned", { seed: 7 }));
+  const own = await sharedModel(path);
+  const warnings: Error[] = [];
+  const listen = (w: Error) => { if ((w as Error & { code?: string }).code === "INFERALIGNER_GATE_OF_ANOTHER_MODEL") warnings.push(w); };
+  process.on("warning", listen);
+  const settle = () => new Promise((r) => setImmediate(r));
+  try {
+    const ownContext = await own.createContext({ contextSize: 256, threads });
+    await ownContext.complete("hello", { maxTokens: 1, guidance: { gate: v } });
+    await settle();
+    assert.is(warnings.length, 0, "own model: no warning");
+    await ownContext.dispose();
+    const context = await other.createContext({ contextSize: 256, threads });
+    const otherVectors = join(scratch, "other-model.gguf");
+    ia.writeVectorFile(otherVectors, await ia.extractSafetyVectors(other, { harmful, harmless, threads }));
+    // Cross-model steering: the other model's file steers, its own file gates: no warning.
+    await context.complete("hello", { maxTokens: 1, guidance: { gate: otherVectors, steer: v } });
+    await settle();
+    assert.is(warnings.length, 0, "a steer file of another model is the cross-model setup");
+    for (let i = 0; i < 2; i++) await context.complete("hello", { maxTokens: 1, guidance: { gate: v } });
+    await settle();
+    assert.is(warnings.length, 1, "warned once");
+    assert.match(warnings[0]!.message, /extracted from tiny-chatml\.gguf, not from the model in use \(tiny-chatml-aligned\.gguf\)/);
+    await context.dispose();
+  } finally {
+    process.off("warning", listen);
+    await other.dispose();
+  }
+});
+
+guidance("a plain llama.cpp control vector steers (stored vector x alpha, on its blocks) like llama.cpp's own control vector; as a gate it is refused, saying why", async () => {
+  const v = await tinyVectors();
+  const model = await sharedModel(path);
+  const { embeddingLength: E, layerCount: L } = model.info;
+  // What llama.cpp's cvector-generator writes: no inferaligner metadata, direction.<block> from block 1, not unit length.
+  const plainVectors = [2, 3].map((l) => v.directions[l]!.map((x) => x * 2.5));
+  const plainPath = join(scratch, "plain-control-vector.gguf");
+  writeGguf(plainPath, [
+    ["general.architecture", str("controlvector")],
+    ["controlvector.model_hint", str("llama")],
+    ["controlvector.layer_count", u32(L - 1)],
+  ], [{ name: "direction.2", shape: [E], type: "F32", data: plainVectors[0]! }, { name: "direction.3", shape: [E], type: "F32", data: plainVectors[1]! }]);
+  const context = await model.createContext({ contextSize: 512, threads });
+  try {
+    const alpha = 1.5;
+    const guided = await context.complete("hello world", { maxTokens: 8, captureLogits: true, guidance: { gate: v, threshold: -Infinity, steer: plainPath, alpha } });
+    assert.ok(guided.gate!.open);
+    context.clear();
+    // Reference: llama.cpp's control vector with the file's data scaled by alpha (as --control-vector-scaled), blocks 2..3.
+    const data = new Float32Array(E * (L - 1));
+    plainVectors.forEach((d, i) => data.set(d.map((x) => x * alpha), (i + 1) * E));
+    context._setControlVector(data, 2, 3);
+    let reference: ia.GenerationResult;
+    try {
+      reference = await context.complete("hello world", { maxTokens: 8, captureLogits: true });
+    } finally {
+      context._setControlVector(null);
+    }
+    assert.equal(guided.tokens, reference.tokens);
+    guided.logits!.forEach((row, i) => assert.ok(maxAbsDiff(row, reference.logits![i]!) <= 1e-5, `step ${i}`));
+    context.clear();
+    const unsteered = await context.complete("hello world", { maxTokens: 8, captureLogits: true });
+    assert.ok(maxAbsDiff(unsteered.logits![0]!, guided.logits![0]!) > 1e-3, "the control vector changed the logits");
+    // Its limits, each said plainly.
+    const failure = (g: ia.GuidanceOptions) => context.complete("hello", { maxTokens: 1, guidance: g }).then(() => null, (e: Error) => e);
+    const asGate = await failure({ gate: plainPath });
+    assert.is((asGate as ia.LlamaError).code, "ERR_VECTOR_FILE");
+    assert.match(asGate!.message, /plain llama\.cpp control vector .*cannot gate/);
+    assert.instance(await failure({ gate: v, steer: plainPath, alphaRelative: 0.1 }), RangeError);
+    assert.match((await failure({ gate: v, steer: plainPath, layers: [1, 3] }))!.message, /no direction for block 1/);
+    assert.equal(ia.readControlVector(plainPath).layers, [2, 3]);
+  } finally {
+    await context.dispose();
   }
 });
 

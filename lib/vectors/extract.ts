@@ -11,6 +11,7 @@ import { customChatTemplate, tokenizeRendered, type ChatTemplate } from "../chat
 import type { LlamaContext } from "../Context.js";
 import { GenerationAbortedError, LlamaError } from "../errors.js";
 import type { LlamaModel } from "../Model.js";
+import { fileFingerprint } from "./fingerprint.js";
 import { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "./stats.js";
 
 export const SCORE_KINDS: readonly ScoreKind[] = ["cosine", "projection"];
@@ -97,6 +98,8 @@ export interface SourceModel {
   fileName: string;
   /** sha256 of the model file. */
   sha256: string;
+  /** fileFingerprint of the model file (absent in files written before it was recorded). */
+  fingerprint?: string;
 }
 
 export interface SafetyVectors {
@@ -331,6 +334,7 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
         embeddingLength: nEmbd,
         fileName: basename(model.path),
         sha256: await hashFile(model.path),
+        fingerprint: fileFingerprint(model.path),
       },
       chatTemplate: template.jinja,
       counts: { harmful: sets.harmful.length, harmless: sets.harmless.length, valHarmful: sets.valHarmful.length, valHarmless: sets.valHarmless.length },

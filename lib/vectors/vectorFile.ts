@@ -6,7 +6,8 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { LlamaError } from "../errors.js";
 import { encodeGguf, arr, f32, i32, str, u32, type GgufTensor, type GgufValue } from "../gguf/writer.js";
-import { GgufFormatError, readGguf, type GgufReadValue } from "../gguf/reader.js";
+import { GgufFormatError, readGguf, type GgufFile, type GgufReadValue } from "../gguf/reader.js";
+import { isPlainControlVector, readControlVector, type ControlVector } from "./controlVector.js";
 import type { ModelInfo } from "../Model.js";
 import type { SafetyVectors, SourceModel } from "./extract.js";
 import type { ScoreKind } from "./stats.js";
@@ -78,6 +79,7 @@ export function encodeVectorFile(v: SafetyVectors): Buffer {
     [`${P}source.embedding_length`, u32(v.source.embeddingLength)],
     [`${P}source.file_name`, str(v.source.fileName)],
     [`${P}source.sha256`, str(v.source.sha256)],
+    ...(v.source.fingerprint ? ([[`${P}source.fingerprint`, str(v.source.fingerprint)]] as Array<[string, GgufValue]>) : []),
     [`${P}chat_template`, str(v.chatTemplate)],
     [`${P}prompts.harmful`, u32(v.counts.harmful)],
     [`${P}prompts.harmless`, u32(v.counts.harmless)],
@@ -159,13 +161,47 @@ function getFloats(m: Map<string, GgufReadValue>, k: string, p: string, length: 
  * (architecture, layer count, embedding width).
  */
 export function readVectorFile(path: string, model?: { info: ModelInfo }): VectorFile {
-  let file;
+  const file = parseFile(path);
+  if (isPlainControlVector(file)) {
+    throw formatError(path, "a plain llama.cpp control vector (no inferaligner metadata) cannot gate: it has no gate thresholds or class means. " +
+      "It can steer (guidance.steer, --steer: the stored vector x alpha); extract a gate file of the model with `inferaligner extract`");
+  }
+  return vectorFileOf(file, path, model);
+}
+
+/**
+ * Reads a file that can steer: an InferAligner vector file, or a plain llama.cpp control vector
+ * (see controlVector.ts for how its strength applies). With `model`, checks that it fits.
+ */
+export function readSteeringFile(path: string, model?: { info: ModelInfo }): VectorFile | ControlVector {
+  const file = parseFile(path);
+  if (!isPlainControlVector(file)) return vectorFileOf(file, path, model);
+  const cv = readControlVector(path, file);
+  if (model) checkControlVectorFitsModel(cv, model.info, path);
+  return cv;
+}
+
+/** A plain control vector made for another model shape is refused, as a vector file is. */
+export function checkControlVectorFitsModel(cv: ControlVector, info: ModelInfo, path = "control vector"): void {
+  if (cv.embeddingLength !== info.embeddingLength || cv.layerCount > info.layerCount || (cv.modelHint !== "" && cv.modelHint !== info.architecture)) {
+    throw new LlamaError(
+      `${path} is a control vector for ${cv.modelHint || "a model"} with ${cv.embeddingLength}-wide directions up to block ${cv.layerCount - 1}, ` +
+        `but the model is ${info.architecture} with ${info.layerCount} blocks of ${info.embeddingLength}`,
+      "ERR_VECTOR_MISMATCH",
+    );
+  }
+}
+
+function parseFile(path: string): GgufFile {
   try {
-    file = readGguf(path);
+    return readGguf(path);
   } catch (error) {
     if (error instanceof GgufFormatError) throw formatError(path, error.message);
     throw new LlamaError(`cannot read vector file '${path}': ${(error as Error).message}`, "ERR_VECTOR_FILE", 0, { cause: error });
   }
+}
+
+function vectorFileOf(file: GgufFile, path: string, model?: { info: ModelInfo }): VectorFile {
   const m = file.metadata;
   if (m.get("general.architecture") !== "controlvector") throw formatError(path, "general.architecture is not \"controlvector\"");
   const version = getInt(m, `${P}format_version`, path);
@@ -179,6 +215,7 @@ export function readVectorFile(path: string, model?: { info: ModelInfo }): Vecto
     embeddingLength,
     fileName: getString(m, `${P}source.file_name`, path),
     sha256: getString(m, `${P}source.sha256`, path),
+    ...(m.has(`${P}source.fingerprint`) ? { fingerprint: getString(m, `${P}source.fingerprint`, path) } : {}),
   };
   if (source.layerCount !== layerCount) throw formatError(path, "controlvector.layer_count disagrees with the source model's layer count");
 
