@@ -1,6 +1,6 @@
 // ChatSession: a conversation on one context. Each turn renders the whole conversation with the
 // model's chat template; the context reuses the KV cache of everything up to the new user turn.
-import { customChatTemplate, tokenizeRendered, type ChatMessage, type ChatTemplate } from "./chatTemplate.js";
+import { customChatTemplate, tokenizeRendered, tokenizeRenderedAsync, type ChatMessage, type ChatTemplate } from "./chatTemplate.js";
 import { checkGateTemplate, resolveGuidance } from "./guidance.js";
 import type { LlamaContext } from "./Context.js";
 import type { GenerateOptions, GenerationChunk, GenerationResult } from "./generation.js";
@@ -42,7 +42,8 @@ export class ChatSession {
    */
   async prompt(userMessage: string, options: GenerateOptions = {}): Promise<GenerationResult> {
     if (typeof userMessage !== "string") throw new TypeError("Expected a string user message");
-    const tokens = this.promptTokens(userMessage);
+    const rendered = this.template.render([...this.#messages, { role: "user", content: userMessage }]);
+    const tokens = await tokenizeRenderedAsync(this.context.model, rendered, { limit: this.context.info.contextSize, signal: options.signal });
     if (options.guidance) {
       const guidance = resolveGuidance(this.context.model, options.guidance);
       checkGateTemplate(guidance, this.template.jinja);

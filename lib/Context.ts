@@ -186,15 +186,14 @@ export class LlamaContext {
    * Raw completion: tokenizes `text` (BOS added as the model wants; special-token text is left as
    * text unless parseSpecial) and continues it, with no chat template.
    */
-  complete(text: string, options: GenerateOptions & { parseSpecial?: boolean } = {}): Promise<GenerationResult> {
-    if (typeof text !== "string") return Promise.reject(new TypeError("Expected a string prompt"));
-    let tokens: Token[];
-    try {
-      tokens = this.model.tokenize(text, { addSpecial: true, parseSpecial: options.parseSpecial ?? false });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (tokens.length === 0) return Promise.reject(new TypeError("The prompt is empty"));
+  async complete(text: string, options: GenerateOptions & { parseSpecial?: boolean } = {}): Promise<GenerationResult> {
+    if (typeof text !== "string") throw new TypeError("Expected a string prompt");
+    if (this.#disposing) throw disposedError("context");
+    // Off the JS thread, bounded by the context size before and after the work.
+    const tokens = await this.model._tokenizeAsync(text, {
+      addSpecial: true, parseSpecial: options.parseSpecial ?? false, limit: this.info.contextSize, signal: options.signal,
+    });
+    if (tokens.length === 0) throw new TypeError("The prompt is empty");
     return this.generate(tokens, options);
   }
 

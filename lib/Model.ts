@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { getBinding, type NativeModel, type NativeModelMetadata } from "./binding.js";
 import { resolveChatTemplate, type ChatTemplate } from "./chatTemplate.js";
 import { LlamaContext, type ContextOptions } from "./Context.js";
-import { disposedError, withCallSite } from "./errors.js";
+import { disposedError, GenerationAbortedError, LlamaError, withCallSite } from "./errors.js";
 
 export type Token = number;
 
@@ -70,7 +70,7 @@ export interface TokenizeOptions {
 }
 
 function toInfo(m: NativeModelMetadata): ModelInfo {
-  const { specialTokens: s, ...rest } = m;
+  const { specialTokens: s, maxTokenTextBytes: _internal, ...rest } = m;
   return {
     ...rest,
     specialTokens: {
@@ -88,13 +88,17 @@ export class LlamaModel {
   readonly _native: NativeModel;
   readonly #contexts = new Set<LlamaContext>();
   readonly #creating = new Set<Promise<LlamaContext>>();
+  readonly #tokenizing = new Set<Promise<unknown>>();
+  readonly #maxTokenTextBytes: number;
   #chatTemplate: ChatTemplate | undefined;
   #disposing: Promise<void> | undefined;
 
   private constructor(path: string, native: NativeModel) {
     this.path = path;
     this._native = native;
-    this.info = toInfo(native.metadata());
+    const metadata = native.metadata();
+    this.info = toInfo(metadata);
+    this.#maxTokenTextBytes = metadata.maxTokenTextBytes;
   }
 
   /**
@@ -132,6 +136,37 @@ export class LlamaModel {
     this.#check();
     if (typeof text !== "string") throw new TypeError("Expected a string to tokenize");
     return Array.from(this._native.tokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false));
+  }
+
+  /**
+   * Tokenizes off the JS thread (llama.cpp's tokenizers are superlinear on long texts without word
+   * boundaries). With `limit`, a text that must be longer than `limit` tokens is refused before any
+   * work (a text of B bytes is at least B / the longest vocabulary entry's bytes tokens), and one
+   * that turns out longer after tokenizing is refused too: ERR_CONTEXT_OVERFLOW. An aborted `signal`
+   * rejects at once; the native work then finishes unobserved (dispose() waits for it). @internal
+   */
+  _tokenizeAsync(text: string, options: TokenizeOptions & { limit?: number; signal?: AbortSignal } = {}): Promise<Token[]> {
+    if (this.#disposing) return Promise.reject(disposedError("model"));
+    if (typeof text !== "string") return Promise.reject(new TypeError("Expected a string to tokenize"));
+    const { limit = 0, signal } = options;
+    if (limit > 0) {
+      const fewest = Math.ceil(Buffer.byteLength(text) / Math.max(4, this.#maxTokenTextBytes));
+      if (fewest > limit) {
+        return Promise.reject(new LlamaError(`the prompt is at least ${fewest} tokens (${Buffer.byteLength(text)} bytes), more than the context's ${limit}`, "ERR_CONTEXT_OVERFLOW"));
+      }
+    }
+    if (signal?.aborted) return Promise.reject(new GenerationAbortedError("aborted before tokenizing"));
+    const callSite = new Error();
+    const work = this._native.tokenizeAsync(text, options.addSpecial ?? true, options.parseSpecial ?? false, limit);
+    const tracked = work.then(() => {}, () => {}).finally(() => this.#tokenizing.delete(tracked));
+    this.#tokenizing.add(tracked);
+    const result = work.then((tokens) => Array.from(tokens));
+    if (!signal) return withCallSite(result, callSite);
+    return withCallSite(new Promise<Token[]>((resolve, reject) => {
+      const onAbort = () => reject(new GenerationAbortedError("aborted while tokenizing the prompt"));
+      signal.addEventListener("abort", onAbort, { once: true });
+      result.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    }), callSite);
   }
 
   /** Text of the tokens; special tokens render as their text only with `renderSpecial`. */
@@ -177,7 +212,7 @@ export class LlamaModel {
   /** Disposes every context of the model, then frees the model. Idempotent. */
   dispose(): Promise<void> {
     this.#disposing ??= (async () => {
-      await Promise.allSettled([...this.#creating]);
+      await Promise.allSettled([...this.#creating, ...this.#tokenizing]);
       await Promise.all([...this.#contexts].map((c) => c.dispose()));
       await this._native.dispose();
     })();

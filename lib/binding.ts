@@ -41,6 +41,8 @@ export interface NativeModelMetadata {
   headCountKv: number;
   slidingWindow: number;
   vocabSize: number;
+  /** Bytes of the longest vocabulary entry: a text of B bytes is at least B / this many tokens. */
+  maxTokenTextBytes: number;
   parameterCount: number;
   sizeBytes: number;
   isRecurrent: boolean;
@@ -54,6 +56,8 @@ export interface NativeModel {
   load(): Promise<void>;
   metadata(): NativeModelMetadata;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Uint32Array;
+  /** Off the JS thread; `limit` > 0: more tokens is ERR_CONTEXT_OVERFLOW. */
+  tokenizeAsync(text: string, addSpecial: boolean, parseSpecial: boolean, limit: number): Promise<Uint32Array>;
   detokenize(tokens: Uint32Array | readonly number[], renderSpecial: boolean): string;
   tokenText(token: number): string;
   isEog(token: number): boolean;

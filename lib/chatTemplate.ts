@@ -163,7 +163,15 @@ export function customChatTemplate(model: LlamaModel, jinja: string): ChatTempla
  * already write it (no double BOS).
  */
 export function tokenizeRendered(model: LlamaModel, text: string): Token[] {
-  const tokens = model.tokenize(text, { addSpecial: false, parseSpecial: true });
+  return withBos(model, model.tokenize(text, { addSpecial: false, parseSpecial: true }));
+}
+
+/** tokenizeRendered off the JS thread, bounded by `limit` tokens (see LlamaModel._tokenizeAsync). */
+export async function tokenizeRenderedAsync(model: LlamaModel, text: string, options: { limit?: number; signal?: AbortSignal } = {}): Promise<Token[]> {
+  return withBos(model, await model._tokenizeAsync(text, { addSpecial: false, parseSpecial: true, ...options }));
+}
+
+function withBos(model: LlamaModel, tokens: Token[]): Token[] {
   const { bos, addBos } = model.info.specialTokens;
   if (addBos && bos !== null && tokens[0] !== bos) tokens.unshift(bos);
   return tokens;

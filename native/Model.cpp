@@ -7,6 +7,7 @@
 #include "common.h"
 #include "errors.h"
 #include "workers/LoadModelWorker.h"
+#include "workers/TokenizeWorker.h"
 #include "workers/DisposeWorker.h"
 
 namespace inferaligner {
@@ -17,6 +18,7 @@ Napi::Function AddonModel::Init(Napi::Env env) {
           InstanceMethod<&AddonModel::JS_Load>("load"),
           InstanceMethod<&AddonModel::JS_Metadata>("metadata"),
           InstanceMethod<&AddonModel::JS_Tokenize>("tokenize"),
+          InstanceMethod<&AddonModel::JS_TokenizeAsync>("tokenizeAsync"),
           InstanceMethod<&AddonModel::JS_Detokenize>("detokenize"),
           InstanceMethod<&AddonModel::JS_TokenText>("tokenText"),
           InstanceMethod<&AddonModel::JS_IsEog>("isEog"),
@@ -111,6 +113,7 @@ Napi::Value AddonModel::JS_Metadata(const Napi::CallbackInfo& info) {
   o.Set("headCountKv", hasLayers ? llama_model_n_head_kv(model) : 0);
   o.Set("slidingWindow", llama_model_n_swa(model));
   o.Set("vocabSize", llama_vocab_n_tokens(vocab));
+  o.Set("maxTokenTextBytes", maxTokenTextBytes);
   o.Set("parameterCount", static_cast<double>(llama_model_n_params(model)));
   o.Set("sizeBytes", static_cast<double>(llama_model_size(model)));
   o.Set("isRecurrent", llama_model_is_recurrent(model) || llama_model_is_hybrid(model));
@@ -182,6 +185,18 @@ Napi::Value AddonModel::JS_Tokenize(const Napi::CallbackInfo& info) {
   if (n < 0) ThrowError(env, ErrorCode::InvalidArgument, "the text could not be tokenized");
   tokens.resize(n);
   return MakeTokenArray(env, tokens);
+}
+
+// tokenizeAsync(text, addSpecial, parseSpecial, limit) -> Promise<Uint32Array>; limit > 0 bounds the count.
+Napi::Value AddonModel::JS_TokenizeAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckUsable(env);
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "text must be a string");
+  const int32_t limit = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
+  auto* worker = new TokenizeWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::String>().Utf8Value(), info[1].ToBoolean().Value(),
+                                    info[2].ToBoolean().Value(), limit);
+  worker->Queue();
+  return worker->Promise();
 }
 
 static void CheckTokens(Napi::Env env, const std::vector<llama_token>& tokens, const llama_vocab* vocab) {
@@ -268,6 +283,7 @@ Napi::Value AddonModel::JS_Dispose(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, "dispose the model's contexts before the model");
   }
   if (loading) throw Napi::Error::New(env, "the model is still loading");
+  if (activeJobs.load() > 0) throw Napi::Error::New(env, "the model is still tokenizing");
   disposed = true;
   llama_model* m = model;
   model = nullptr;

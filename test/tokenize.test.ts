@@ -55,3 +55,50 @@ tokenize("bad token ids are a RangeError", async () => {
 });
 
 tokenize.run();
+
+// A byte-fallback vocabulary tokenizes text outside it superlinearly (measured on the tiny model:
+// 32 KB of "é" in 40 ms, 128 KB in 600 ms; 1 MB would take about a minute), so long prompts are
+// bounded before the work and tokenized off the JS thread.
+tokenize("a prompt that cannot fit the context is refused before tokenizing: complete() and ChatSession", async () => {
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 256, threads: 1 });
+  try {
+    const huge = "é".repeat(512 * 1024); // 1 MB
+    for (const run of [() => context.complete(huge), () => new ia.ChatSession(context).prompt(huge)]) {
+      const e = await run().then(() => null, (x: ia.LlamaError) => x);
+      assert.is(e?.code, "ERR_CONTEXT_OVERFLOW", String(e));
+      assert.match(e!.message, /at least \d+ tokens \(\d+ bytes\), more than the context's 256/);
+    }
+    // Within the bytes bound but longer than the context once tokenized: refused after the work.
+    const e = await context.complete("hello world ".repeat(200)).then(() => null, (x: ia.LlamaError) => x);
+    assert.is(e?.code, "ERR_CONTEXT_OVERFLOW", String(e));
+    assert.match(e!.message, /the prompt is \d+ tokens, more than the context's 256/);
+    assert.is((await context.complete("hello world", { maxTokens: 2 })).tokens.length, 2, "the context stays usable");
+  } finally {
+    await context.dispose();
+  }
+});
+
+tokenize("prompts tokenize off the JS thread: timers fire meanwhile; an abort rejects at once; dispose() waits for the work", async () => {
+  const model = await ia.LlamaModel.load(path);
+  const text = "é".repeat(96 * 1024);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  try {
+    const tokens = await model._tokenizeAsync(text, { addSpecial: false });
+    assert.equal(tokens, model.tokenize(text, { addSpecial: false }), "the same tokens as the synchronous path");
+    assert.ok(ticks >= 3, `the event loop ran ${ticks} times while tokenizing`);
+  } finally {
+    clearInterval(timer);
+  }
+  const controller = new AbortController();
+  const pending = model._tokenizeAsync(text, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 5);
+  const e = await pending.then(() => null, (x: ia.LlamaError) => x);
+  assert.is(e?.code, "ERR_ABORTED", String(e));
+  // The native work may still run: dispose() waits for it instead of freeing the vocabulary under it.
+  const again = model._tokenizeAsync(text);
+  await model.dispose();
+  assert.ok((await again).length > 0);
+  assert.is(model.disposed, true);
+});

@@ -143,9 +143,13 @@ void LoadModelWorker::Run() {
   const llama_vocab* vocab = llama_model_get_vocab(m);
   const int32_t n_vocab = llama_vocab_n_tokens(vocab);
   std::vector<llama_token> eog;
+  int32_t longest = 0;
   for (llama_token t = 0; t < n_vocab; t++) {
     if (llama_vocab_is_eog(vocab, t)) eog.push_back(t);
+    const char* text = llama_vocab_get_text(vocab, t);
+    if (text) longest = std::max(longest, static_cast<int32_t>(std::strlen(text)));
   }
+  model_->maxTokenTextBytes = longest;
   model_->model = m;
   model_->vocab = vocab;
   model_->eogTokens = std::move(eog);
