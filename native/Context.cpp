@@ -94,7 +94,7 @@ AddonContext::~AddonContext() {
 
 void AddonContext::CheckIdle(Napi::Env env) const {
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (!ctx) throw Napi::Error::New(env, "the context is not initialised");
+  if (!ctx) ThrowError(env, ErrorCode::Internal, "the context is not initialised");
   if (busy_.load()) ThrowError(env, ErrorCode::ContextBusy, "another operation is running on this context");
 }
 
@@ -107,7 +107,7 @@ void AddonContext::BeginOperation(Napi::Env env) {
 Napi::Value AddonContext::JS_Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (ctx || creating_) throw Napi::Error::New(env, "the context is already initialised");
+  if (ctx || creating_) ThrowError(env, ErrorCode::Internal, "the context is already initialised");
   model->CheckUsable(env);
   creating_ = true;
   auto* worker = new CreateContextWorker(env, this, info.This().As<Napi::Object>());
@@ -118,7 +118,7 @@ Napi::Value AddonContext::JS_Init(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (!ctx) throw Napi::Error::New(env, "the context is not initialised");
+  if (!ctx) ThrowError(env, ErrorCode::Internal, "the context is not initialised");
   Napi::Object o = Napi::Object::New(env);
   o.Set("contextSize", llama_n_ctx(ctx));
   o.Set("batchSize", llama_n_batch(ctx));
@@ -151,7 +151,7 @@ Napi::Value AddonContext::JS_Generate(const Napi::CallbackInfo& info) {
   if (options.Has("guidance") && options.Get("guidance").IsObject()) {
     guidance = GuidanceOptions::FromJs(options.Get("guidance").As<Napi::Object>(), llama_model_n_layer(model->model),
                                        llama_model_n_embd(model->model));
-    if (guidance.active() && !layerHook) throw Napi::Error::New(env, "guidance needs a context created with evalHook");
+    if (guidance.active() && !layerHook) ThrowError(env, ErrorCode::InvalidArgument, "guidance needs a context created with evalHook");
   }
   BeginOperation(env);
   auto* worker = new GenerateWorker(env, this, info.This().As<Napi::Object>(), std::move(prompt), options, onToken, std::move(guidance));
@@ -208,7 +208,7 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (!layerHook) throw Napi::Error::New(env, "activation capture needs a context created with evalHook");
+  if (!layerHook) ThrowError(env, ErrorCode::InvalidArgument, "activation capture needs a context created with evalHook");
   if (!info[0].IsArray() || !info[1].IsObject()) throw Napi::TypeError::New(env, "expected (prompts, {layers})");
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::vector<llama_token>> prompts;
@@ -235,7 +235,7 @@ Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_SetLayerShift(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckIdle(env);
-  if (!layerHook) throw Napi::Error::New(env, "layer shifts need a context created with evalHook");
+  if (!layerHook) ThrowError(env, ErrorCode::InvalidArgument, "layer shifts need a context created with evalHook");
   const int32_t nLayer = llama_model_n_layer(model->model);
   const int32_t layer = info[0].As<Napi::Number>().Int32Value();
   if (layer < 0 || layer >= nLayer) throw Napi::RangeError::New(env, "layer " + std::to_string(layer) + " is outside 0.." + std::to_string(nLayer - 1));
@@ -260,7 +260,7 @@ Napi::Value AddonContext::JS_SetLayerShift(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (busy_.load()) ThrowError(env, ErrorCode::ContextBusy, "abort the running operation before disposing");
-  if (creating_) throw Napi::Error::New(env, "the context is still being created");
+  if (creating_) ThrowError(env, ErrorCode::Internal, "the context is still being created");
   if (!disposed_) {
     disposed_ = true;
     model->liveContexts--;

@@ -67,13 +67,13 @@ AddonModel::~AddonModel() {
 
 void AddonModel::CheckUsable(Napi::Env env) const {
   if (disposed) ThrowError(env, ErrorCode::Disposed, "the model has been disposed");
-  if (!model) throw Napi::Error::New(env, "the model is not loaded");
+  if (!model) ThrowError(env, ErrorCode::Internal, "the model is not loaded");
 }
 
 Napi::Value AddonModel::JS_Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed) ThrowError(env, ErrorCode::Disposed, "the model has been disposed");
-  if (model || loading) throw Napi::Error::New(env, "the model is already loaded or loading");
+  if (model || loading) ThrowError(env, ErrorCode::Internal, "the model is already loaded or loading");
   loading = true;
   auto* worker = new LoadModelWorker(env, this, info.This().As<Napi::Object>());
   worker->Queue();
@@ -280,10 +280,10 @@ Napi::Value AddonModel::JS_ApplyBuiltinTemplate(const Napi::CallbackInfo& info) 
 Napi::Value AddonModel::JS_Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (liveContexts.load() > 0) {
-    throw Napi::Error::New(env, "dispose the model's contexts before the model");
+    ThrowError(env, ErrorCode::ContextBusy, "dispose the model's contexts before the model");
   }
-  if (loading) throw Napi::Error::New(env, "the model is still loading");
-  if (activeJobs.load() > 0) throw Napi::Error::New(env, "the model is still tokenizing");
+  if (loading) ThrowError(env, ErrorCode::Internal, "the model is still loading");
+  if (activeJobs.load() > 0) ThrowError(env, ErrorCode::Internal, "the model is still tokenizing");
   disposed = true;
   llama_model* m = model;
   model = nullptr;

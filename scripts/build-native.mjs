@@ -5,7 +5,8 @@
 //   source:             llama.cpp compiled from the pinned bundle (static, CPU, -march=native).
 // Usage: node scripts/build-native.mjs [--mode prebuilt|source] [--gpu auto|cpu|cuda|vulkan] [--prebuild]
 //                                      [--out-dir <dir>]   (default build/Release, where the package looks)
-// Environment: INFERALIGNER_BUILD_MODE, INFERALIGNER_GPU, INFERALIGNER_NATIVE=OFF (portable source build).
+// Environment: INFERALIGNER_BUILD_MODE, INFERALIGNER_GPU, INFERALIGNER_NATIVE=OFF (portable source build),
+//              INFERALIGNER_SANITIZE=address (an instrumented addon: npm run test:asan).
 import { execFileSync } from "node:child_process";
 import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -23,12 +24,14 @@ const llamaDir = ensureLlamaSource();
 const cmakeJs = join(require.resolve("cmake-js/package.json", { paths: [root] }), "..", "bin", "cmake-js");
 // node-addon-api reports its include folder wrapped in quotes, for gyp.
 const addonApiDir = require("node-addon-api").include.replace(/"/g, "");
-const outDir = join(root, "build", `cmake-${mode}`);
+const sanitize = process.env.INFERALIGNER_SANITIZE ?? "";
+const outDir = join(root, "build", `cmake-${mode}${sanitize ? `-${sanitize.replace(/\W+/g, "-")}` : ""}`);
 const defines = [
   `--CDINFERALIGNER_MODE=${mode}`,
   `--CDLLAMA_SOURCE_DIR=${llamaDir}`,
   `--CDNODE_ADDON_API_DIR=${addonApiDir}`,
 ];
+if (sanitize) defines.push(`--CDINFERALIGNER_SANITIZE=${sanitize}`);
 let prebuilt;
 if (mode === "prebuilt") {
   const candidates = prebuiltCandidates({ gpu });

@@ -93,8 +93,8 @@ errors("files llama.cpp would abort or crash on: ERR_MODEL_INVALID, not a signal
 
 errors("a failed createContext leaves the model disposable; createContext racing dispose() frees the new context", async () => {
   const model = await ia.LlamaModel.load(path);
-  const failed = await model.createContext({ contextSize: 256, sequences: 100_000 }).then(() => null, (e: unknown) => e as Error);
-  assert.ok(failed !== null, "100,000 sequences are refused");
+  const failed = await model.createContext({ contextSize: 256, sequences: 100_000 }).then(() => null, (e: unknown) => e as ia.LlamaError);
+  assert.is(failed?.code, "ERR_CONTEXT_CREATE", `100,000 sequences are refused: ${String(failed)}`);
   await model.dispose();
   assert.is(model.disposed, true);
   const raced = await ia.LlamaModel.load(path);
@@ -219,6 +219,32 @@ errors("a model without a chat template and no built-in one: ERR_TEMPLATE", asyn
   } finally {
     await context.dispose();
   }
+});
+
+errors("every native failure is coded: guidance on a context without the eval hook (ERR_INVALID_ARGUMENT), the addon's own state checks (ERR_INTERNAL)", async () => {
+  const model = await ia.LlamaModel.load(path);
+  try {
+    const context = await model.createContext({ contextSize: 128, evalHook: false, threads });
+    const v = join(scratch, "hookless-vectors.gguf");
+    ia.writeVectorFile(v, await ia.extractSafetyVectors(await sharedModel(path), { harmful: ["break into a house", "steal a car"], harmless: ["bake bread", "wash a car"], threads }));
+    await rejectsWith(context.complete("hello", { maxTokens: 1, guidance: { gate: v } }), "ERR_INVALID_ARGUMENT");
+    assert.is((await context.complete("hello", { maxTokens: 1 })).tokens.length, 1, "the context stays usable");
+    // The TS layer never does these; if it ever did, the error says it is a bug in this package.
+    await rejectsWith(Promise.resolve().then(() => model._native.load()), "ERR_INTERNAL");
+    await context.dispose();
+  } finally {
+    await model.dispose();
+  }
+});
+
+errors("an addon that cannot be loaded: ERR_BINDING naming the path tried", () => {
+  const script = `import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
+    try { await ia.LlamaModel.load(${JSON.stringify(path)}); console.log("LOADED"); }
+    catch (e) { console.log("CODE " + e.code + " " + e.message); }`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8", timeout: 60_000, env: { ...process.env, INFERALIGNER_BINARY: join(scratch, "no-such-addon.node") },
+  });
+  assert.match(r.stdout, /CODE ERR_BINDING [\s\S]*no-such-addon\.node/, `${r.stdout} ${r.stderr.slice(-400)}`);
 });
 
 errors.run();
