@@ -43,13 +43,15 @@ export class ChatSession {
   async prompt(userMessage: string, options: GenerateOptions = {}): Promise<GenerationResult> {
     if (typeof userMessage !== "string") throw new TypeError("Expected a string user message");
     const rendered = this.template.render([...this.#messages, { role: "user", content: userMessage }]);
-    const tokens = await tokenizeRenderedAsync(this.context.model, rendered, { limit: this.context.info.contextSize, signal: options.signal });
     if (options.guidance) {
       const guidance = resolveGuidance(this.context.model, options.guidance);
       checkGateTemplate(guidance, this.template.jinja);
       options = { ...options, guidance };
     }
-    const result = await this.context.generate(tokens, { turnStart: this.#turnStart(tokens), ...options });
+    const result = await this.context._exclusive(async (generate) => {
+      const tokens = await tokenizeRenderedAsync(this.context.model, rendered, { limit: this.context.info.contextSize, signal: options.signal });
+      return generate(tokens, { turnStart: this.#turnStart(tokens), ...options });
+    });
     this.#messages.push({ role: "user", content: userMessage }, { role: "assistant", content: result.text });
     return result;
   }

@@ -126,6 +126,26 @@ export class LlamaContext {
    * with the context's tokens is reused, the rest evaluated).
    */
   generate(promptTokens: readonly Token[], options: GenerateOptions = {}): Promise<GenerationResult> {
+    return this.#generate(promptTokens, options, false);
+  }
+
+  /**
+   * Runs `work` with the context claimed: the calls that tokenize a text before generating
+   * (complete(), ChatSession) hold the context from the call on, so that a second call is
+   * ERR_CONTEXT_BUSY at once instead of racing the first through tokenization. `work` generates
+   * through the function it is given. @internal
+   */
+  _exclusive<T>(work: (generate: (tokens: readonly Token[], options: GenerateOptions) => Promise<GenerationResult>) => Promise<T>): Promise<T> {
+    if (this.#disposing) return Promise.reject(disposedError("context"));
+    if (this.#running) {
+      return Promise.reject(new LlamaError("another generation is running on this context; await it or use another context", "ERR_CONTEXT_BUSY"));
+    }
+    const run = work((tokens, options) => this.#generate(tokens, options, true));
+    this.#running = run.finally(() => { this.#running = undefined; }).catch(() => {});
+    return run;
+  }
+
+  #generate(promptTokens: readonly Token[], options: GenerateOptions, claimed: boolean): Promise<GenerationResult> {
     if (this.#disposing) return Promise.reject(disposedError("context"));
     if (!Array.isArray(promptTokens) || promptTokens.length === 0) {
       return Promise.reject(new TypeError("Expected a non-empty array of prompt tokens"));
@@ -146,7 +166,7 @@ export class LlamaContext {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#running) {
+    if (this.#running && !claimed) {
       return Promise.reject(new LlamaError("another generation is running on this context; await it or use another context", "ERR_CONTEXT_BUSY"));
     }
     const { signal, onToken } = options;
@@ -178,7 +198,7 @@ export class LlamaContext {
         signal?.removeEventListener("abort", onAbort);
       }
     })();
-    this.#running = run.finally(() => { this.#running = undefined; }).catch(() => {});
+    if (!claimed) this.#running = run.finally(() => { this.#running = undefined; }).catch(() => {});
     return withCallSite(run, callSite);
   }
 
@@ -186,15 +206,16 @@ export class LlamaContext {
    * Raw completion: tokenizes `text` (BOS added as the model wants; special-token text is left as
    * text unless parseSpecial) and continues it, with no chat template.
    */
-  async complete(text: string, options: GenerateOptions & { parseSpecial?: boolean } = {}): Promise<GenerationResult> {
-    if (typeof text !== "string") throw new TypeError("Expected a string prompt");
-    if (this.#disposing) throw disposedError("context");
-    // Off the JS thread, bounded by the context size before and after the work.
-    const tokens = await this.model._tokenizeAsync(text, {
-      addSpecial: true, parseSpecial: options.parseSpecial ?? false, limit: this.info.contextSize, signal: options.signal,
+  complete(text: string, options: GenerateOptions & { parseSpecial?: boolean } = {}): Promise<GenerationResult> {
+    if (typeof text !== "string") return Promise.reject(new TypeError("Expected a string prompt"));
+    return this._exclusive(async (generate) => {
+      // Off the JS thread, bounded by the context size before and after the work.
+      const tokens = await this.model._tokenizeAsync(text, {
+        addSpecial: true, parseSpecial: options.parseSpecial ?? false, limit: this.info.contextSize, signal: options.signal,
+      });
+      if (tokens.length === 0) throw new TypeError("The prompt is empty");
+      return generate(tokens, options);
     });
-    if (tokens.length === 0) throw new TypeError("The prompt is empty");
-    return this.generate(tokens, options);
   }
 
   /** Sets llama.cpp's control vector: n_embd floats per layer for layers 1..n (null clears). @internal */

@@ -196,6 +196,7 @@ Napi::Value AddonModel::JS_TokenizeAsync(const Napi::CallbackInfo& info) {
   auto* worker = new TokenizeWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::String>().Utf8Value(), info[1].ToBoolean().Value(),
                                     info[2].ToBoolean().Value(), limit);
   worker->Queue();
+  activeJobs++;  // after Queue(): a failed Queue() must not leave the model undisposable
   return worker->Promise();
 }
 

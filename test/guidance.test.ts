@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
-import { str, u32, writeGguf } from "../lib/gguf/writer.js";
+import { str, u32, writeGguf, type GgufValue } from "../lib/gguf/writer.js";
 
 const guidance = suite("guidance");
 const path = tinyModelPath("tiny-chatml");
@@ -373,6 +373,15 @@ guidance("a plain llama.cpp control vector steers (stored vector x alpha, on its
     assert.instance(await failure({ gate: v, steer: plainPath, alphaRelative: 0.1 }), RangeError);
     assert.match((await failure({ gate: v, steer: plainPath, layers: [1, 3] }))!.message, /no direction for block 1/);
     assert.equal(ia.readControlVector(plainPath).layers, [2, 3]);
+    // As llama.cpp's loader: a block named twice is the sum; a [E, 1] shape is one dimension; a tensor that is not a direction is refused.
+    const half = plainVectors[0]!.map((x) => x / 2);
+    const header: Array<[string, GgufValue]> = [["general.architecture", str("controlvector")], ["controlvector.model_hint", str("llama")]];
+    const twice = join(scratch, "plain-twice.gguf");
+    writeGguf(twice, header, [{ name: "direction.2", shape: [E, 1], type: "F32", data: half }, { name: "direction.02", shape: [E], type: "F32", data: half }]);
+    assert.ok(maxAbsDiff(ia.readControlVector(twice).directions[2]!, plainVectors[0]!) < 1e-6);
+    const stray = join(scratch, "plain-stray.gguf");
+    writeGguf(stray, header, [{ name: "direction.2", shape: [E], type: "F32", data: half }, { name: "bias.2", shape: [E], type: "F32", data: half }]);
+    assert.throws(() => ia.readControlVector(stray), /bias\.2 is not a direction/);
   } finally {
     await context.dispose();
   }

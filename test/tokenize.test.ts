@@ -54,7 +54,6 @@ tokenize("bad token ids are a RangeError", async () => {
   assert.throws(() => model.tokenize(42 as unknown as string), TypeError);
 });
 
-tokenize.run();
 
 // A byte-fallback vocabulary tokenizes text outside it superlinearly (measured on the tiny model:
 // 32 KB of "é" in 40 ms, 128 KB in 600 ms; 1 MB would take about a minute), so long prompts are
@@ -102,3 +101,5 @@ tokenize("prompts tokenize off the JS thread: timers fire meanwhile; an abort re
   assert.ok((await again).length > 0);
   assert.is(model.disposed, true);
 });
+
+tokenize.run();

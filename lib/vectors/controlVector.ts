@@ -12,7 +12,7 @@ export interface ControlVector {
   path: string;
   /** `controlvector.model_hint`: the architecture it was made for ("" when absent). */
   modelHint: string;
-  /** Blocks of the model it fits (the highest direction's block + 1 when the file does not say). */
+  /** Blocks of the model it fits, at least: the highest direction's block + 1 (cvector-generator's `controlvector.layer_count` counts the directions, one less than the model's blocks). */
   layerCount: number;
   embeddingLength: number;
   /** By block; null where the file has no direction (block 0 always). Not normalised: used as stored. */
@@ -48,14 +48,18 @@ export function readControlVector(path: string, file?: GgufFile): ControlVector 
   const declared = file.metadata.get("controlvector.layer_count");
   const byBlock = new Map<number, Float32Array>();
   let width = 0;
+  // As llama.cpp's loader (common_control_vector_load_one): every tensor is a direction.<block>
+  // (block >= 1), F32, one dimension (trailing dimensions of 1 allowed), all of one width; a block
+  // given twice is the sum of its directions.
   for (const t of file.tensors) {
     const m = /^direction\.(\d+)$/.exec(t.name);
-    if (!m) continue;
+    if (!m) throw fail(path, `tensor ${t.name} is not a direction.<block> (llama.cpp refuses such a file too)`);
     const block = Number(m[1]);
     if (block < 1 || block > 4096) throw fail(path, `${t.name}: block ${block} (llama.cpp's directions start at block 1)`);
-    if (t.shape.length !== 1 || t.shape[0]! < 1) throw fail(path, `${t.name} has shape [${t.shape}], expected one dimension`);
-    if (width !== 0 && t.shape[0] !== width) throw fail(path, `${t.name} has ${t.shape[0]} values, the others ${width}`);
-    width = t.shape[0]!;
+    const [n, ...rest] = t.shape;
+    if (n === undefined || n < 1 || rest.some((d) => d !== 1)) throw fail(path, `${t.name} has shape [${t.shape}], expected one dimension`);
+    if (width !== 0 && n !== width) throw fail(path, `${t.name} has ${n} values, the others ${width}`);
+    width = n;
     let data: Float32Array;
     try {
       data = file.readF32(t.name);
@@ -63,7 +67,9 @@ export function readControlVector(path: string, file?: GgufFile): ControlVector 
       throw fail(path, (error as Error).message);
     }
     if (!data.every(Number.isFinite)) throw fail(path, `${t.name} has a value that is not finite (NaN or infinity)`);
-    byBlock.set(block, data);
+    const previous = byBlock.get(block);
+    if (previous) previous.forEach((x, i) => (previous[i] = x + data[i]!));
+    else byBlock.set(block, data);
   }
   if (byBlock.size === 0) throw fail(path, "no direction.<block> tensors");
   const highest = Math.max(...byBlock.keys());

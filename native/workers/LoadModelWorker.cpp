@@ -69,7 +69,9 @@ static std::string FindFatalMetadata(gguf_context* gguf, const std::string& arch
     std::unordered_set<std::string_view> seen;
     seen.reserve(n);
     for (size_t i = 0; i < n; i++) {
-      if (!seen.insert(gguf_get_arr_str(gguf, tokensKey, i)).second) {
+      // Empty entries are renamed by llama.cpp ([EMPTY_i]) before it builds the map: not duplicates.
+      const std::string_view text = gguf_get_arr_str(gguf, tokensKey, i);
+      if (!text.empty() && !seen.insert(text).second) {
         return "tokenizer.ggml.tokens has the token '" + std::string(gguf_get_arr_str(gguf, tokensKey, i)) + "' twice (id " + std::to_string(i) + ")";
       }
     }

@@ -1,6 +1,7 @@
 #include "workers/TokenizeWorker.h"
 
 #include <limits>
+#include <new>
 
 #include "Model.h"
 #include "common.h"
@@ -13,9 +14,7 @@ TokenizeWorker::TokenizeWorker(Napi::Env env, AddonModel* model, Napi::Object ow
       text_(std::move(text)),
       addSpecial_(addSpecial),
       parseSpecial_(parseSpecial),
-      limit_(limit) {
-  model_->activeJobs++;
-}
+      limit_(limit) {}
 
 void TokenizeWorker::Run() {
   if (text_.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() - 8)) {
@@ -33,6 +32,8 @@ void TokenizeWorker::Run() {
     tokens_.resize(n);
   } catch (const AddonError&) {
     throw;
+  } catch (const std::bad_alloc&) {
+    throw AddonError(ErrorCode::InvalidArgument, "out of memory tokenizing a text of " + std::to_string(text_.size()) + " bytes");
   } catch (const std::exception& e) {
     throw AddonError(ErrorCode::ModelInvalid, std::string("the model's vocabulary is broken: llama.cpp failed with '") + e.what() + "'");
   }

@@ -23,8 +23,9 @@ export interface FuzzChildConfig {
 const config = JSON.parse(process.argv[2]!) as FuzzChildConfig;
 const base = readFileSync(config.base);
 const layout = ggufLayout(base);
-// The driver removes it when this process dies in a case.
-const file = join(config.scratch, `case-${process.pid}.gguf`);
+// A new name per case: a file rewritten in place within one mtime tick could be served from the
+// library's parsed-file cache. The driver removes a dead child's leftovers (case-<pid>-*).
+const caseFile = (i: number) => join(config.scratch, `case-${process.pid}-${i}.gguf`);
 
 // Written with writeSync so that the line is out before anything below can kill the process.
 const report = (line: string) => writeSync(1, `${line.replace(/\n/g, " ")}\n`);
@@ -87,6 +88,7 @@ async function useVectors(path: string): Promise<void> {
 
 for (let i = config.start; i < config.end; i++) {
   const { bytes, what } = mutateGguf(base, layout, caseRandom(config.seed, i));
+  const file = caseFile(i);
   writeFileSync(file, bytes);
   report(`START ${i} ${what}`);
   const t0 = performance.now();
@@ -96,8 +98,8 @@ for (let i = config.start; i < config.end; i++) {
   } catch (error) {
     result = outcome(error);
   }
+  rmSync(file, { force: true });
   report(`END ${i} ${Math.round(performance.now() - t0)} ${result}`);
 }
-rmSync(file, { force: true });
 await context?.dispose();
 await model?.dispose();

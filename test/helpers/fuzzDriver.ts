@@ -3,7 +3,7 @@
 // answer within the case time limit). After a crash or a hang the run goes on in a fresh child
 // from the next case, so one run reports every failing case, each replayable from (seed, index).
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -86,18 +86,25 @@ function runChild(config: FuzzChildConfig, caseTimeoutMs: number, summary: FuzzS
     });
     proc.on("close", (code, signal) => {
       clearTimeout(timer);
-      rmSync(join(config.scratch, `case-${proc.pid}.gguf`), { force: true });
+      for (const name of readdirSync(config.scratch)) {
+        if (name.startsWith(`case-${proc.pid}-`)) rmSync(join(config.scratch, name), { force: true });
+      }
       if (current) {
         summary.cases++;
         const failure = { index: current.index, what: current.what, detail: hung ? `no answer in ${caseTimeoutMs} ms` : `exit ${code ?? signal}: ${stderr.trim().split("\n").slice(-6).join(" | ")}` };
         (hung ? summary.hangs : summary.crashes).push(failure);
         next = current.index + 1;
         onProgress?.(next, summary);
-      } else if (code !== 0 && next < config.end) {
-        // Died between cases (start-up or teardown): count it against the next case, so the run moves on.
-        summary.cases++;
-        summary.crashes.push({ index: next, what: "between cases", detail: `exit ${code ?? signal}: ${stderr.trim().split("\n").slice(-6).join(" | ")}` });
-        next++;
+      } else if (code !== 0 || hung) {
+        // Died outside a case: at start-up (counted against the next case, so the run moves on) or
+        // in the teardown after its last case (disposing what the cases left). Either is a failure.
+        const detail = hung ? `no answer in ${caseTimeoutMs} ms` : `exit ${code ?? signal}: ${stderr.trim().split("\n").slice(-6).join(" | ")}`;
+        const failure = { index: next, what: next < config.end ? "start-up" : "teardown after the last case", detail };
+        (hung ? summary.hangs : summary.crashes).push(failure);
+        if (next < config.end) {
+          summary.cases++;
+          next++;
+        }
       }
       resolve(Math.max(next, code === 0 ? config.end : next));
     });
