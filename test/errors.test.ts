@@ -78,6 +78,10 @@ errors("files llama.cpp would abort or crash on: ERR_MODEL_INVALID, not a signal
     ["a weight stored as I32 (F32's size)", editedTinyModel("tiny-i32-weight", (bytes, layout) => {
       bytes.writeUInt32LE(26, layout.tensors.find((t) => t.name === "output_norm.weight")!.typeOffset);
     })],
+    // Q8_1 is an intermediate type of the CPU kernels (no matmul takes it as weights): SIGSEGV at the first decode.
+    ["a weight stored as Q8_1", editedTinyModel("tiny-q8_1-weight", (bytes, layout) => {
+      bytes.writeUInt32LE(9, layout.tensors.find((t) => t.name === "output.weight")!.typeOffset);
+    })],
     // A byte-fallback vocabulary without the newline byte: llama.cpp's tokenizer throws std::out_of_range through its C API.
     ["a byte-fallback vocabulary missing a byte", override("tiny-missing-byte", ["tokenizer.ggml.tokens", arr("str", tinyTokens().map((t) => (t === "<0x0A>" ? "<0xZZ>" : t)))])],
   ];

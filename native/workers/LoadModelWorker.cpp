@@ -76,11 +76,13 @@ static std::string FindFatalMetadata(gguf_context* gguf, const std::string& arch
       }
     }
   }
-  // A weight stored as an integer or F64 tensor: no model has one, and the CPU kernels abort or
-  // crash on it at the first decode (I32 has F32's size, so the file still looks consistent).
+  // A weight stored as an integer or F64 tensor, or in one of the intermediate types the CPU
+  // kernels only produce (Q8_1, Q8_K): no model has one, and the kernels abort or crash on it at
+  // the first decode (the file still looks consistent when the type's size fits the data).
   for (int64_t i = 0; i < gguf_get_n_tensors(gguf); i++) {
     const ggml_type type = gguf_get_tensor_type(gguf, i);
-    if (type == GGML_TYPE_I8 || type == GGML_TYPE_I16 || type == GGML_TYPE_I32 || type == GGML_TYPE_I64 || type == GGML_TYPE_F64) {
+    if (type == GGML_TYPE_I8 || type == GGML_TYPE_I16 || type == GGML_TYPE_I32 || type == GGML_TYPE_I64 || type == GGML_TYPE_F64 ||
+        type == GGML_TYPE_Q8_1 || type == GGML_TYPE_Q8_K) {
       return std::string("tensor ") + gguf_get_tensor_name(gguf, i) + " has type " + ggml_type_name(type) + ", which no model weight has";
     }
   }
