@@ -35,6 +35,8 @@ export interface FuzzRunOptions extends Omit<FuzzChildConfig, "start" | "end"> {
 }
 
 const childScript = fileURLToPath(new URL("./fuzzChild.ts", import.meta.url));
+// Resolved here, so that the child finds tsx whatever the working folder.
+const tsx = import.meta.resolve("tsx");
 
 export async function runFuzz(options: FuzzRunOptions): Promise<FuzzSummary> {
   const { cases, caseTimeoutMs = 30_000, onProgress, ...child } = options;
@@ -50,7 +52,7 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzSummary> {
 /** Runs one child from config.start; returns the first case it did not get to. */
 function runChild(config: FuzzChildConfig, caseTimeoutMs: number, summary: FuzzSummary, onProgress?: FuzzRunOptions["onProgress"]): Promise<number> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", childScript, JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, ["--import", tsx, childScript, JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     proc.stderr.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000); });
     let current: { index: number; what: string } | null = null;
