@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ia, ifInstalled, oracleGreedy, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
@@ -31,6 +31,16 @@ function checkContract(line: JsonLine) {
   assert.is(line.timings.promptTokenCount, line.promptTokens.length);
   assert.is(line.timings.generatedTokenCount, line.tokens.length);
 }
+
+cli("--version names the package version, the addon loaded, its llama.cpp and the devices", () => {
+  const r = run(["--version"]);
+  assert.is(r.code, 0, r.stderr);
+  const { version } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
+  assert.match(r.stdout, new RegExp(`^inferaligner ${version.replace(/\./g, "\\.")} \\(Node `));
+  assert.match(r.stdout, /\naddon \/.*inferaligner\.node/);
+  assert.match(r.stdout, /\nllama\.cpp \S+ \(commit [0-9a-f]{12}\)/);
+  assert.match(r.stdout, /\ndevices: .*\[cpu\]/);
+});
 
 cli("--help lists the generate command; generate --help lists its options", () => {
   const top = run(["--help"]);

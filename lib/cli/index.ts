@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // The `inferaligner` command line.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { getBinding, packageRoot } from "../binding.js";
 import { LlamaError } from "../errors.js";
 import { UsageError } from "./args.js";
 import { benchCommand, benchHelp } from "./bench.js";
@@ -20,8 +23,26 @@ Commands:
   calibrate  choose the steering strength and layers on validation prompts (--save stores them)
   eval       measure attack success, jailbreaks, over-refusal and harmless preservation; writes a report
 
-Run 'inferaligner <command> --help' for a command's options.
+Run 'inferaligner <command> --help' for a command's options; 'inferaligner --version' says which
+build of the addon and of llama.cpp this is, and which devices it sees.
 `;
+
+/** The package version, the addon that loads (its build record) and the devices its backends see. */
+function versionText(): string {
+  const { version } = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string };
+  const lines = [`inferaligner ${version} (Node ${process.versions.node}, N-API ${process.versions.napi}, ${process.platform}-${process.arch})`];
+  try {
+    const { path, devices } = getBinding();
+    const record = join(dirname(path), "build-info.json");
+    const info = existsSync(record) ? (JSON.parse(readFileSync(record, "utf8")) as { mode?: string; variant?: string; llamaCpp?: string; commit?: string }) : {};
+    lines.push(`addon ${path}` + (info.mode ? ` (${info.mode} build, ${info.variant})` : ""));
+    if (info.llamaCpp) lines.push(`llama.cpp ${info.llamaCpp} (commit ${info.commit?.slice(0, 12)})`);
+    lines.push(`devices: ${devices.map((d) => `${d.name} [${d.type}]`).join(", ") || "none"}`);
+  } catch (error) {
+    lines.push(`addon: not loadable: ${(error as Error).message.replace(/\n\s*/g, " ")}`);
+  }
+  return lines.join("\n") + "\n";
+}
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   generate: { run: generateCommand, help: generateHelp },
@@ -40,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(help);
     return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(versionText());
+    return 0;
   }
   const command = commands[name];
   if (!command) {
