@@ -9,17 +9,10 @@
  * case) always gives the same bytes, so a failure can be replayed.
  */
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./tinyModel.js";
+
+/** A seeded PRNG, uniform in [0, 1): the tiny models' generator. */
+export const prng = mulberry32;
 
 /** The generator of case `index` of a run: independent of every other case. */
 export function caseRandom(seed: number, index: number): () => number {
@@ -157,8 +150,7 @@ export interface Mutation {
 }
 
 /**
- * Case `index` of a seeded run over `base`: one to three in-place mutations, or a truncation.
- * `weights` lets a suite favour the parts its loader reads.
+ * One case of a seeded run over `base`: one to three in-place mutations, or a truncation.
  */
 export function mutateGguf(base: Buffer, layout: GgufLayout, rand: Random): Mutation {
   const bytes = Buffer.from(base);

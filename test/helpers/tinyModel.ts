@@ -119,7 +119,7 @@ function buildVocab(): Vocab {
 // ---------------------------------------------------------------------------
 
 /** mulberry32: tiny 32-bit PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
