@@ -4,12 +4,12 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { LlamaError } from "./errors.js";
 import type { LlamaModel } from "./Model.js";
-import type { ScoreKind } from "./vectors/stats.js";
+import { GUIDANCE_MODES, SCORE_KINDS, isOneOf, listOf, type GuidanceMode, type ScoreKind } from "./vocabulary.js";
 import { fileFingerprint } from "./vectors/fingerprint.js";
 import { isControlVector, type ControlVector } from "./vectors/controlVector.js";
 import { checkControlVectorFitsModel, checkVectorsFitModel, readSteeringFile, readVectorFile, type VectorFile } from "./vectors/vectorFile.js";
 
-export type GuidanceMode = "steer" | "refuse" | "monitor" | "off";
+export type { GuidanceMode } from "./vocabulary.js";
 
 export interface GuidanceOptions {
   /** The target model's own vector file (or its contents): drives the gate. */
@@ -183,9 +183,9 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
     throw new TypeError("Expected guidance.gate: a vector file path or a VectorFile");
   }
   const mode = o.mode ?? "steer";
-  if (!["steer", "refuse", "monitor", "off"].includes(mode)) throw new RangeError(`guidance.mode must be steer, refuse, monitor or off, not ${String(mode)}`);
+  if (!isOneOf(GUIDANCE_MODES, mode)) throw new RangeError(`guidance.mode must be ${listOf(GUIDANCE_MODES)}, not ${String(mode)}`);
   const score = o.score ?? "cosine";
-  if (score !== "cosine" && score !== "projection") throw new RangeError(`guidance.score must be cosine or projection, not ${String(score)}`);
+  if (!isOneOf(SCORE_KINDS, score)) throw new RangeError(`guidance.score must be ${listOf(SCORE_KINDS)}, not ${String(score)}`);
   if (o.alpha !== undefined && o.alphaRelative !== undefined) throw new TypeError("give guidance.alpha or guidance.alphaRelative, not both");
   for (const [name, v] of [["alpha", o.alpha], ["alphaRelative", o.alphaRelative], ["threshold", o.threshold]] as const) {
     if (v !== undefined && (typeof v !== "number" || Number.isNaN(v))) throw new RangeError(`guidance.${name} must be a number, not ${String(v)}`);

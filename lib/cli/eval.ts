@@ -11,6 +11,7 @@ import { runEval, type EvalConfigName, type EvalRecord, type EvalRunConfig } fro
 import { LlamaModel } from "../Model.js";
 import { extractSafetyVectors, hashFile } from "../vectors/extract.js";
 import { readVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
+import { EVAL_MODES, isOneOf } from "../vocabulary.js";
 import { UsageError, intOption, positiveIntOption } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 import { progressBar } from "./progress.js";
@@ -102,7 +103,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (judgeName !== "keyword" && judgeName !== "model") throw new UsageError("--judge is keyword or model");
   if ((judgeName === "model") !== (values["judge-model"] !== undefined)) throw new UsageError("--judge model goes with --judge-model <gguf>");
   const modes = (values.modes ?? "steer").split(",").map((m) => m.trim());
-  for (const m of modes) if (m !== "steer" && m !== "self" && m !== "refuse") throw new UsageError(`--modes takes steer, self and refuse, not '${m}'`);
+  for (const m of modes) if (!isOneOf(EVAL_MODES, m)) throw new UsageError(`--modes takes ${EVAL_MODES.join(", ")}, not '${m}'`);
   if (new Set(modes).size !== modes.length) throw new UsageError("--modes lists a configuration twice");
   const maxTokens = positiveIntOption("--max-tokens", values["max-tokens"]) ?? 64;
   const threads = positiveIntOption("--threads", values.threads);

@@ -1,6 +1,6 @@
 // The guidance flags shared by `generate` and `chat`.
-import type { GuidanceMode, GuidanceOptions } from "../guidance.js";
-import type { ScoreKind } from "../vectors/stats.js";
+import type { GuidanceOptions } from "../guidance.js";
+import { GUIDANCE_MODES, SCORE_KINDS, isOneOf, listOf } from "../vocabulary.js";
 import { intOption, numberOption, UsageError } from "./args.js";
 
 export const guidanceFlags = {
@@ -27,10 +27,10 @@ export const guidanceHelp = `Guidance (InferAligner):
   --extra-gate <file>     a further gate file of the target (e.g. from extract --templates), read at
                           its suggested layer and threshold; the gate opens when any gate opens
                           (repeatable)
-  --score cosine|projection   gate score (default cosine)
+  --score ${SCORE_KINDS.join("|")}   gate score (default cosine)
   --threshold <t>         gate threshold for every gate layer (default: the file's calibrated one;
                           inf / -inf force the gate; a negative value needs =, e.g. --threshold=-0.7)
-  --mode steer|refuse|monitor|off   (default steer)
+  --mode ${GUIDANCE_MODES.join("|")}   (default steer)
   --refusal <text>        the answer of refuse mode
 `;
 
@@ -68,16 +68,16 @@ export function guidanceFromFlags(values: Values): GuidanceOptions | undefined {
     });
   }
   if (values.score !== undefined) {
-    if (values.score !== "cosine" && values.score !== "projection") throw new UsageError("--score is cosine or projection");
-    g.score = values.score as ScoreKind;
+    if (!isOneOf(SCORE_KINDS, values.score)) throw new UsageError(`--score is ${listOf(SCORE_KINDS)}`);
+    g.score = values.score;
   }
   if (values.threshold !== undefined) {
     const t = values.threshold === "-inf" ? -Infinity : values.threshold === "inf" ? Infinity : numberOption("--threshold", values.threshold);
     g.threshold = t!;
   }
   if (values.mode !== undefined) {
-    if (!["steer", "refuse", "monitor", "off"].includes(values.mode)) throw new UsageError("--mode is steer, refuse, monitor or off");
-    g.mode = values.mode as GuidanceMode;
+    if (!isOneOf(GUIDANCE_MODES, values.mode)) throw new UsageError(`--mode is ${listOf(GUIDANCE_MODES)}`);
+    g.mode = values.mode;
   }
   if (values.refusal !== undefined) g.refusal = values.refusal;
   return g;

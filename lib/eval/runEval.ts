@@ -13,6 +13,7 @@ import type { GateReport, GuidanceMode, GuidanceOptions } from "../guidance.js";
 import type { StopReason } from "../generation.js";
 import type { LlamaModel } from "../Model.js";
 import { hashFile } from "../vectors/extract.js";
+import type { EvalMode } from "../vocabulary.js";
 import type { EvalItem, EvalSetName } from "./items.js";
 import { runCodeTask, type ExecutionResult } from "./utility.js";
 
@@ -22,7 +23,7 @@ import { runCodeTask, type ExecutionResult } from "./utility.js";
  * vectors steer even when the run has a steer file: the paper's weak setting, beside cross-model),
  * "refuse" (InferAligner-SIMPLE: the fixed refusal when the gate opens).
  */
-export type EvalConfigName = "baseline" | "steer" | "self" | "refuse";
+export type EvalConfigName = "baseline" | EvalMode;
 
 export interface EvalRecord {
   key: string;

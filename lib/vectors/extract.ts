@@ -12,9 +12,9 @@ import type { LlamaContext } from "../Context.js";
 import { GenerationAbortedError, LlamaError } from "../errors.js";
 import type { LlamaModel } from "../Model.js";
 import { fileFingerprint } from "./fingerprint.js";
+import { SCORE_KINDS } from "../vocabulary.js";
 import { accuracyAt, bestThreshold, midpointThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "./stats.js";
 
-export const SCORE_KINDS: readonly ScoreKind[] = ["cosine", "projection"];
 
 /** Share of harmless prompts the default gate threshold may open. */
 export const DEFAULT_FALSE_OPEN_BUDGET = 0.03;

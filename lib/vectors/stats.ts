@@ -1,7 +1,7 @@
 // Statistics of gate scores: thresholds, accuracy and ROC AUC. Pure functions.
 
-/** Gate score of an activation against a unit direction. */
-export type ScoreKind = "cosine" | "projection";
+import type { ScoreKind } from "../vocabulary.js";
+export type { ScoreKind } from "../vocabulary.js";
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;

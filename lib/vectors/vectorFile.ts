@@ -10,7 +10,7 @@ import { GgufFormatError, readGguf, type GgufFile, type GgufReadValue } from "..
 import { isPlainControlVector, readControlVector, type ControlVector } from "./controlVector.js";
 import type { ModelInfo } from "../Model.js";
 import type { SafetyVectors, SourceModel } from "./extract.js";
-import type { ScoreKind } from "./stats.js";
+import { SCORE_KINDS, type ScoreKind } from "../vocabulary.js";
 
 export const VECTOR_FORMAT_VERSION = 1;
 
@@ -57,7 +57,6 @@ export interface GuidanceDefaults {
 }
 
 const P = "inferaligner.";
-const KINDS: readonly ScoreKind[] = ["cosine", "projection"];
 
 function concat(rows: readonly Float32Array[]): number[] {
   const out: number[] = [];
@@ -94,7 +93,7 @@ export function encodeVectorFile(v: SafetyVectors): Buffer {
     [`${P}suggested.gate_layer`, i32(v.suggested.gateLayer)],
     [`${P}suggested.steer_layers`, arr("i32", v.suggested.steerLayers)],
   ];
-  for (const kind of KINDS) {
+  for (const kind of SCORE_KINDS) {
     metadata.push(
       [`${P}threshold.${kind}.midpoint`, per((l) => l.thresholds[kind].midpoint)],
       [`${P}threshold.${kind}.best`, per((l) => l.thresholds[kind].best)],
@@ -244,13 +243,13 @@ function vectorFileOf(file: GgufFile, path: string, model?: { info: ModelInfo })
   const hasBudget = m.has(`${P}gate.false_open_budget`);
   const falseOpenBudget = hasBudget ? get(m, `${P}gate.false_open_budget`, path) : null;
   if (falseOpenBudget !== null && (typeof falseOpenBudget !== "number" || !(falseOpenBudget >= 0 && falseOpenBudget < 1))) throw formatError(path, "gate.false_open_budget must be a share in [0, 1)");
-  const thresholds = Object.fromEntries(KINDS.map((k) => {
+  const thresholds = Object.fromEntries(SCORE_KINDS.map((k) => {
     const best = per(`threshold.${k}.best`);
     return [k, { midpoint: per(`threshold.${k}.midpoint`), best, acc: per(`threshold.${k}.calibration_accuracy`), budget: hasBudget ? per(`threshold.${k}.budget`) : best }];
   }));
   const hasValidation = m.has(`${P}validation.cosine.accuracy`);
   const validation = hasValidation
-    ? Object.fromEntries(KINDS.map((k) => [k, {
+    ? Object.fromEntries(SCORE_KINDS.map((k) => [k, {
       accuracy: per(`validation.${k}.accuracy`),
       auc: per(`validation.${k}.auc`),
       openHarmful: m.has(`${P}validation.${k}.open_harmful`) ? per(`validation.${k}.open_harmful`) : null,
@@ -285,9 +284,9 @@ function vectorFileOf(file: GgufFile, path: string, model?: { info: ModelInfo })
       norm: norms[l]!,
       meanActivationNorm: activationNorms[l]!,
       threshold: thresholds.cosine!.budget[l]!,
-      thresholds: Object.fromEntries(KINDS.map((k) => [k, { midpoint: thresholds[k]!.midpoint[l]!, best: thresholds[k]!.best[l]!, calibrationAccuracy: thresholds[k]!.acc[l]!, budget: thresholds[k]!.budget[l]! }])) as VectorLayerInfo["thresholds"],
+      thresholds: Object.fromEntries(SCORE_KINDS.map((k) => [k, { midpoint: thresholds[k]!.midpoint[l]!, best: thresholds[k]!.best[l]!, calibrationAccuracy: thresholds[k]!.acc[l]!, budget: thresholds[k]!.budget[l]! }])) as VectorLayerInfo["thresholds"],
       validation: validation
-        ? (Object.fromEntries(KINDS.map((k) => [k, {
+        ? (Object.fromEntries(SCORE_KINDS.map((k) => [k, {
           accuracy: validation[k]!.accuracy[l]!,
           auc: validation[k]!.auc[l]!,
           openHarmful: validation[k]!.openHarmful?.[l] ?? null,
