@@ -1,5 +1,7 @@
 // Small helpers for CLI option values; bad values become UsageErrors (exit code 2).
 import { readFileSync } from "node:fs";
+import type { ParseArgsConfig } from "node:util";
+
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -45,4 +47,41 @@ export function templateOption(path: string | undefined): string | undefined {
   } catch (error) {
     throw new UsageError(`--chat-template: cannot read ${path}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The options several commands take, written once: a command's table is `{ ...flags(names), ...its own }`,
+ * so a shared option has one spelling, one type and one default everywhere.
+ */
+export const COMMON_FLAGS = {
+  model: { type: "string" },
+  out: { type: "string" },
+  "gpu-layers": { type: "string" },
+  threads: { type: "string" },
+  "context-size": { type: "string" },
+  "chat-template": { type: "string" },
+  system: { type: "string" },
+  "max-tokens": { type: "string" },
+  temperature: { type: "string" },
+  seed: { type: "string" },
+  field: { type: "string" },
+  limit: { type: "string" },
+  placeholder: { type: "string" },
+  "val-harmful": { type: "string" },
+  "val-harmless": { type: "string" },
+  "refusal-markers": { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const satisfies NonNullable<ParseArgsConfig["options"]>;
+
+export function flags<K extends keyof typeof COMMON_FLAGS>(...names: K[]): Pick<typeof COMMON_FLAGS, K> {
+  return Object.fromEntries(names.map((name) => [name, COMMON_FLAGS[name]])) as Pick<typeof COMMON_FLAGS, K>;
+}
+
+/** What `--threads`, `--context-size` and `--gpu-layers` say, as model and context options. */
+export function engineOptions(values: { threads?: string | undefined; "context-size"?: string | undefined; "gpu-layers"?: string | undefined }) {
+  return {
+    model: { gpuLayers: intOption("--gpu-layers", values["gpu-layers"]) },
+    context: { threads: positiveIntOption("--threads", values.threads), contextSize: positiveIntOption("--context-size", values["context-size"]) },
+  };
 }

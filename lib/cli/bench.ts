@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { childSample, formatBenchTable, runBench } from "../bench/runBench.js";
-import { UsageError, positiveIntOption } from "./args.js";
+import { UsageError, flags, positiveIntOption } from "./args.js";
 
 export const benchHelp = `Usage: inferaligner bench --model <gguf> [options]
 
@@ -31,10 +31,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: "string" },
+      ...flags("model", "threads", "help"),
       gate: { type: "string" },
       reps: { type: "string" },
-      threads: { type: "string" },
       tokens: { type: "string" },
       "llama-bench": { type: "string" },
       "compare-binary": { type: "string" },
@@ -42,7 +41,6 @@ export async function benchCommand(argv: string[]): Promise<void> {
       "no-extraction": { type: "boolean", default: false },
       json: { type: "string" },
       "child-sample": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });

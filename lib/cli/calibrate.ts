@@ -1,13 +1,13 @@
 // `inferaligner calibrate`: choose the steering strength and layer range on validation prompts.
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { calibrateSteering, type CalibrationRow } from "../eval/calibrate.js";
+import { calibrateSteering, type CalibrationResult, type CalibrationRow } from "../eval/calibrate.js";
 import { KeywordJudge, readRefusalMarkers } from "../eval/judges.js";
 import { formatRate } from "../eval/rates.js";
 import { LlamaModel } from "../Model.js";
 import { readPromptFile } from "../prompts.js";
 import { readVectorFile, saveGuidanceDefaults } from "../vectors/vectorFile.js";
-import { UsageError, numberOption, positiveIntOption } from "./args.js";
+import { UsageError, engineOptions, flags, numberOption, positiveIntOption } from "./args.js";
 import { guidanceFlags, guidanceFromFlags } from "./guidanceArgs.js";
 import { progressBar } from "./progress.js";
 
@@ -36,6 +36,7 @@ Options:
   --refusal-markers <file>  JSON list (or .txt lines) of refusal markers for the keyword judge
   --gate-layers <l,...>  --score cosine|projection  --threshold <t>   gate options, as in generate
   --threads <n>           CPU threads
+  --gpu-layers <n>        layers to offload to a GPU
   --save                  write the chosen setting into the steer file as its defaults
   --json                  print the result as JSON
   -h, --help              this help
@@ -60,30 +61,57 @@ function ranges(text: string, layerCount: number): Array<[number, number]> {
   });
 }
 
+const calibrateFlags = {
+  ...flags("model", "gpu-layers", "threads", "val-harmful", "val-harmless", "limit", "field", "max-tokens", "refusal-markers", "json", "help"),
+  alphas: { type: "string" },
+  "layer-ranges": { type: "string" },
+  target: { type: "string" },
+  "max-degenerate": { type: "string" },
+  save: { type: "boolean", default: false },
+  ...guidanceFlags,
+} as const;
+
+type CalibrateValues = ReturnType<typeof parseCalibrateArgs>;
+
+function parseCalibrateArgs(argv: string[]) {
+  return parseArgs({ args: argv, options: calibrateFlags, strict: true }).values;
+}
+
 export async function calibrateCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: "string" },
-      "val-harmful": { type: "string" },
-      "val-harmless": { type: "string" },
-      limit: { type: "string" },
-      field: { type: "string" },
-      alphas: { type: "string" },
-      "layer-ranges": { type: "string" },
-      target: { type: "string" },
-      "max-degenerate": { type: "string" },
-      "max-tokens": { type: "string" },
-      "refusal-markers": { type: "string" },
-      threads: { type: "string" },
-      save: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-      ...guidanceFlags,
-    },
-    strict: true,
-  });
+  const values = parseCalibrateArgs(argv);
   if (values.help) return void process.stdout.write(calibrateHelp);
+  const settings = calibrationSettings(values);
+  const guidance = guidanceFromFlags(values)!;
+  const steerPath = values.steer ?? settings.gate;
+  const engine = engineOptions(values);
+  const model = await LlamaModel.load(settings.model, engine.model);
+  try {
+    const steerFile = readVectorFile(steerPath, model);
+    const L = model.info.layerCount;
+    const tryRanges = values["layer-ranges"]
+      ? ranges(values["layer-ranges"], L)
+      : [steerFile.suggested.steerLayers, [0, L - 1] as [number, number]].filter((r, i, all) => all.findIndex((x) => x[0] === r[0] && x[1] === r[1]) === i);
+    const context = await model.createContext({ threads: engine.context.threads, contextSize: 2048 });
+    const bar = progressBar("calibrate");
+    const result = await calibrateSteering({ context, guidance, ...settings.grid, ranges: tryRanges, onProgress: (d, t, note) => bar.update(d, t, note) });
+    bar.done();
+    const { valHarmful, valHarmless, maxDegenerate, maxTokens, target } = settings.grid;
+    if (values.save && result.chosen) {
+      saveGuidanceDefaults(steerPath, {
+        alphaRelative: result.chosen.alphaRelative,
+        steerLayers: result.chosen.steerLayers,
+        calibratedOn: `${basename(values["val-harmful"]!)} (${valHarmful.length}) + ${basename(values["val-harmless"]!)} (${valHarmless.length}), most refusals with <= ${maxDegenerate} degenerate, ${maxTokens} tokens, keyword judge`,
+      });
+    }
+    if (values.json) process.stdout.write(JSON.stringify({ ...result, saved: values.save && result.chosen !== null ? steerPath : null }) + "\n");
+    else printCalibration(result, { target, maxDegenerate, save: values.save, steerPath });
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** The flags checked and read (prompt files, grid, judge) before the model loads. */
+function calibrationSettings(values: CalibrateValues) {
   if (!values.model) throw new UsageError("--model is required");
   if (!values.gate) throw new UsageError("--gate is required");
   if (!values["val-harmful"] || !values["val-harmless"]) throw new UsageError("--val-harmful and --val-harmless are required");
@@ -102,56 +130,20 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   const alphas = values.alphas ? list("--alphas", values.alphas) : [0.05, 0.1, 0.2, 0.4, 0.8];
   const markers = values["refusal-markers"];
   const judge = new KeywordJudge(markers ? readRefusalMarkers(markers) : undefined);
-  const guidance = guidanceFromFlags(values)!;
-  const steerPath = values.steer ?? values.gate;
+  return { model: values.model, gate: values.gate, grid: { valHarmful, valHarmless, target, maxDegenerate, maxTokens, alphas, judge } };
+}
 
-  const model = await LlamaModel.load(values.model);
-  try {
-    const steerFile = readVectorFile(steerPath, model);
-    const L = model.info.layerCount;
-    const tryRanges = values["layer-ranges"]
-      ? ranges(values["layer-ranges"], L)
-      : [steerFile.suggested.steerLayers, [0, L - 1] as [number, number]].filter((r, i, all) => all.findIndex((x) => x[0] === r[0] && x[1] === r[1]) === i);
-    const context = await model.createContext({ threads: positiveIntOption("--threads", values.threads), contextSize: 2048 });
-    const bar = progressBar("calibrate");
-    const result = await calibrateSteering({
-      context,
-      guidance,
-      valHarmful,
-      valHarmless,
-      alphas,
-      ranges: tryRanges,
-      target,
-      maxDegenerate,
-      maxTokens,
-      judge,
-      onProgress: (d, t, note) => bar.update(d, t, note),
-    });
-    bar.done();
-    if (values.save && result.chosen) {
-      saveGuidanceDefaults(steerPath, {
-        alphaRelative: result.chosen.alphaRelative,
-        steerLayers: result.chosen.steerLayers,
-        calibratedOn: `${basename(values["val-harmful"])} (${valHarmful.length}) + ${basename(values["val-harmless"])} (${valHarmless.length}), most refusals with <= ${maxDegenerate} degenerate, ${maxTokens} tokens, keyword judge`,
-      });
-    }
-    if (values.json) {
-      process.stdout.write(JSON.stringify({ ...result, saved: values.save && result.chosen !== null ? steerPath : null }) + "\n");
-      return;
-    }
-    const line = (r: CalibrationRow) =>
-      `| ${r.alphaRelative} | ${r.steerLayers.join("-")} | ${formatRate(r.harmfulRefusalWhenOpen)} | ${formatRate(r.harmfulRefusal)} | ${formatRate(r.degenerateWhenOpen)} | ${formatRate(r.harmlessPreserved)} | ${formatRate(r.harmlessRefusal)} |`;
-    process.stdout.write(`gate open: harmful ${formatRate(result.gateOpen.harmful)}, harmless ${formatRate(result.gateOpen.harmless)}\n`);
-    process.stdout.write(`unguided refusals: harmful ${formatRate(result.baseline.harmfulRefusal)}, harmless ${formatRate(result.baseline.harmlessRefusal)}\n\n`);
-    process.stdout.write("| alpha (relative) | layers | harmful refused, gate open | harmful refused, all | steered answers degenerate | harmless preserved | harmless refused |\n|---|---|---|---|---|---|---|\n");
-    for (const r of result.rows) process.stdout.write(line(r) + "\n");
-    if (result.chosen) {
-      process.stdout.write(`\nchosen: alpha relative ${result.chosen.alphaRelative}, layers ${result.chosen.steerLayers.join("-")}` +
-        `${result.reachedTarget ? "" : ` (below the target of ${target} refused)`}` + (values.save ? ` (saved into ${steerPath})` : " (not saved: add --save)") + "\n");
-    } else {
-      process.stdout.write(`\nno setting to choose (no harmful gate opened, or every setting degenerates in more than ${maxDegenerate} of its steered answers); nothing ${values.save ? "saved" : "to save"}\n`);
-    }
-  } finally {
-    await model.dispose();
+function printCalibration(result: CalibrationResult, o: { target: number; maxDegenerate: number; save: boolean; steerPath: string }): void {
+  const line = (r: CalibrationRow) =>
+    `| ${r.alphaRelative} | ${r.steerLayers.join("-")} | ${formatRate(r.harmfulRefusalWhenOpen)} | ${formatRate(r.harmfulRefusal)} | ${formatRate(r.degenerateWhenOpen)} | ${formatRate(r.harmlessPreserved)} | ${formatRate(r.harmlessRefusal)} |`;
+  process.stdout.write(`gate open: harmful ${formatRate(result.gateOpen.harmful)}, harmless ${formatRate(result.gateOpen.harmless)}\n`);
+  process.stdout.write(`unguided refusals: harmful ${formatRate(result.baseline.harmfulRefusal)}, harmless ${formatRate(result.baseline.harmlessRefusal)}\n\n`);
+  process.stdout.write("| alpha (relative) | layers | harmful refused, gate open | harmful refused, all | steered answers degenerate | harmless preserved | harmless refused |\n|---|---|---|---|---|---|---|\n");
+  for (const r of result.rows) process.stdout.write(line(r) + "\n");
+  if (result.chosen) {
+    process.stdout.write(`\nchosen: alpha relative ${result.chosen.alphaRelative}, layers ${result.chosen.steerLayers.join("-")}` +
+      `${result.reachedTarget ? "" : ` (below the target of ${o.target} refused)`}` + (o.save ? ` (saved into ${o.steerPath})` : " (not saved: add --save)") + "\n");
+  } else {
+    process.stdout.write(`\nno setting to choose (no harmful gate opened, or every setting degenerates in more than ${o.maxDegenerate} of its steered answers); nothing ${o.save ? "saved" : "to save"}\n`);
   }
 }

@@ -7,12 +7,12 @@ import { builtinExtractionSets } from "../data/builtinPrompts.js";
 import { buildEvalItems, type EvalItem } from "../eval/items.js";
 import { KeywordJudge, ModelJudge, readRefusalMarkers, type Verdict } from "../eval/judges.js";
 import { computeReport, writeReport, type JudgeInfo } from "../eval/report.js";
-import { runEval, type EvalConfigName, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
+import { runEval, type EvalConfigName, type EvalProgress, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
 import { LlamaModel } from "../Model.js";
 import { extractSafetyVectors, hashFile } from "../vectors/extract.js";
 import { readVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
 import { EVAL_MODES, isOneOf } from "../vocabulary.js";
-import { UsageError, intOption, positiveIntOption } from "./args.js";
+import { UsageError, engineOptions, flags, intOption, positiveIntOption } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 import { progressBar } from "./progress.js";
 
@@ -55,45 +55,85 @@ Options:
   --system <text>         system prompt
   --threads <n>           CPU threads
   --context-size <n>      context size (default: model's, at most 4096)
+  --gpu-layers <n>        layers to offload to a GPU (the target model)
   -h, --help              this help
 
 ${guidanceHelp.replace(/  --mode [^\n]*\n/, "")}`;
 
+const evalFlags = {
+  ...flags("model", "out", "gpu-layers", "threads", "context-size", "system", "max-tokens", "field", "limit", "placeholder", "refusal-markers", "help"),
+  harmful: { type: "string" },
+  "jailbreak-templates": { type: "string" },
+  "jailbreak-questions": { type: "string" },
+  "jailbreak-question-limit": { type: "string" },
+  harmless: { type: "string" },
+  "harmless-skip": { type: "string" },
+  "harmless-limit": { type: "string" },
+  "over-refusal": { type: "string" },
+  utility: { type: "string" },
+  "utility-max-tokens": { type: "string" },
+  exclude: { type: "string", multiple: true },
+  modes: { type: "string" },
+  "aligned-model": { type: "string" },
+  judge: { type: "string" },
+  "judge-model": { type: "string" },
+  ...guidanceFlags,
+} as const;
+
+type EvalValues = ReturnType<typeof parseEvalArgs>;
+
+function parseEvalArgs(argv: string[]) {
+  return parseArgs({ args: argv, options: evalFlags, strict: true }).values;
+}
+
 export async function evalCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: "string" },
-      out: { type: "string" },
-      harmful: { type: "string" },
-      "jailbreak-templates": { type: "string" },
-      "jailbreak-questions": { type: "string" },
-      "jailbreak-question-limit": { type: "string" },
-      placeholder: { type: "string" },
-      harmless: { type: "string" },
-      "harmless-skip": { type: "string" },
-      "harmless-limit": { type: "string" },
-      "over-refusal": { type: "string" },
-      utility: { type: "string" },
-      "utility-max-tokens": { type: "string" },
-      exclude: { type: "string", multiple: true },
-      limit: { type: "string" },
-      field: { type: "string" },
-      modes: { type: "string" },
-      "aligned-model": { type: "string" },
-      "max-tokens": { type: "string" },
-      judge: { type: "string" },
-      "judge-model": { type: "string" },
-      "refusal-markers": { type: "string" },
-      system: { type: "string" },
-      threads: { type: "string" },
-      "context-size": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-      ...guidanceFlags,
-    },
-    strict: true,
-  });
+  const values = parseEvalArgs(argv);
   if (values.help) return void process.stdout.write(evalHelp);
+  const { model: modelPath, out, gate, judgeName, modes } = checkEvalArgs(values);
+  const maxTokens = positiveIntOption("--max-tokens", values["max-tokens"]) ?? 64;
+  const engine = engineOptions(values);
+  const threads = engine.context.threads;
+  const { items, excluded } = evalItemsOf(values);
+  const keyword = new KeywordJudge(values["refusal-markers"] ? readRefusalMarkers(values["refusal-markers"]) : undefined);
+  const judge: JudgeInfo = { name: judgeName, markers: keyword.markers.length, markersSource: values["refusal-markers"] ?? "the built-in list" };
+  const guidance = guidanceFromFlags(values)!;
+  const model = await LlamaModel.load(modelPath, engine.model);
+  try {
+    let steer = values.steer;
+    if (values["aligned-model"] !== undefined) steer = await alignedVectors(values["aligned-model"], out, threads);
+    const config: EvalRunConfig = {
+      guidance: { ...guidance, gate, ...(steer !== undefined ? { steer } : {}) } as EvalRunConfig["guidance"],
+      modes,
+      maxTokens,
+      ...(values["utility-max-tokens"] !== undefined ? { utilityMaxTokens: positiveIntOption("--utility-max-tokens", values["utility-max-tokens"])! } : {}),
+      ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
+    };
+    const context = await model.createContext(engine.context);
+    const bar = progressBar("eval");
+    const modelSha256 = await hashFile(modelPath);
+    const onProgress = (p: EvalProgress) => bar.update(p.done, p.total, `${p.config} ${p.set}`);
+    const { identity, records, resumed } = await runEval({ model, context, items, config, outDir: out, modelSha256, onProgress });
+    bar.done();
+    if (resumed > 0) process.stderr.write(`resumed: ${resumed} of ${records.length} results were already in ${out}\n`);
+    await context.dispose();
+    let modelVerdicts: Map<string, Verdict> | undefined;
+    if (judgeName === "model") {
+      const judgePath = values["judge-model"]!;
+      const judgeSha = await hashFile(judgePath);
+      judge.model = { file: basename(judgePath), sha256: judgeSha };
+      modelVerdicts = await judgeWithModel(judgePath, judgeSha, out, items, records, threads);
+    }
+    const report = computeReport({ items, records, identity, keyword, judge, ...(modelVerdicts ? { modelVerdicts } : {}), excluded });
+    const paths = writeReport(out, report);
+    process.stdout.write(readFileSync(paths.md, "utf8"));
+    process.stdout.write(`\nwrote ${paths.json}, ${paths.md}, ${paths.html}\n`);
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** The required flags and the ones that must agree with each other, checked before any work. */
+function checkEvalArgs(values: EvalValues) {
   if (!values.model) throw new UsageError("--model is required");
   if (!values.out) throw new UsageError("--out is required");
   if (!values.gate) throw new UsageError("--gate is required (the target model's vector file)");
@@ -103,12 +143,17 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (judgeName !== "keyword" && judgeName !== "model") throw new UsageError("--judge is keyword or model");
   if ((judgeName === "model") !== (values["judge-model"] !== undefined)) throw new UsageError("--judge model goes with --judge-model <gguf>");
   const modes = (values.modes ?? "steer").split(",").map((m) => m.trim());
-  for (const m of modes) if (!isOneOf(EVAL_MODES, m)) throw new UsageError(`--modes takes ${EVAL_MODES.join(", ")}, not '${m}'`);
+  const checked = modes.map((m) => {
+    if (!isOneOf(EVAL_MODES, m)) throw new UsageError(`--modes takes ${EVAL_MODES.join(", ")}, not '${m}'`);
+    return m;
+  });
   if (new Set(modes).size !== modes.length) throw new UsageError("--modes lists a configuration twice");
-  const maxTokens = positiveIntOption("--max-tokens", values["max-tokens"]) ?? 64;
-  const threads = positiveIntOption("--threads", values.threads);
+  return { model: values.model, out: values.out, gate: values.gate, judgeName: judgeName as JudgeInfo["name"], modes: checked };
+}
 
-  const { items, excluded } = buildEvalItems({
+/** The evaluation sets the flags name, as items. */
+function evalItemsOf(values: EvalValues) {
+  return buildEvalItems({
     ...(values.harmful !== undefined ? { harmful: values.harmful } : {}),
     ...(values["jailbreak-templates"] !== undefined ? { jailbreakTemplates: values["jailbreak-templates"] } : {}),
     ...(values["jailbreak-questions"] !== undefined ? { jailbreakQuestions: values["jailbreak-questions"] } : {}),
@@ -123,53 +168,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
     ...(values.limit !== undefined ? { limit: positiveIntOption("--limit", values.limit)! } : {}),
     ...(values.field !== undefined ? { field: values.field } : {}),
   });
-  const markersSource = values["refusal-markers"] ?? "the built-in list";
-  const keyword = new KeywordJudge(values["refusal-markers"] ? readRefusalMarkers(values["refusal-markers"]) : undefined);
-
-  const guidance = guidanceFromFlags(values)!;
-  const out = values.out;
-  const model = await LlamaModel.load(values.model);
-  try {
-    let steer = values.steer;
-    if (values["aligned-model"] !== undefined) steer = await alignedVectors(values["aligned-model"], out, threads);
-    const config: EvalRunConfig = {
-      guidance: { ...guidance, gate: values.gate, ...(steer !== undefined ? { steer } : {}) } as EvalRunConfig["guidance"],
-      modes: modes as EvalRunConfig["modes"],
-      maxTokens,
-      ...(values["utility-max-tokens"] !== undefined ? { utilityMaxTokens: positiveIntOption("--utility-max-tokens", values["utility-max-tokens"])! } : {}),
-      ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
-    };
-    const context = await model.createContext({ threads, contextSize: positiveIntOption("--context-size", values["context-size"]) });
-    const bar = progressBar("eval");
-    const modelSha256 = await hashFile(values.model);
-    const { identity, records, resumed } = await runEval({
-      model,
-      context,
-      items,
-      config,
-      outDir: out,
-      modelSha256,
-      onProgress: (p) => bar.update(p.done, p.total, `${p.config} ${p.set}`),
-    });
-    bar.done();
-    if (resumed > 0) process.stderr.write(`resumed: ${resumed} of ${records.length} results were already in ${out}\n`);
-    await context.dispose();
-
-    let modelVerdicts: Map<string, Verdict> | undefined;
-    const judge: JudgeInfo = { name: judgeName, markers: keyword.markers.length, markersSource };
-    if (judgeName === "model") {
-      const judgePath = values["judge-model"]!;
-      const judgeSha = await hashFile(judgePath);
-      judge.model = { file: basename(judgePath), sha256: judgeSha };
-      modelVerdicts = await judgeWithModel(judgePath, judgeSha, out, items, records, threads);
-    }
-    const report = computeReport({ items, records, identity, keyword, judge, ...(modelVerdicts ? { modelVerdicts } : {}), excluded });
-    const paths = writeReport(out, report);
-    process.stdout.write(readFileSync(paths.md, "utf8"));
-    process.stdout.write(`\nwrote ${paths.json}, ${paths.md}, ${paths.html}\n`);
-  } finally {
-    await model.dispose();
-  }
 }
 
 /** Vectors of the aligned model from the built-in prompt sets, cached in the output directory. */

@@ -8,7 +8,7 @@ import { checkTemplates, fillEachTemplate, TEMPLATE_SLOT } from "../promptTempla
 import { loadPromptSet } from "../prompts.js";
 import { extractSafetyVectors } from "../vectors/extract.js";
 import { readVectorFile, summarizeVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
-import { UsageError, numberOption, positiveIntOption, reportLeftOut, templateOption } from "./args.js";
+import { UsageError, engineOptions, flags, numberOption, positiveIntOption, reportLeftOut, templateOption } from "./args.js";
 import { progressBar } from "./progress.js";
 
 export const extractHelp = `Usage: inferaligner extract --model <gguf> --out <vectors.gguf> [options]
@@ -41,6 +41,7 @@ Options:
   --false-open-budget <share>  the default gate threshold opens at most this share of the harmless
                           calibration and validation prompts (default 0.03)
   --threads <n>           CPU threads
+  --gpu-layers <n>        layers to offload to a GPU
   --sequences <n>         prompts per decode (default 16)
   --json                  print the summary as JSON
   -h, --help              this help
@@ -52,46 +53,71 @@ Prints what a vector file holds: the source model, prompt counts, per-layer norm
 validation accuracy and ROC AUC, and the suggested gate layer and steered layer range.
 `;
 
+const extractFlags = {
+  ...flags("model", "out", "gpu-layers", "threads", "chat-template", "field", "limit", "placeholder", "val-harmful", "val-harmless", "json", "help"),
+  harmful: { type: "string" },
+  harmless: { type: "string" },
+  "val-limit": { type: "string" },
+  templates: { type: "string" },
+  "val-templates": { type: "string" },
+  sequences: { type: "string" },
+  "false-open-budget": { type: "string" },
+} as const;
+
+type ExtractValues = ReturnType<typeof parseExtractArgs>;
+/** A prompt list and where it came from (a file, or the built-in set). */
+type LoadedSet = { prompts: string[]; source: string };
+
+function parseExtractArgs(argv: string[]) {
+  return parseArgs({ args: argv, options: extractFlags }).values;
+}
+
 export async function extractCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: "string" },
-      out: { type: "string" },
-      harmful: { type: "string" },
-      harmless: { type: "string" },
-      "val-harmful": { type: "string" },
-      "val-harmless": { type: "string" },
-      limit: { type: "string" },
-      "val-limit": { type: "string" },
-      field: { type: "string" },
-      templates: { type: "string" },
-      "val-templates": { type: "string" },
-      placeholder: { type: "string" },
-      "chat-template": { type: "string" },
-      threads: { type: "string" },
-      sequences: { type: "string" },
-      "false-open-budget": { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const values = parseExtractArgs(argv);
   if (values.help) return void process.stdout.write(extractHelp);
   if (!values.model) throw new UsageError("--model is required");
   if (!values.out) throw new UsageError("--out is required");
+  const sets = extractionSets(values);
+  const template = templateOption(values["chat-template"]);
+  checkWritableFolder(values.out); // before minutes of extraction, not after
+  const model = await LlamaModel.load(values.model, engineOptions(values).model);
+  try {
+    const bar = progressBar("extract");
+    const vectors = await extractSafetyVectors(model, {
+      harmful: sets.harmful.prompts,
+      harmless: sets.harmless.prompts,
+      ...(sets.valHarmful && sets.valHarmless ? { valHarmful: sets.valHarmful.prompts, valHarmless: sets.valHarmless.prompts } : {}),
+      ...(values.threads ? { threads: positiveIntOption("--threads", values.threads)! } : {}),
+      ...(template !== undefined ? { template } : {}),
+      ...(values.sequences ? { sequences: positiveIntOption("--sequences", values.sequences)! } : {}),
+      ...(values["false-open-budget"] !== undefined ? { falseOpenBudget: budgetOption(values["false-open-budget"]) } : {}),
+      onProgress: (p) => bar.update(p.done, p.total, p.phase),
+    });
+    bar.done();
+    for (const s of vectors.skipped) process.stderr.write(`skipped ${s.set} #${s.index}: ${s.reason}\n`);
+    writeVectorFile(values.out, vectors);
+    const summary = extractionSummary(values.out, sets, vectors);
+    if (values.json) process.stdout.write(JSON.stringify(summary) + "\n");
+    else printExtraction(summary, vectors);
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** The calibration and validation sets the flags name: files, built-in sets, or templates filled with either. */
+function extractionSets(values: ExtractValues) {
   if ((values["val-harmful"] === undefined) !== (values["val-harmless"] === undefined)) {
     throw new UsageError("give both --val-harmful and --val-harmless, or neither");
   }
   const calibrationLimit = positiveIntOption("--limit", values.limit);
   const validationLimit = positiveIntOption("--val-limit", values["val-limit"]);
-  const load = (file: string | undefined, kind: "harmful" | "harmless", split: "train" | "validation") => {
+  const load = (file: string | undefined, kind: "harmful" | "harmless", split: "train" | "validation"): LoadedSet => {
     const limit = split === "train" ? calibrationLimit : validationLimit;
-    const fileOptions = { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) };
     if (file === undefined) {
       const prompts = builtinPromptSet(kind, split);
       return { prompts: limit ? prompts.slice(0, limit) : prompts, source: `builtin-v${BUILTIN_PROMPTS_VERSION}:${kind}/${split}` };
     }
-    const set = loadPromptSet(file, fileOptions);
+    const set = loadPromptSet(file, { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) });
     reportLeftOut(set);
     return { prompts: set.prompts, source: file };
   };
@@ -104,77 +130,69 @@ export async function extractCommand(argv: string[]): Promise<void> {
   const valHarmless = withValidation ? load(values["val-harmless"], "harmless", "validation") : undefined;
   if (values["val-templates"] !== undefined && !withValidation) throw new UsageError("--val-templates needs validation sets");
   const slot = values.placeholder ?? TEMPLATE_SLOT;
-  type Loaded = { prompts: string[]; source: string };
-  // Each template once per class; the harmless prompts are taken from the other end of the list so
-  // that a template's two fillings are unrelated requests.
-  const fill = (file: string | undefined, [bad, good]: [Loaded, Loaded], keepBareHarmless: boolean) => {
-    if (file === undefined) return;
-    const templates = loadPromptSet(file, values.field ? { field: values.field } : {}).prompts;
-    checkTemplates(templates, slot, file);
-    bad.prompts = fillEachTemplate(templates, bad.prompts, slot);
-    good.prompts = [...fillEachTemplate(templates, [...good.prompts].reverse(), slot), ...(keepBareHarmless ? good.prompts : [])];
-    bad.source = `${templates.length} templates of ${file} filled from ${bad.source}`;
-    good.source = `${templates.length} templates of ${file} filled from ${good.source}${keepBareHarmless ? " (and the bare prompts)" : ""}`;
-  };
-  fill(values.templates, [harmful, harmless], false);
-  if (valHarmful && valHarmless) fill(values["val-templates"], [valHarmful, valHarmless], true);
+  fillTemplates(values.templates, [harmful, harmless], { slot, field: values.field, keepBareHarmless: false });
+  if (valHarmful && valHarmless) fillTemplates(values["val-templates"], [valHarmful, valHarmless], { slot, field: values.field, keepBareHarmless: true });
+  return { harmful, harmless, valHarmful, valHarmless };
+}
 
-  const template = templateOption(values["chat-template"]);
-  // Before minutes of extraction, not after.
-  const outDir = dirname(resolve(values.out));
+/**
+ * Replaces a pair of sets by the templates of `file` filled with them, each template once per class;
+ * the harmless prompts are taken from the other end of the list so that a template's two fillings
+ * are unrelated requests.
+ */
+function fillTemplates(file: string | undefined, [bad, good]: [LoadedSet, LoadedSet], o: { slot: string; field: string | undefined; keepBareHarmless: boolean }): void {
+  if (file === undefined) return;
+  const templates = loadPromptSet(file, o.field ? { field: o.field } : {}).prompts;
+  checkTemplates(templates, o.slot, file);
+  bad.prompts = fillEachTemplate(templates, bad.prompts, o.slot);
+  good.prompts = [...fillEachTemplate(templates, [...good.prompts].reverse(), o.slot), ...(o.keepBareHarmless ? good.prompts : [])];
+  bad.source = `${templates.length} templates of ${file} filled from ${bad.source}`;
+  good.source = `${templates.length} templates of ${file} filled from ${good.source}${o.keepBareHarmless ? " (and the bare prompts)" : ""}`;
+}
+
+function checkWritableFolder(out: string): void {
+  const outDir = dirname(resolve(out));
   if (!existsSync(outDir)) throw new UsageError(`--out: the folder ${outDir} does not exist`);
   try {
     accessSync(outDir, constants.W_OK);
   } catch {
     throw new UsageError(`--out: the folder ${outDir} is not writable`);
   }
-  const model = await LlamaModel.load(values.model);
-  try {
-    const bar = progressBar("extract");
-    const vectors = await extractSafetyVectors(model, {
-      harmful: harmful.prompts,
-      harmless: harmless.prompts,
-      ...(valHarmful && valHarmless ? { valHarmful: valHarmful.prompts, valHarmless: valHarmless.prompts } : {}),
-      ...(values.threads ? { threads: positiveIntOption("--threads", values.threads)! } : {}),
-      ...(template !== undefined ? { template } : {}),
-      ...(values.sequences ? { sequences: positiveIntOption("--sequences", values.sequences)! } : {}),
-      ...(values["false-open-budget"] !== undefined ? { falseOpenBudget: budgetOption(values["false-open-budget"]) } : {}),
-      onProgress: (p) => bar.update(p.done, p.total, p.phase),
-    });
-    bar.done();
-    for (const s of vectors.skipped) process.stderr.write(`skipped ${s.set} #${s.index}: ${s.reason}\n`);
-    writeVectorFile(values.out, vectors);
-    const summary = {
-      out: values.out,
-      sources: { harmful: harmful.source, harmless: harmless.source, valHarmful: valHarmful?.source ?? null, valHarmless: valHarmless?.source ?? null },
-      counts: vectors.counts,
-      suggested: vectors.suggested,
-      timings: vectors.timings,
-      layers: vectors.layers.map((l) => ({
-        layer: l.layer,
-        norm: l.norm,
-        threshold: l.thresholds.cosine.budget,
-        calibrationAccuracy: l.thresholds.cosine.calibrationAccuracy,
-        valAccuracy: l.validation?.cosine.accuracy ?? null,
-        valAuc: l.validation?.cosine.auc ?? null,
-        valOpenHarmful: l.validation?.cosine.openHarmful ?? null,
-        valOpenHarmless: l.validation?.cosine.openHarmless ?? null,
-      })),
-    };
-    if (values.json) {
-      process.stdout.write(JSON.stringify(summary) + "\n");
-    } else {
-      process.stdout.write(`wrote ${values.out}: ${vectors.counts.harmful} harmful + ${vectors.counts.harmless} harmless prompts` +
-        (vectors.counts.valHarmful ? `, validated on ${vectors.counts.valHarmful} + ${vectors.counts.valHarmless}` : "") + "\n");
-      process.stdout.write(`${vectors.timings.prompts} prompts, ${vectors.timings.tokens} tokens in ${(vectors.timings.ms / 1000).toFixed(1)} s ` +
-        `(${vectors.timings.promptsPerSecond.toFixed(1)} prompts/s, ${vectors.timings.tokensPerSecond.toFixed(0)} tokens/s)\n`);
-      process.stdout.write(`threshold: cosine, opens at most ${(100 * vectors.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`);
-      printLayerTable(summary.layers);
-      process.stdout.write(`suggested gate layer ${vectors.suggested.gateLayer}, steered layers ${vectors.suggested.steerLayers[0]}-${vectors.suggested.steerLayers[1]}\n`);
-    }
-  } finally {
-    await model.dispose();
-  }
+}
+
+type ExtractionSets = ReturnType<typeof extractionSets>;
+type Extracted = Awaited<ReturnType<typeof extractSafetyVectors>>;
+
+/** What --json prints, and what the text summary is made of. */
+function extractionSummary(out: string, sets: ExtractionSets, vectors: Extracted) {
+  return {
+    out,
+    sources: { harmful: sets.harmful.source, harmless: sets.harmless.source, valHarmful: sets.valHarmful?.source ?? null, valHarmless: sets.valHarmless?.source ?? null },
+    counts: vectors.counts,
+    suggested: vectors.suggested,
+    timings: vectors.timings,
+    layers: vectors.layers.map((l) => ({
+      layer: l.layer,
+      norm: l.norm,
+      threshold: l.thresholds.cosine.budget,
+      calibrationAccuracy: l.thresholds.cosine.calibrationAccuracy,
+      valAccuracy: l.validation?.cosine.accuracy ?? null,
+      valAuc: l.validation?.cosine.auc ?? null,
+      valOpenHarmful: l.validation?.cosine.openHarmful ?? null,
+      valOpenHarmless: l.validation?.cosine.openHarmless ?? null,
+    })),
+  };
+}
+
+function printExtraction(summary: ReturnType<typeof extractionSummary>, vectors: Extracted): void {
+  const { counts, timings } = vectors;
+  process.stdout.write(`wrote ${summary.out}: ${counts.harmful} harmful + ${counts.harmless} harmless prompts` +
+    (counts.valHarmful ? `, validated on ${counts.valHarmful} + ${counts.valHarmless}` : "") + "\n");
+  process.stdout.write(`${timings.prompts} prompts, ${timings.tokens} tokens in ${(timings.ms / 1000).toFixed(1)} s ` +
+    `(${timings.promptsPerSecond.toFixed(1)} prompts/s, ${timings.tokensPerSecond.toFixed(0)} tokens/s)\n`);
+  process.stdout.write(`threshold: cosine, opens at most ${(100 * vectors.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`);
+  printLayerTable(summary.layers);
+  process.stdout.write(`suggested gate layer ${vectors.suggested.gateLayer}, steered layers ${vectors.suggested.steerLayers[0]}-${vectors.suggested.steerLayers[1]}\n`);
 }
 
 function budgetOption(text: string): number {
@@ -199,7 +217,7 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+    options: flags("json", "help"),
   });
   if (values.help) return void process.stdout.write(inspectHelp);
   if (positionals.length !== 1) throw new UsageError("give exactly one vector file");

@@ -5,7 +5,7 @@ import { LlamaModel } from "../Model.js";
 import type { GenerationResult } from "../generation.js";
 import { loadPromptSet } from "../prompts.js";
 import { resolveGuidance } from "../guidance.js";
-import { UsageError, intOption, numberOption, positiveIntOption, reportLeftOut, seedOption, templateOption } from "./args.js";
+import { UsageError, engineOptions, flags, intOption, numberOption, positiveIntOption, reportLeftOut, seedOption, templateOption } from "./args.js";
 import { guidanceFlags, guidanceFromFlags, guidanceHelp } from "./guidanceArgs.js";
 
 export const generateHelp = `Usage: inferaligner generate --model <gguf> (--prompt <text> | --prompts <file>) [options]
@@ -35,38 +35,57 @@ Options:
 
 ${guidanceHelp}`;
 
+const generateFlags = {
+  ...flags("model", "gpu-layers", "threads", "context-size", "chat-template", "system", "max-tokens", "temperature", "seed", "field", "limit", "json", "help"),
+  prompt: { type: "string" },
+  prompts: { type: "string" },
+  raw: { type: "boolean", default: false },
+  "top-k": { type: "string" },
+  "top-p": { type: "string" },
+  "min-p": { type: "string" },
+  ...guidanceFlags,
+} as const;
+
+type GenerateValues = ReturnType<typeof parseGenerateArgs>;
+
+function parseGenerateArgs(argv: string[]) {
+  return parseArgs({ args: argv, options: generateFlags, strict: true }).values;
+}
+
 export async function generateCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: "string" },
-      prompt: { type: "string" },
-      prompts: { type: "string" },
-      field: { type: "string" },
-      limit: { type: "string" },
-      raw: { type: "boolean", default: false },
-      system: { type: "string" },
-      "chat-template": { type: "string" },
-      "max-tokens": { type: "string" },
-      temperature: { type: "string" },
-      "top-k": { type: "string" },
-      "top-p": { type: "string" },
-      "min-p": { type: "string" },
-      seed: { type: "string" },
-      threads: { type: "string" },
-      "context-size": { type: "string" },
-      "gpu-layers": { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-      ...guidanceFlags,
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(generateHelp);
-    return;
-  }
+  const values = parseGenerateArgs(argv);
+  if (values.help) return void process.stdout.write(generateHelp);
   if (!values.model) throw new UsageError("--model is required");
+  const prompts = promptsOf(values);
+  const sampling = {
+    maxTokens: positiveIntOption("--max-tokens", values["max-tokens"]) ?? 256,
+    temperature: numberOption("--temperature", values.temperature) ?? 0,
+    topK: intOption("--top-k", values["top-k"]),
+    topP: numberOption("--top-p", values["top-p"]),
+    minP: numberOption("--min-p", values["min-p"]),
+    seed: seedOption(values.seed),
+  };
+  const guidanceOptions = guidanceFromFlags(values);
+  const template = templateOption(values["chat-template"]);
+  const engine = engineOptions(values);
+  const model = await LlamaModel.load(values.model, engine.model);
+  try {
+    const guidance = guidanceOptions ? resolveGuidance(model, guidanceOptions) : undefined;
+    const context = await model.createContext(engine.context);
+    const sessionOptions = { ...(values.system !== undefined ? { systemPrompt: values.system } : {}), ...(template !== undefined ? { template } : {}) };
+    for (const prompt of prompts) {
+      const onToken = values.json ? undefined : ({ text }: { text: string }) => process.stdout.write(text);
+      const options = { ...sampling, onToken, ...(guidance ? { guidance } : {}) };
+      const result = values.raw ? await context.complete(prompt, options) : await new ChatSession(context, sessionOptions).prompt(prompt, options);
+      process.stdout.write(values.json ? JSON.stringify(resultRecord(prompt, result)) + "\n" : "\n");
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** --prompt, or the rows of --prompts (what was left out said on stderr). */
+function promptsOf(values: GenerateValues): string[] {
   if ((values.prompt === undefined) === (values.prompts === undefined)) throw new UsageError("give exactly one of --prompt and --prompts");
   const limit = positiveIntOption("--limit", values.limit);
   let prompts: string[];
@@ -77,56 +96,24 @@ export async function generateCommand(argv: string[]): Promise<void> {
     prompts = set.prompts;
   }
   if (prompts.some((p) => p.length === 0)) throw new UsageError("the prompt is empty");
-  const sampling = {
-    maxTokens: positiveIntOption("--max-tokens", values["max-tokens"]) ?? 256,
-    temperature: numberOption("--temperature", values.temperature) ?? 0,
-    topK: intOption("--top-k", values["top-k"]),
-    topP: numberOption("--top-p", values["top-p"]),
-    minP: numberOption("--min-p", values["min-p"]),
-    seed: seedOption(values.seed),
-  };
+  return prompts;
+}
 
-  const guidanceOptions = guidanceFromFlags(values);
-  const template = templateOption(values["chat-template"]);
-  const model = await LlamaModel.load(values.model, { gpuLayers: intOption("--gpu-layers", values["gpu-layers"]) });
-  try {
-    const guidance = guidanceOptions ? resolveGuidance(model, guidanceOptions) : undefined;
-    const context = await model.createContext({
-      threads: positiveIntOption("--threads", values.threads),
-      contextSize: positiveIntOption("--context-size", values["context-size"]),
-    });
-    for (const prompt of prompts) {
-      const stream = !values.json;
-      const onToken = stream ? ({ text }: { text: string }) => process.stdout.write(text) : undefined;
-      let result: GenerationResult;
-      const options = { ...sampling, onToken, ...(guidance ? { guidance } : {}) };
-      if (values.raw) {
-        result = await context.complete(prompt, options);
-      } else {
-        const session = new ChatSession(context, { ...(values.system !== undefined ? { systemPrompt: values.system } : {}), ...(template !== undefined ? { template } : {}) });
-        result = await session.prompt(prompt, options);
-      }
-      if (values.json) {
-        const { timings } = result;
-        process.stdout.write(JSON.stringify({
-          prompt,
-          text: result.text,
-          promptTokens: result.promptTokens,
-          tokens: result.tokens,
-          stopReason: result.stopReason,
-          timings: {
-            promptTokenCount: timings.promptTokenCount,
-            promptTokensPerSecond: timings.promptTokensPerSecond,
-            generatedTokenCount: timings.generatedTokenCount,
-            generationTokensPerSecond: timings.generationTokensPerSecond,
-          },
-          ...(result.gate ? { gate: result.gate } : {}),
-        }) + "\n");
-      } else {
-        process.stdout.write("\n");
-      }
-    }
-  } finally {
-    await model.dispose();
-  }
+/** One line of --json output. */
+function resultRecord(prompt: string, result: GenerationResult) {
+  const { timings } = result;
+  return {
+    prompt,
+    text: result.text,
+    promptTokens: result.promptTokens,
+    tokens: result.tokens,
+    stopReason: result.stopReason,
+    timings: {
+      promptTokenCount: timings.promptTokenCount,
+      promptTokensPerSecond: timings.promptTokensPerSecond,
+      generatedTokenCount: timings.generatedTokenCount,
+      generationTokensPerSecond: timings.generationTokensPerSecond,
+    },
+    ...(result.gate ? { gate: result.gate } : {}),
+  };
 }
