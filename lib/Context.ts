@@ -3,7 +3,7 @@
 // time: a second call while one runs rejects with ERR_CONTEXT_BUSY.
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { getBinding, type NativeContext, type NativeContextInfo } from "./binding.js";
+import { getBinding, type NativeCaptureResult, type NativeContext, type NativeContextInfo } from "./binding.js";
 import { disposedError, GenerationAbortedError, LlamaError, withCallSite } from "./errors.js";
 import { gateReport, resolveGuidance, type ResolvedGuidance } from "./guidance.js";
 import { toNativeOptions, toResult, type GenerateOptions, type GenerationChunk, type GenerationResult } from "./generation.js";
@@ -216,6 +216,46 @@ export class LlamaContext {
       if (tokens.length === 0) throw new TypeError("The prompt is empty");
       return generate(tokens, options);
     });
+  }
+
+  /**
+   * Activation capture: evaluates `prompts` (one sequence each, as many per llama_decode as the
+   * context's sequences and batch allow) and returns the output of each block in `layers`
+   * (`l_out-<layer>`) at every prompt's last token, rows[prompt][layer][n_embd]; with `allRows`
+   * (one prompt), every token's row, [layer][token][n_embd]. The KV cache is cleared first. Claims
+   * the context like a generation (ERR_CONTEXT_BUSY while another operation runs, and the other
+   * way round); `signal` aborts the decode with GenerationAbortedError. Needs a context created
+   * with evalHook.
+   * @internal
+   */
+  _capture(prompts: readonly Uint32Array[], options: { layers: readonly number[]; allRows?: boolean; signal?: AbortSignal }): Promise<NativeCaptureResult> {
+    if (this.#disposing) return Promise.reject(disposedError("context"));
+    if (!this.info.evalHook) {
+      return Promise.reject(new LlamaError("activation capture needs a context created with evalHook", "ERR_INVALID_ARGUMENT"));
+    }
+    if (!Array.isArray(prompts) || prompts.some((p) => !(p instanceof Uint32Array) || p.length === 0)) {
+      return Promise.reject(new TypeError("Expected an array of non-empty Uint32Array prompts"));
+    }
+    if (this.#running) {
+      return Promise.reject(new LlamaError("another generation is running on this context; await it or use another context", "ERR_CONTEXT_BUSY"));
+    }
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new GenerationAbortedError("the capture was aborted before it started"));
+    const callSite = new Error();
+    const onAbort = () => this._native.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const run = (async () => {
+      try {
+        return await this._native.capture([...prompts], { layers: [...options.layers], allRows: options.allRows ?? false });
+      } catch (error) {
+        if ((error as LlamaError).code === "ERR_ABORTED") throw new GenerationAbortedError("the capture was aborted", undefined, { cause: error });
+        throw error;
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+      }
+    })();
+    this.#running = run.finally(() => { this.#running = undefined; }).catch(() => {});
+    return withCallSite(run, callSite);
   }
 
   /** Sets llama.cpp's control vector: n_embd floats per layer for layers 1..n (null clears). @internal */
