@@ -35,6 +35,7 @@ const { run } = await import("uvu/run");
 await run(suites, { bail: false });
 process.stdout.write = write;
 
+// eslint-disable-next-line no-control-regex -- the ANSI colour codes uvu prints
 const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
 const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);

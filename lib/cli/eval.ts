@@ -58,7 +58,7 @@ Options:
   --gpu-layers <n>        layers to offload to a GPU (the target model)
   -h, --help              this help
 
-${guidanceHelp.replace(/  --mode [^\n]*\n/, "")}`;
+${guidanceHelp.replace(/ {2}--mode [^\n]*\n/, "")}`;
 
 const evalFlags = {
   ...flags("model", "out", "gpu-layers", "threads", "context-size", "system", "max-tokens", "field", "limit", "placeholder", "refusal-markers", "help"),
