@@ -1,5 +1,6 @@
 // Statistics of gate scores: thresholds, accuracy and ROC AUC. Pure functions.
 
+import type { ThresholdInfo, ValidationInfo } from "./safetyVectors.js";
 import type { ScoreKind } from "../vocabulary.js";
 export type { ScoreKind } from "../vocabulary.js";
 
@@ -91,4 +92,36 @@ export function rocAuc(harmful: readonly number[], harmless: readonly number[]):
   const n1 = harmful.length;
   const n0 = harmless.length;
   return (rankSumHarmful - (n1 * (n1 + 1)) / 2) / (n1 * n0);
+}
+
+/** Share of `scores` that open the gate (score > threshold). */
+export function openShare(scores: readonly number[], threshold: number): number {
+  return scores.filter((x) => x > threshold).length / scores.length;
+}
+
+/** The thresholds of one layer and score kind, from the scores of the calibration prompts. */
+export function calibrationThresholds(harmful: readonly number[], harmless: readonly number[], falseOpenBudget: number): ThresholdInfo {
+  const best = bestThreshold(harmful, harmless).threshold;
+  return {
+    midpoint: midpointThreshold(harmful, harmless),
+    best,
+    calibrationAccuracy: accuracyAt(harmful, harmless, best),
+    budget: thresholdForFalseOpenBudget(harmless, falseOpenBudget),
+  };
+}
+
+/**
+ * Held-out metrics of one layer and score kind. The budget threshold is chosen again over the
+ * harmless calibration and validation scores together (the budget holds on prompts the direction
+ * was not fitted to as well); accuracy is taken at the calibration's `best` threshold, the open
+ * shares at the new budget threshold.
+ */
+export function validationMetrics(
+  harmful: readonly number[], harmless: readonly number[], calibrationHarmless: readonly number[], best: number, falseOpenBudget: number,
+): { budget: number; validation: ValidationInfo } {
+  const budget = thresholdForFalseOpenBudget([...calibrationHarmless, ...harmless], falseOpenBudget);
+  return {
+    budget,
+    validation: { accuracy: accuracyAt(harmful, harmless, best), auc: rocAuc(harmful, harmless), openHarmful: openShare(harmful, budget), openHarmless: openShare(harmless, budget) },
+  };
 }
