@@ -5,7 +5,7 @@ import type { EvalReport, EvalSample } from "./reportTypes.js";
 import { reportView, SET_TITLES, type Table } from "./reportTable.js";
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#1d2330}
-p,td,th,summary,pre{overflow-wrap:anywhere}
+p,summary,pre{overflow-wrap:anywhere}td{overflow-wrap:break-word}
 table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #d5d9e0;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f1f3f6}
 figure{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}svg{max-width:100%;height:auto}svg text{font-size:12px;fill:#1d2330}svg .group{font-weight:600}svg .muted{fill:#5f6673}
 svg .ci{stroke:#1d2330;stroke-width:1.5}svg .grid{stroke:#e3e6eb}svg .threshold{stroke:#1d2330;stroke-dasharray:4 3}svg .axis{stroke:#9aa1ad}
