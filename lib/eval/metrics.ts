@@ -99,9 +99,14 @@ export function speedOf(records: readonly EvalRecord[]): Speed {
   };
 }
 
-/** 1 - guided / baseline: how much of the baseline's rate the guidance removed (negative: it rose). Null when the baseline's rate is 0 or missing. */
+/**
+ * 1 - guided / baseline: how much of the baseline's rate the guidance removed (negative: it rose).
+ * Null when the baseline's rate is 0 or either rate measured nothing (every response unjudged: its
+ * rate is not 0, it is unknown).
+ */
 export function relativeReduction(baseline: Rate | null, guided: Rate | null): number | null {
-  return baseline && guided && baseline.rate > 0 ? 1 - guided.rate / baseline.rate : null;
+  if (!baseline || !guided || baseline.total === 0 || guided.total === 0 || baseline.rate === 0) return null;
+  return 1 - guided.rate / baseline.rate;
 }
 
 /** One configuration's metrics; the reductions against the baseline are filled in by `withReductions`. */

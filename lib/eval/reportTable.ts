@@ -129,11 +129,12 @@ function speedCell(c: ConfigMetrics, base: ConfigMetrics): string {
 
 function degenerateCell(c: ConfigMetrics): string {
   const open = c.degenerateWhenOpen;
+  if (c.degenerate.total === 0) return "n/a (0 items)";
   return `${pct(c.degenerate.rate)} (${c.degenerate.count}/${c.degenerate.total}) [${open ? `${pct(open.rate)}, ${open.count}/${open.total}` : "–"}]`;
 }
 
 function utilityCell(c: ConfigMetrics, base: ConfigMetrics): string {
-  const ratio = c === base || !c.utility || !base.utility || base.utility.rate === 0 ? "" : ` (${(c.utility.rate / base.utility.rate).toFixed(3)}x)`;
+  const ratio = c === base || !c.utility?.total || !base.utility || base.utility.rate === 0 ? "" : ` (${(c.utility.rate / base.utility.rate).toFixed(3)}x)`;
   return `${formatRate(c.utility)}${ratio}`;
 }
 
