@@ -18,6 +18,7 @@ export function textWidth(s: string, px = CHART_FONT_PX): number {
   for (const ch of s) {
     if (" .,:;'|!()[]ijlft".includes(ch)) em += 0.4;
     else if ("mwMW%—".includes(ch)) em += 1;
+    else if ("−+=<>~".includes(ch)) em += 0.85;
     else if (ch >= "A" && ch <= "Z") em += 0.75;
     else em += 0.66;
   }
@@ -131,7 +132,7 @@ export function marginChartSvg(margins: Record<EvalSetName, number[]>, threshold
   // A first row for the threshold's label, when there is a threshold line.
   const [titleH, plotH, gap, top] = [20, 64, 10, thresholdFinite ? 22 : 4];
   const panelH = titleH + plotH + gap;
-  const height = top + sets.length * panelH + 40;
+  const height = top + sets.length * panelH + 44;
   const xOf = (v: number) => left + ((v - a.xLo) / (a.xHi - a.xLo)) * plotW;
   const parts: string[] = [];
   const binW = plotW / a.bins;
@@ -151,9 +152,10 @@ export function marginChartSvg(margins: Record<EvalSetName, number[]>, threshold
     parts.push(`<line x1="${f1(left)}" x2="${f1(left + plotW)}" y1="${y0 + plotH}" y2="${y0 + plotH}" class="axis"/>`);
   });
   const bottom = top + sets.length * panelH - gap;
-  a.x.ticks.forEach((t, i) => parts.push(text(xOf(t), bottom + 14, xLabels[i]!, `text-anchor="middle" class="muted"`)));
+  // Low enough to clear the last panel's "0%" at the corner.
+  a.x.ticks.forEach((t, i) => parts.push(text(xOf(t), bottom + 20, xLabels[i]!, `text-anchor="middle" class="muted"`)));
   const axisTitle = thresholdFinite ? "gate score − threshold (mean over gate layers)" : "gate score (mean over gate layers)";
-  parts.push(text(left + plotW / 2, bottom + 32, axisTitle, `text-anchor="middle"`));
+  parts.push(text(left + plotW / 2, bottom + 38, axisTitle, `text-anchor="middle"`));
   if (thresholdFinite) {
     const zeroX = xOf(0);
     const label = "threshold: right of it opens";

@@ -6,7 +6,7 @@ import { reportView, SET_TITLES, type Table } from "./reportTable.js";
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#1d2330}
 p,summary,pre{overflow-wrap:anywhere}td{overflow-wrap:break-word}
-table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #d5d9e0;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f1f3f6}
+.table{overflow-x:auto;margin:8px 0 16px}table{border-collapse:collapse}th,td{border:1px solid #d5d9e0;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f1f3f6}
 figure{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}svg{max-width:100%;height:auto}svg text{font-size:12px;fill:#1d2330}svg .group{font-weight:600}svg .muted{fill:#5f6673}
 svg .ci{stroke:#1d2330;stroke-width:1.5}svg .grid{stroke:#e3e6eb}svg .threshold{stroke:#1d2330;stroke-dasharray:4 3}svg .axis{stroke:#9aa1ad}
 pre{white-space:pre-wrap;background:#f6f7f9;padding:6px;margin:4px 0}details{border-top:1px solid #e3e6eb;padding:4px 0}.set{font-weight:600}
@@ -14,7 +14,8 @@ pre{white-space:pre-wrap;background:#f6f7f9;padding:6px;margin:4px 0}details{bor
 
 export function htmlTable(t: Table): string {
   const row = (cells: string[], tag: "th" | "td") => `<tr>${cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join("")}</tr>`;
-  return `<table><thead>${row(t.columns, "th")}</thead><tbody>${t.rows.map((r) => row(r, "td")).join("")}</tbody></table>`;
+  // In a box that scrolls sideways when a narrow window cannot fit the columns.
+  return `<div class="table"><table><thead>${row(t.columns, "th")}</thead><tbody>${t.rows.map((r) => row(r, "td")).join("")}</tbody></table></div>`;
 }
 
 function sampleHtml(s: EvalSample): string {
