@@ -19,6 +19,10 @@ import { LlamaModel } from "../Model.js";
 import type { LlamaContext } from "../Context.js";
 import { extractSafetyVectors, renderPrompt } from "../vectors/extract.js";
 import { writeVectorFile } from "../vectors/vectorFile.js";
+import { benchRow, collectSamples, median, summarize, tokensPerSecond, type BenchConfig, type BenchRow, type RatioStats, type Sample, type Stats } from "./samples.js";
+
+export { medianWithInterval } from "./samples.js";
+export type { BenchConfig, BenchRow, RatioStats, Sample, Stats } from "./samples.js";
 
 export interface BenchOptions {
   modelPath: string;
@@ -42,24 +46,6 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-export interface Stats { median: number; min: number; max: number }
-/** Median of per-repetition ratios, with a distribution-free 95% confidence interval of that median. */
-export interface RatioStats { median: number; low: number; high: number; n: number }
-export interface BenchRow {
-  name: string;
-  baseline: string;
-  pp: Stats;
-  tg: Stats;
-  /** Ratio of this row's median to the baseline's median. */
-  ppRatio: number;
-  tgRatio: number;
-  /**
-   * Ratios of each repetition's sample to the baseline's sample in the same repetition (run next
-   * to each other), so that the machine's drift between repetitions cancels.
-   */
-  pairedPp: RatioStats;
-  pairedTg: RatioStats;
-}
 export interface BenchResult {
   model: string;
   reps: number;
@@ -70,8 +56,6 @@ export interface BenchResult {
   extraction: { extractionTokensPerSecond: Stats; plainPromptProcessingTokensPerSecond: Stats; ratio: number; prompts: number; tokens: number } | null;
   gate: { harmlessPromptTokens: number; harmfulPromptTokens: number };
 }
-
-interface Sample { pp: number; tg: number }
 
 export const BENCH_PROMPTS = {
   harmless: "I am planning a week-long trip to Portugal in the spring with two friends who love food, history and long walks. " +
@@ -95,37 +79,12 @@ function nodeLlamaCppVersion(): string {
   }
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
-const stats = (xs: number[]): Stats => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
-
-/**
- * The median with its 95% confidence interval from order statistics (the sign-test interval):
- * the widest symmetric pair of ranks [k, n+1-k] whose binomial(n, 1/2) coverage is still >= 95%.
- * No assumption about the distribution, which on a shared machine has long tails.
- */
-export function medianWithInterval(xs: readonly number[]): RatioStats {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return { median: NaN, low: NaN, high: NaN, n };
-  // Ranks [j, n-1-j] (0-based) cover the median with probability 1 - 2 P(X <= j), X ~ Binomial(n, 1/2).
-  const choose = (a: number, b: number) => { let c = 1; for (let i = 1; i <= b; i++) c = (c * (a - b + i)) / i; return c; };
-  let k = 0;
-  let cdf = choose(n, 0) / 2 ** n; // P(X <= k)
-  while (k + 1 < n - 2 - k) {
-    const next = cdf + choose(n, k + 1) / 2 ** n;
-    if (2 * next > 0.05) break;
-    cdf = next;
-    k++;
-  }
-  return { median: median(s), low: s[k]!, high: s[n - 1 - k]!, n };
-}
-
 /** One sample of our engine: prompt speed over the whole prefill (an open gate's second prefill included). */
 export async function sampleEngine(context: LlamaContext, tokens: number[], genTokens: number, guidance?: ResolvedGuidance): Promise<Sample> {
   context.clear();
   const r = await context.generate(tokens, { maxTokens: genTokens, ...(guidance ? { guidance } : {}) });
   const turn = r.timings.promptTokenCount - r.timings.reusedTokenCount;
-  return { pp: (turn * 1000) / r.timings.promptMs, tg: r.timings.generationTokensPerSecond };
+  return { pp: tokensPerSecond(turn, r.timings.promptMs), tg: r.timings.generationTokensPerSecond };
 }
 
 /** The plain-engine sample of a child process (`inferaligner bench --child-sample`), for another build. */
@@ -147,123 +106,28 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const genTokens = o.genTokens ?? 64;
   const log = o.log ?? (() => {});
   const model = await LlamaModel.load(o.modelPath);
+  let disposeNodeLlamaCpp: (() => Promise<void>) | undefined;
   try {
     const context = await model.createContext({ contextSize: 2048, batchSize: 512, threads });
-    const promptTokens = (text: string) => new ChatSession(context).promptTokens(text);
-    const harmless = promptTokens(BENCH_PROMPTS.harmless);
-    const harmful = promptTokens(BENCH_PROMPTS.harmful);
-    let gate = o.gate;
-    if (!gate) {
-      log("[bench] extracting vectors (built-in prompt sets) for the guidance configurations");
-      writeVectorFile(o.scratchVectorFile, await extractSafetyVectors(model, { harmful: builtinPromptSet("harmful", "train"), harmless: builtinPromptSet("harmless", "train"), threads }));
-      gate = o.scratchVectorFile;
-    }
-    // Closed / open forced by the threshold so that each configuration measures what its name says.
-    const closed = resolveGuidance(model, { gate, mode: "monitor", threshold: Infinity });
-    const open = resolveGuidance(model, { gate, mode: "steer", threshold: -Infinity });
-
-    type Runner = () => Promise<Sample>;
-    const configs: Array<[string, Runner, string]> = [
-      ["plain, harmless prompt", () => sampleEngine(context, harmless, genTokens), "plain, harmless prompt"],
-      ["monitor, gate closed (harmless)", () => sampleEngine(context, harmless, genTokens, closed), "plain, harmless prompt"],
-      ["plain, harmful prompt", () => sampleEngine(context, harmful, genTokens), "plain, harmful prompt"],
-      ["steer, gate open (harmful)", () => sampleEngine(context, harmful, genTokens, open), "plain, harmful prompt"],
-    ];
-    let disposeNlc: (() => Promise<void>) | undefined;
+    const harmless = new ChatSession(context).promptTokens(BENCH_PROMPTS.harmless);
+    const harmful = new ChatSession(context).promptTokens(BENCH_PROMPTS.harmful);
+    const gate = o.gate || (await extractBenchVectors(model, o.scratchVectorFile, threads, log));
+    const configs = guidanceConfigs(context, gate, { harmless, harmful }, genTokens);
     if (o.nodeLlamaCpp !== false) {
-      const nlcMod = await import("node-llama-cpp");
-      const nlc = await nlcMod.getLlama({ gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true, logLevel: nlcMod.LlamaLogLevel.error, maxThreads: threads });
-      const nlcModel = await nlc.loadModel({ modelPath: o.modelPath });
-      const nlcContext = await nlcModel.createContext({ contextSize: 2048, batchSize: 512, threads });
-      const sequence = nlcContext.getSequence();
-      disposeNlc = async () => { await nlcContext.dispose(); await nlcModel.dispose(); };
-      const version = nodeLlamaCppVersion();
-      configs.push([`node-llama-cpp ${version} (harmless)`, async () => {
-        await sequence.clearHistory();
-        const tokens = harmless as unknown as Parameters<typeof sequence.evaluate>[0];
-        const t0 = performance.now();
-        let first = 0;
-        let n = 0;
-        for await (const _ of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
-          void _;
-          if (n === 0) first = performance.now();
-          if (++n >= genTokens) break;
-        }
-        const end = performance.now();
-        // The first token arrives after the prompt is processed; the rest are generation.
-        return { pp: (harmless.length * 1000) / (first - t0), tg: ((n - 1) * 1000) / (end - first) };
-      }, "plain, harmless prompt"]);
+      const nlc = await nodeLlamaCppConfig(o.modelPath, threads, harmless, genTokens);
+      disposeNodeLlamaCpp = nlc.dispose;
+      configs.push(nlc.config);
     }
-    if (o.compareBinary) {
-      const { label, path } = o.compareBinary;
-      const cli = fileURLToPath(new URL("../cli/index.js", import.meta.url));
-      configs.push([`plain, ${label} build (harmless, child process)`, async () => {
-        const r = spawnSync(process.execPath, [cli, "bench", "--child-sample", "--model", o.modelPath, "--threads", String(threads), "--tokens", String(genTokens)], {
-          encoding: "utf8", env: { ...process.env, INFERALIGNER_BINARY: path }, maxBuffer: 1 << 24,
-        });
-        if (r.status !== 0) throw new Error(`the ${label} build's child failed: ${r.stderr.slice(-2000)}`);
-        return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Sample;
-      }, "plain, harmless prompt"]);
-    }
-
-    for (const [, run] of configs) await run(); // warm-up
-    const samples = new Map<string, Sample[]>(configs.map(([name]) => [name, []]));
-    for (let rep = 0; rep < reps; rep++) {
-      // Odd repetitions run the configurations in reverse (A B C, C B A, ...), so that no
-      // configuration always runs right after the same neighbour (caches, thermal state).
-      const order = rep % 2 === 0 ? configs : [...configs].reverse();
-      for (const [name, run] of order) samples.get(name)!.push(await run());
-      log(`[bench] repetition ${rep + 1}/${reps}`);
-    }
-    const rows: BenchRow[] = configs.map(([name, , baseline]) => {
-      const s = samples.get(name)!;
-      const base = samples.get(baseline)!;
-      const pp = stats(s.map((x) => x.pp));
-      const tg = stats(s.map((x) => x.tg));
-      const paired = (key: keyof Sample) => medianWithInterval(s.map((x, i) => x[key] / base[i]![key]));
-      return {
-        name, baseline, pp, tg,
-        ppRatio: pp.median / median(base.map((x) => x.pp)),
-        tgRatio: tg.median / median(base.map((x) => x.tg)),
-        pairedPp: paired("pp"),
-        pairedTg: paired("tg"),
-      };
-    });
-    const plainRow = rows[0]!;
-
+    if (o.compareBinary) configs.push(childProcessConfig(o.compareBinary, o.modelPath, threads, genTokens));
+    const samples = await collectSamples(configs, reps, log);
+    const rows = configs.map((c) => benchRow(c.name, c.baseline, samples.get(c.name)!, samples.get(c.baseline)!));
     let llamaBench: BenchResult["llamaBench"] = null;
     if (o.llamaBench) {
       log("[bench] llama-bench");
-      const out = execFileSync(o.llamaBench, ["-m", o.modelPath, "-t", String(threads), "-p", String(harmless.length), "-n", String(genTokens), "-r", String(reps), "-o", "json"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-      const runs = JSON.parse(out) as Array<{ n_prompt: number; n_gen: number; avg_ts: number }>;
-      const pp = runs.find((r) => r.n_prompt > 0 && r.n_gen === 0)?.avg_ts ?? NaN;
-      const tg = runs.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? NaN;
-      llamaBench = { pp, tg, ppTokens: harmless.length, ppRatio: plainRow.pp.median / pp, tgRatio: plainRow.tg.median / tg };
+      const { pp, tg } = runLlamaBench(o.llamaBench, o.modelPath, threads, harmless.length, genTokens, reps);
+      llamaBench = { pp, tg, ppTokens: harmless.length, ppRatio: rows[0]!.pp.median / pp, tgRatio: rows[0]!.tg.median / tg };
     }
-
-    let extraction: BenchResult["extraction"] = null;
-    if (o.extraction !== false) {
-      // Extraction against plain prompt processing of the same prompts, one per decode.
-      const prompts = builtinPromptSet("harmful", "validation").concat(builtinPromptSet("harmless", "validation"));
-      const tokens = prompts.map((p) => renderPrompt(model, p));
-      const tokenCount = tokens.reduce((n, t) => n + t.length, 0);
-      const ex: number[] = [];
-      const plain: number[] = [];
-      for (let rep = 0; rep < Math.max(3, Math.ceil(reps / 2)); rep++) {
-        let t0 = performance.now();
-        for (const t of tokens) {
-          context.clear();
-          await context.generate(t, { maxTokens: 0 });
-        }
-        plain.push((tokenCount * 1000) / (performance.now() - t0));
-        t0 = performance.now();
-        const half = Math.floor(prompts.length / 2);
-        await extractSafetyVectors(model, { harmful: prompts.slice(0, half), harmless: prompts.slice(half), threads });
-        ex.push((tokenCount * 1000) / (performance.now() - t0));
-      }
-      extraction = { extractionTokensPerSecond: stats(ex), plainPromptProcessingTokensPerSecond: stats(plain), ratio: median(ex) / median(plain), prompts: prompts.length, tokens: tokenCount };
-    }
-    await disposeNlc?.();
+    const extraction = o.extraction !== false ? await measureExtraction(model, context, Math.max(3, Math.ceil(reps / 2)), threads) : null;
     const { native } = getBinding();
     return {
       model: o.modelPath,
@@ -276,8 +140,121 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       gate: { harmlessPromptTokens: harmless.length, harmfulPromptTokens: harmful.length },
     };
   } finally {
-    await model.dispose();
+    try {
+      await disposeNodeLlamaCpp?.();
+    } finally {
+      await model.dispose();
+    }
   }
+}
+
+/** The target's vectors from the built-in prompt sets, for the guidance configurations when no gate file is given. */
+async function extractBenchVectors(model: LlamaModel, path: string, threads: number, log: (line: string) => void): Promise<string> {
+  log("[bench] extracting vectors (built-in prompt sets) for the guidance configurations");
+  writeVectorFile(path, await extractSafetyVectors(model, { harmful: builtinPromptSet("harmful", "train"), harmless: builtinPromptSet("harmless", "train"), threads }));
+  return path;
+}
+
+/**
+ * The plain engine and guidance on both prompts. Closed / open forced by the threshold so that each
+ * configuration measures what its name says.
+ */
+function guidanceConfigs(context: LlamaContext, gate: string, prompts: { harmless: number[]; harmful: number[] }, genTokens: number): BenchConfig[] {
+  const closed = resolveGuidance(context.model, { gate, mode: "monitor", threshold: Infinity });
+  const open = resolveGuidance(context.model, { gate, mode: "steer", threshold: -Infinity });
+  const { harmless, harmful } = prompts;
+  return [
+    { name: "plain, harmless prompt", run: () => sampleEngine(context, harmless, genTokens), baseline: "plain, harmless prompt" },
+    { name: "monitor, gate closed (harmless)", run: () => sampleEngine(context, harmless, genTokens, closed), baseline: "plain, harmless prompt" },
+    { name: "plain, harmful prompt", run: () => sampleEngine(context, harmful, genTokens), baseline: "plain, harmful prompt" },
+    { name: "steer, gate open (harmful)", run: () => sampleEngine(context, harmful, genTokens, open), baseline: "plain, harmful prompt" },
+  ];
+}
+
+/** node-llama-cpp on the same model, prompt and settings; `dispose` frees its context and model. */
+async function nodeLlamaCppConfig(modelPath: string, threads: number, harmless: number[], genTokens: number): Promise<{ config: BenchConfig; dispose: () => Promise<void> }> {
+  const nlcMod = await import("node-llama-cpp");
+  const nlc = await nlcMod.getLlama({ gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true, logLevel: nlcMod.LlamaLogLevel.error, maxThreads: threads });
+  const nlcModel = await nlc.loadModel({ modelPath });
+  let nlcContext;
+  try {
+    nlcContext = await nlcModel.createContext({ contextSize: 2048, batchSize: 512, threads });
+  } catch (error) {
+    await nlcModel.dispose();
+    throw error;
+  }
+  const context = nlcContext;
+  const sequence = context.getSequence();
+  const run = async (): Promise<Sample> => {
+    await sequence.clearHistory();
+    const tokens = harmless as unknown as Parameters<typeof sequence.evaluate>[0];
+    const t0 = performance.now();
+    let first = 0;
+    let n = 0;
+    for await (const _ of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
+      void _;
+      if (n === 0) first = performance.now();
+      if (++n >= genTokens) break;
+    }
+    const end = performance.now();
+    // The first token arrives after the prompt is processed; the rest are generation.
+    return { pp: tokensPerSecond(harmless.length, first - t0), tg: tokensPerSecond(n - 1, end - first) };
+  };
+  return {
+    config: { name: `node-llama-cpp ${nodeLlamaCppVersion()} (harmless)`, run, baseline: "plain, harmless prompt" },
+    dispose: async () => { await context.dispose(); await nlcModel.dispose(); },
+  };
+}
+
+/** The plain engine of another build of this addon, one child process per sample (`bench --child-sample`). */
+function childProcessConfig(build: { label: string; path: string }, modelPath: string, threads: number, genTokens: number): BenchConfig {
+  const cli = fileURLToPath(new URL("../cli/index.js", import.meta.url));
+  const run = async (): Promise<Sample> => {
+    const r = spawnSync(process.execPath, [cli, "bench", "--child-sample", "--model", modelPath, "--threads", String(threads), "--tokens", String(genTokens)], {
+      encoding: "utf8", env: { ...process.env, INFERALIGNER_BINARY: build.path }, maxBuffer: 1 << 24,
+    });
+    if (r.status !== 0) throw new Error(`the ${build.label} build's child failed: ${r.stderr.slice(-2000)}`);
+    return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Sample;
+  };
+  return { name: `plain, ${build.label} build (harmless, child process)`, run, baseline: "plain, harmless prompt" };
+}
+
+/** llama.cpp's llama-bench on the same model, prompt length and generated tokens: its mean rates. */
+function runLlamaBench(path: string, modelPath: string, threads: number, promptTokens: number, genTokens: number, reps: number): { pp: number; tg: number } {
+  const out = execFileSync(path, ["-m", modelPath, "-t", String(threads), "-p", String(promptTokens), "-n", String(genTokens), "-r", String(reps), "-o", "json"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  return llamaBenchRates(JSON.parse(out) as LlamaBenchRun[]);
+}
+
+export interface LlamaBenchRun { n_prompt: number; n_gen: number; avg_ts: number }
+
+/** Prompt and generation rates from llama-bench's JSON runs (the pp-only and tg-only tests); NaN when one is missing. */
+export function llamaBenchRates(runs: readonly LlamaBenchRun[]): { pp: number; tg: number } {
+  return {
+    pp: runs.find((r) => r.n_prompt > 0 && r.n_gen === 0)?.avg_ts ?? NaN,
+    tg: runs.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? NaN,
+  };
+}
+
+/** Extraction against plain prompt processing of the same prompts, one per decode. */
+async function measureExtraction(model: LlamaModel, context: LlamaContext, reps: number, threads: number): Promise<NonNullable<BenchResult["extraction"]>> {
+  const prompts = builtinPromptSet("harmful", "validation").concat(builtinPromptSet("harmless", "validation"));
+  const tokens = prompts.map((p) => renderPrompt(model, p));
+  const tokenCount = tokens.reduce((n, t) => n + t.length, 0);
+  const half = Math.floor(prompts.length / 2);
+  const ex: number[] = [];
+  const plain: number[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    let t0 = performance.now();
+    for (const t of tokens) {
+      context.clear();
+      await context.generate(t, { maxTokens: 0 });
+    }
+    plain.push(tokensPerSecond(tokenCount, performance.now() - t0));
+    t0 = performance.now();
+    await extractSafetyVectors(model, { harmful: prompts.slice(0, half), harmless: prompts.slice(half), threads });
+    ex.push(tokensPerSecond(tokenCount, performance.now() - t0));
+  }
+  return { extractionTokensPerSecond: summarize(ex), plainPromptProcessingTokensPerSecond: summarize(plain), ratio: median(ex) / median(plain), prompts: prompts.length, tokens: tokenCount };
 }
 
 export function formatBenchTable(r: BenchResult): string {
