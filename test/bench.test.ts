@@ -3,11 +3,11 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { medianWithInterval } from "../dist/bench/runBench.js";
 import { repoRoot, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 // The benchmark's mechanics on a tiny model (numbers are the benchmark's business, not the tests').
+// Its statistics and schedule are tested without a model in maths.test.ts.
 const bench = suite("bench");
 const bin = join(repoRoot, "dist", "cli", "index.js");
 const scratch = join(repoRoot, "test", ".cache", "bench");
@@ -33,18 +33,6 @@ bench("inferaligner bench: every configuration measured, node-llama-cpp and anot
   assert.match(r.stdout, /\| steer, gate open \(harmful\) \|/);
   const bad = spawnSync(process.execPath, [bin, "bench", "--model", tinyModelPath("tiny-chatml"), "--compare-binary", "nolabel"], { encoding: "utf8" });
   assert.is(bad.status, 2);
-});
-
-bench("medianWithInterval: the sign-test interval of the median, checked against binomial tables", () => {
-  const xs = (n: number) => Array.from({ length: n }, (_, i) => n - i); // unsorted on purpose
-  // n = 5: no symmetric rank pair reaches 95% coverage except the extremes (1 - 2/32 = 93.75%).
-  assert.equal(medianWithInterval(xs(5)), { median: 3, low: 1, high: 5, n: 5 });
-  // n = 9: ranks 2 and 8 (coverage 1 - 2*10/512 = 96.1%); ranks 3 and 7 would be 82%.
-  assert.equal(medianWithInterval(xs(9)), { median: 5, low: 2, high: 8, n: 9 });
-  // n = 21: ranks 6 and 16 (coverage 97.3%); ranks 7 and 15 would be 92.2%.
-  assert.equal(medianWithInterval(xs(21)), { median: 11, low: 6, high: 16, n: 21 });
-  assert.equal(medianWithInterval([2, 1]), { median: 1.5, low: 1, high: 2, n: 2 });
-  assert.ok(Number.isNaN(medianWithInterval([]).median));
 });
 
 bench.run();
