@@ -112,7 +112,7 @@ function marginAxes(sets: ReadonlyArray<{ values: number[] }>, thresholdFinite: 
   const [xLo, xHi] = [x.ticks[0]!, x.ticks[x.ticks.length - 1]!];
   const hists = sets.map((s) => histogram(s.values, xLo, xHi, bins));
   const peak = Math.max(...hists.flatMap((h, i) => h.map((c) => c / sets[i]!.values.length)));
-  const y = niceTicks(0, peak, 3);
+  const y = niceTicks(0, peak, 4);
   return { x, xLo, xHi, bins, hists, y, yHi: y.ticks[y.ticks.length - 1]! };
 }
 
@@ -130,7 +130,7 @@ export function marginChartSvg(margins: Record<EvalSetName, number[]>, threshold
   const plotW = 600;
   const width = left + plotW + textWidth(xLabels[xLabels.length - 1]!) / 2 + 8;
   // A first row for the threshold's label, when there is a threshold line.
-  const [titleH, plotH, gap, top] = [20, 64, 10, thresholdFinite ? 22 : 4];
+  const [titleH, plotH, gap, top] = [20, 72, 10, thresholdFinite ? 22 : 4];
   const panelH = titleH + plotH + gap;
   const height = top + sets.length * panelH + 44;
   const xOf = (v: number) => left + ((v - a.xLo) / (a.xHi - a.xLo)) * plotW;
