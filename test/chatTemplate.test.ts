@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
+import { modelInternals } from "./helpers/internals.js";
 
 const templates = suite("chatTemplate");
 
@@ -40,7 +41,7 @@ templates("our Gemma template renders exactly as Python's Jinja2 and as llama.cp
       const bos = tokenText(model, model.info.specialTokens.bos);
       assert.is(ours, pythonJinja(ia.GEMMA_TEMPLATE, messages, add, bos, ""), JSON.stringify(messages));
       // llama.cpp's built-in renderer writes no BOS (its tokenizer adds it)
-      const builtin = model._native.applyBuiltinTemplate("gemma", messages, add);
+      const builtin = modelInternals(model)._native.applyBuiltinTemplate("gemma", messages, add);
       assert.is(ours, bos + builtin, JSON.stringify(messages));
     }
   }

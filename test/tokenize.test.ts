@@ -2,6 +2,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { ia, oracleTokenize, sharedModel } from "./helpers/engine.js";
 import { TINY_TOKENS, tinyModelPath } from "./helpers/tinyModel.js";
+import { modelInternals } from "./helpers/internals.js";
 
 const tokenize = suite("model.tokenize");
 const path = tinyModelPath("tiny-chatml");
@@ -84,19 +85,19 @@ tokenize("prompts tokenize off the JS thread: timers fire meanwhile; an abort re
   let ticks = 0;
   const timer = setInterval(() => ticks++, 1);
   try {
-    const tokens = await model._tokenizeAsync(text, { addSpecial: false });
+    const tokens = await modelInternals(model)._tokenizeAsync(text, { addSpecial: false });
     assert.equal(tokens, model.tokenize(text, { addSpecial: false }), "the same tokens as the synchronous path");
     assert.ok(ticks >= 3, `the event loop ran ${ticks} times while tokenizing`);
   } finally {
     clearInterval(timer);
   }
   const controller = new AbortController();
-  const pending = model._tokenizeAsync(text, { signal: controller.signal });
+  const pending = modelInternals(model)._tokenizeAsync(text, { signal: controller.signal });
   setTimeout(() => controller.abort(), 5);
   const e = await pending.then(() => null, (x: ia.LlamaError) => x);
   assert.is(e?.code, "ERR_ABORTED", String(e));
   // The native work may still run: dispose() waits for it instead of freeing the vocabulary under it.
-  const again = model._tokenizeAsync(text);
+  const again = modelInternals(model)._tokenizeAsync(text);
   await model.dispose();
   assert.ok((await again).length > 0);
   assert.is(model.disposed, true);

@@ -10,6 +10,7 @@ import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 import { readGguf } from "../dist/gguf/reader.js";
 import { hashFile } from "../dist/vectors/extract.js";
+import { contextInternals } from "./helpers/internals.js";
 
 const twins = suite("twins");
 const scratch = join(repoRoot, "test", ".cache", "twins");
@@ -21,7 +22,7 @@ async function alignment(model: ia.LlamaModel, r: Float32Array, prompts: string[
   const { layerCount: L, embeddingLength: E } = model.info;
   const context = await model.createContext({ contextSize: 256, batchSize: 256, ubatchSize: 256, sequences: 4, kvUnified: true, threads, evalHook: true, flashAttention: false });
   try {
-    const rows = await context._native.capture(prompts.map((p) => Uint32Array.from(ia.renderPrompt(model, p))), { layers: Array.from({ length: L }, (_, i) => i) });
+    const rows = await contextInternals(context)._native.capture(prompts.map((p) => Uint32Array.from(ia.renderPrompt(model, p))), { layers: Array.from({ length: L }, (_, i) => i) });
     return Array.from({ length: L }, (_, l) => {
       let sum = 0;
       for (let k = 0; k < prompts.length; k++) sum += Math.abs(ia.score("cosine", rows.rows.subarray((k * L + l) * E, (k * L + l + 1) * E), r));
