@@ -2,6 +2,7 @@
 // Markdown table (report.md) and a self-contained HTML page with charts (report.html; inline SVG,
 // no scripts, no external resources). The numbers are pure functions (metrics.ts, tradeoff.ts);
 // both pages render one table model (reportTable.ts: reportMarkdown.ts, reportHtml.ts).
+import { fileURLToPath } from "node:url";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EVAL_SETS, type EvalItem, type EvalSetName } from "./items.js";
@@ -22,7 +23,7 @@ export { configTitle } from "./reportTable.js";
 const SETS = EVAL_SETS;
 
 function readJson(url: URL): Record<string, unknown> {
-  const path = url.pathname;
+  const path = fileURLToPath(url); // not url.pathname: a folder with a space in its name is %20 there
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>) : {};
 }
 
