@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import * as ia from "../dist/index.js";
 import { accuracyAt, bestThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "../dist/vectors/stats.js";
 import { realModelPaths, repoRoot } from "../test/helpers/engine.js";
+import { contextInternals } from "../test/helpers/internals.js";
 
 const { values } = parseArgs({
   options: {
@@ -74,7 +75,7 @@ async function activations(prompts: number[][]): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let start = 0; start < prompts.length; start += 64) {
     const part = prompts.slice(start, start + 64).map((t) => Uint32Array.from(t));
-    const r = await context._native.capture(part, { layers });
+    const r = await contextInternals(context)._capture(part, { layers });
     for (let k = 0; k < part.length; k++) out.push(r.rows.slice(k * nLayers * nEmbd, (k + 1) * nLayers * nEmbd));
   }
   return out;
