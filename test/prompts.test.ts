@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlamaError } from "../lib/errors.js";
 import { checkTemplates, fillEachTemplate, fillTemplate, TEMPLATE_SLOT } from "../lib/promptTemplates.js";
+import { jsonErrorOffset, lineColumn } from "../lib/jsonErrorPosition.js";
 import { loadPromptSet, loadRows, parseCsv, PROMPT_TEXT_FIELDS, readPromptFile, type PromptFileOptions } from "../lib/prompts.js";
 
 const prompts = suite("prompts");
@@ -87,6 +88,49 @@ prompts("json: malformed JSON names the line", () => {
   throwsInvalid(() => loadPromptSet(file("bad4.json", "nonsense")), /not valid JSON at line 1, column 1/);
 });
 
+prompts("json error position: the offset of the first character that cannot continue the text", () => {
+  // Valid JSON, whitespace of every kind around it, has no error (and JSON.parse agrees).
+  for (const ok of ['[1, -0.5e+3, "a\\n\\u00e9\\"", true, false, null, {"k": {}}, []]', ' \t\r\n{}\n', '"x"', "0"]) {
+    assert.is(jsonErrorOffset(ok), undefined, ok);
+    JSON.parse(ok);
+  }
+  const cases: Array<[text: string, offset: number, why: string]> = [
+    ["", 0, "no value at all"],
+    ["nonsense", 0, "n starts only null: it fails at the start of the literal"],
+    ["tru", 0, "a literal cut short fails where it starts"],
+    ['["a" "b"]', 5, "a missing comma: at the second value"],
+    ['["a",]', 5, "a trailing comma: where a value should be"],
+    ['{"a" 1}', 5, "a missing colon"],
+    ["{a: 1}", 1, "an unquoted key"],
+    ['{"a": 1,}', 8, "a trailing comma in an object"],
+    ['["a"', 4, "an array not closed: at the end"],
+    ['"abc', 4, "a string not closed: at the end"],
+    ['"a\\u12G4"', 3, "a bad \\u escape: the character after the backslash"],
+    ['"a\\x"', 3, "an unknown escape"],
+    ['["ok", "a\u0001"]', 9, "a raw control character inside a string"],
+    ["01", 1, "a leading zero ends the number; the 1 is extra text"],
+    ["-", 0, "a minus sign alone"],
+    ["1.", 1, "a fraction needs digits: the number is 1, the dot is extra"],
+    ["[1] x", 4, "text after the value"],
+    ["[".repeat(500) + "]".repeat(499), 999, "deep nesting is scanned to the end, not cut off"],
+  ];
+  for (const [text, offset, why] of cases) {
+    assert.is(jsonErrorOffset(text), offset, why);
+    assert.throws(() => JSON.parse(text), SyntaxError, `JSON.parse accepts the case: ${why}`);
+  }
+});
+
+prompts("json error position: 1-based line and column of an offset", () => {
+  const text = "ab\ncd\r\nef";
+  assert.equal(lineColumn(text, 0), { line: 1, column: 1 });
+  assert.equal(lineColumn(text, 2), { line: 1, column: 3 }); // the line break itself
+  assert.equal(lineColumn(text, 3), { line: 2, column: 1 });
+  assert.equal(lineColumn(text, 5), { line: 2, column: 3 }); // CRLF: the CR ends the line it is on
+  assert.equal(lineColumn(text, 7), { line: 3, column: 1 }); // and only the LF starts the next
+  assert.equal(lineColumn(text, text.length), { line: 3, column: 3 }); // the end (an unclosed value)
+  assert.equal(lineColumn("", 0), { line: 1, column: 1 });
+});
+
 prompts("jsonl: strings and objects a line; blank lines and CRLF allowed", () => {
   const p = file("set.jsonl", '"first"\r\n{"prompt": "second", "label": "x"}\n\n  \n{"prompt": "third"}\n');
   const set = loadPromptSet(p);
@@ -138,6 +182,11 @@ prompts("csv parser: record lines, empty lines, malformed input", () => {
   assert.equal(parseCsv("a\r\rb\r"), [{ fields: ["a"], line: 1 }, { fields: ["b"], line: 3 }]);
   assert.equal(parseCsv(',\n""\n'), [{ fields: ["", ""], line: 1 }, { fields: [""], line: 2 }]);
   assert.equal(parseCsv(""), []);
+  // A line break inside quotes moves the next record's line on, CRLF counting once.
+  assert.equal(parseCsv('"a\r\nb\rc",d\ne,f'), [{ fields: ["a\r\nb\rc", "d"], line: 1 }, { fields: ["e", "f"], line: 4 }]);
+  assert.equal(parseCsv('"",""'), [{ fields: ["", ""], line: 1 }]);
+  // A header naming a column twice: the first column's value is the row's.
+  assert.equal(loadRows(file("twice.csv", "prompt,prompt,x\nfirst,second,y\n")), [{ prompt: "first", x: "y" }]);
   assert.throws(() => parseCsv('a,b\n"open,\nno close'), /line 2: a quoted field is not closed/);
   assert.throws(() => parseCsv('a,b\nx"y,z'), /line 2: a double quote inside an unquoted field/);
   assert.throws(() => parseCsv('a,b\n"x"y,z'), /line 2: unexpected text after a closing double quote/);
