@@ -150,11 +150,13 @@ Napi::Value AddonContext::JS_Generate(const Napi::CallbackInfo& info) {
   GuidanceOptions guidance;
   if (options.Has("guidance") && options.Get("guidance").IsObject()) {
     guidance = GuidanceOptions::FromJs(options.Get("guidance").As<Napi::Object>(), llama_model_n_layer(model->model),
-                                       llama_model_n_embd(model->model));
-    if (guidance.active() && !layerHook) ThrowError(env, ErrorCode::InvalidArgument, "guidance needs a context created with evalHook");
+        llama_model_n_embd(model->model));
+    if (guidance.active() && !layerHook)
+      ThrowError(env, ErrorCode::InvalidArgument, "guidance needs a context created with evalHook");
   }
   BeginOperation(env);
-  auto* worker = new GenerateWorker(env, this, info.This().As<Napi::Object>(), std::move(prompt), options, onToken, std::move(guidance));
+  auto* worker = new GenerateWorker(
+      env, this, info.This().As<Napi::Object>(), std::move(prompt), options, onToken, std::move(guidance));
   worker->Queue();
   return worker->Promise();
 }
@@ -193,7 +195,8 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
       throw Napi::TypeError::New(env, "control vector data must be a Float32Array");
     }
-    if (!info[1].IsNumber() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "control vector layers must be numbers");
+    if (!info[1].IsNumber() || !info[2].IsNumber())
+      throw Napi::TypeError::New(env, "control vector layers must be numbers");
     Napi::Float32Array data = info[0].As<Napi::Float32Array>();
     const int32_t start = info[1].As<Napi::Number>().Int32Value();
     const int32_t end = info[2].As<Napi::Number>().Int32Value();
@@ -208,7 +211,8 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (!layerHook) ThrowError(env, ErrorCode::InvalidArgument, "activation capture needs a context created with evalHook");
+  if (!layerHook)
+    ThrowError(env, ErrorCode::InvalidArgument, "activation capture needs a context created with evalHook");
   if (!info[0].IsArray() || !info[1].IsObject()) throw Napi::TypeError::New(env, "expected (prompts, {layers})");
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::vector<llama_token>> prompts;
@@ -216,16 +220,19 @@ Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < arr.Length(); i++) {
     prompts.push_back(ReadTokens(arr.Get(i)));
     for (llama_token t : prompts.back()) {
-      if (t < 0 || t >= n_vocab) throw Napi::RangeError::New(env, "token id " + std::to_string(t) + " is outside the vocabulary");
+      if (t < 0 || t >= n_vocab)
+        throw Napi::RangeError::New(env, "token id " + std::to_string(t) + " is outside the vocabulary");
     }
   }
   Napi::Object o = info[1].As<Napi::Object>();
-  std::vector<int32_t> layers = ReadLayerIndices(env, o.Get("layers"), llama_model_n_layer(model->model), "layers", RepeatedLayers::Drop);
+  std::vector<int32_t> layers =
+      ReadLayerIndices(env, o.Get("layers"), llama_model_n_layer(model->model), "layers", RepeatedLayers::Drop);
   if (layers.empty()) throw Napi::RangeError::New(env, "no layers given");
   const bool allRows = OptBool(o, "allRows", false);
   if (allRows && prompts.size() != 1) throw Napi::RangeError::New(env, "allRows captures one prompt at a time");
   BeginOperation(env);
-  auto* worker = new CaptureWorker(env, this, info.This().As<Napi::Object>(), std::move(prompts), std::move(layers), allRows);
+  auto* worker =
+      new CaptureWorker(env, this, info.This().As<Napi::Object>(), std::move(prompts), std::move(layers), allRows);
   worker->Queue();
   return worker->Promise();
 }
@@ -238,7 +245,8 @@ Napi::Value AddonContext::JS_SetLayerShift(const Napi::CallbackInfo& info) {
   if (!layerHook) ThrowError(env, ErrorCode::InvalidArgument, "layer shifts need a context created with evalHook");
   const int32_t nLayer = llama_model_n_layer(model->model);
   const int32_t layer = info[0].As<Napi::Number>().Int32Value();
-  if (layer < 0 || layer >= nLayer) throw Napi::RangeError::New(env, "layer " + std::to_string(layer) + " is outside 0.." + std::to_string(nLayer - 1));
+  if (layer < 0 || layer >= nLayer)
+    throw Napi::RangeError::New(env, "layer " + std::to_string(layer) + " is outside 0.." + std::to_string(nLayer - 1));
   if (info[1].IsNull() || info[1].IsUndefined()) {
     layerHook->SetShift(layer, {});
     return env.Undefined();
@@ -248,7 +256,8 @@ Napi::Value AddonContext::JS_SetLayerShift(const Napi::CallbackInfo& info) {
   }
   Napi::Float32Array data = info[1].As<Napi::Float32Array>();
   const size_t n_embd = static_cast<size_t>(llama_model_n_embd(model->model));
-  if (data.ElementLength() != n_embd) throw Napi::RangeError::New(env, "the shift must have n_embd = " + std::to_string(n_embd) + " values");
+  if (data.ElementLength() != n_embd)
+    throw Napi::RangeError::New(env, "the shift must have n_embd = " + std::to_string(n_embd) + " values");
   std::vector<float> shift(data.Data(), data.Data() + n_embd);
   for (float x : shift) {
     if (!std::isfinite(x)) throw Napi::RangeError::New(env, "the shift has a non-finite value");

@@ -27,7 +27,7 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   AddonModel* model = nullptr;
   llama_context* ctx = nullptr;
   llama_context_params params{};
-  std::vector<llama_token> history;      // tokens of sequence 0 held in the KV cache, in order
+  std::vector<llama_token> history;  // tokens of sequence 0 held in the KV cache, in order
   // First position of `history` whose KV cell was computed under a guidance shift (every later
   // cell attended to it), or kNoShift. Such cells are what an earlier steered turn computed, not
   // what an unsteered prefill of the same tokens computes.

@@ -48,7 +48,8 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   g.gateLayers = ReadLayerIndices(env, o.Get("gateLayers"), nLayer, "gateLayers", RepeatedLayers::Keep);
   if (g.gateLayers.empty()) throw Napi::RangeError::New(env, "guidance needs at least one gate layer");
   for (int32_t l : g.gateLayers) {
-    if (std::find(g.captureLayers.begin(), g.captureLayers.end(), l) == g.captureLayers.end()) g.captureLayers.push_back(l);
+    if (std::find(g.captureLayers.begin(), g.captureLayers.end(), l) == g.captureLayers.end())
+      g.captureLayers.push_back(l);
   }
   Napi::Array dirs = o.Get("gateDirections").As<Napi::Array>();
   Napi::Array thr = o.Get("thresholds").As<Napi::Array>();
@@ -66,7 +67,8 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
     if (g.steerLayers.empty()) throw Napi::RangeError::New(env, "steering needs at least one layer");
     Napi::Array shifts = o.Get("steerShifts").As<Napi::Array>();
     if (shifts.Length() != g.steerLayers.size()) throw Napi::RangeError::New(env, "one shift per steered layer");
-    for (uint32_t i = 0; i < shifts.Length(); i++) g.steerShifts.push_back(ReadVector(env, shifts.Get(i), nEmbd, "steering shift"));
+    for (uint32_t i = 0; i < shifts.Length(); i++)
+      g.steerShifts.push_back(ReadVector(env, shifts.Get(i), nEmbd, "steering shift"));
   }
   return g;
 }
@@ -75,7 +77,8 @@ GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<
   GateDecision d;
   size_t votes = 0;
   for (size_t i = 0; i < g.gateLayers.size(); i++) {
-    const size_t row = std::find(g.captureLayers.begin(), g.captureLayers.end(), g.gateLayers[i]) - g.captureLayers.begin();
+    const size_t row =
+        std::find(g.captureLayers.begin(), g.captureLayers.end(), g.gateLayers[i]) - g.captureLayers.begin();
     const std::vector<float>& a = lastRows[row];
     const std::vector<float>& s = g.gateDirections[i];
     double dot = 0, sq = 0;

@@ -28,7 +28,7 @@ struct GuidanceOptions {
   std::vector<double> thresholds;                  // per gate entry (-inf: always open)
   std::vector<int32_t> captureLayers;              // the distinct gate blocks, in first-seen order
   std::vector<int32_t> steerLayers;
-  std::vector<std::vector<float>> steerShifts;     // alpha * theta_l, per steered layer
+  std::vector<std::vector<float>> steerShifts;  // alpha * theta_l, per steered layer
 
   bool active() const { return mode != Mode::Off; }
   // Throws a Napi TypeError/RangeError for anything malformed.

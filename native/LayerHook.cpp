@@ -22,9 +22,13 @@ void LayerHook::SetCapture(std::vector<int32_t> layers, std::vector<int32_t> row
   outputRows_ = std::move(outputRows);
 }
 
-void LayerHook::SetCaptureAllRows(std::vector<int32_t> layers) { StartCapture(std::move(layers), CaptureMode::AllRows); }
+void LayerHook::SetCaptureAllRows(std::vector<int32_t> layers) {
+  StartCapture(std::move(layers), CaptureMode::AllRows);
+}
 
-void LayerHook::SetCaptureLastRow(std::vector<int32_t> layers) { StartCapture(std::move(layers), CaptureMode::LastRow); }
+void LayerHook::SetCaptureLastRow(std::vector<int32_t> layers) {
+  StartCapture(std::move(layers), CaptureMode::LastRow);
+}
 
 void LayerHook::ClearCapture() {
   StartCapture({}, CaptureMode::Rows);
@@ -110,7 +114,8 @@ bool LayerHook::OnTensor(ggml_tensor* t, bool ask) {
       const std::vector<int32_t>& which = onlyOutputs ? outputRows_ : rows_;
       for (int32_t r : which) {
         if (r < 0 || r >= nRows) {
-          error_ = std::string("row ") + std::to_string(r) + " not in " + t->name + " (" + std::to_string(nRows) + " rows)";
+          error_ =
+              std::string("row ") + std::to_string(r) + " not in " + t->name + " (" + std::to_string(nRows) + " rows)";
           return false;
         }
       }

@@ -6,9 +6,9 @@
 #include "AddonState.h"
 #include "common.h"
 #include "errors.h"
+#include "workers/DisposeWorker.h"
 #include "workers/LoadModelWorker.h"
 #include "workers/TokenizeWorker.h"
-#include "workers/DisposeWorker.h"
 
 namespace inferaligner {
 
@@ -159,7 +159,8 @@ static void VocabularyCall(Napi::Env env, Fn&& fn) {
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::exception& e) {
-    ThrowError(env, ErrorCode::ModelInvalid, std::string("the model's vocabulary is broken: llama.cpp failed with '") + e.what() + "'");
+    ThrowError(env, ErrorCode::ModelInvalid,
+        std::string("the model's vocabulary is broken: llama.cpp failed with '") + e.what() + "'");
   }
 }
 
@@ -175,11 +176,11 @@ Napi::Value AddonModel::JS_Tokenize(const Napi::CallbackInfo& info) {
   int32_t n = 0;
   VocabularyCall(env, [&] {
     n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                       static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
+        static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
     if (n < 0) {
       tokens.resize(-n);
       n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                         static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
+          static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
     }
   });
   if (n < 0) ThrowError(env, ErrorCode::InvalidArgument, "the text could not be tokenized");
@@ -193,8 +194,8 @@ Napi::Value AddonModel::JS_TokenizeAsync(const Napi::CallbackInfo& info) {
   CheckUsable(env);
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "text must be a string");
   const int32_t limit = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
-  auto* worker = new TokenizeWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::String>().Utf8Value(), info[1].ToBoolean().Value(),
-                                    info[2].ToBoolean().Value(), limit);
+  auto* worker = new TokenizeWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::String>().Utf8Value(),
+      info[1].ToBoolean().Value(), info[2].ToBoolean().Value(), limit);
   worker->Queue();
   activeJobs++;  // after Queue(): a failed Queue() must not leave the model undisposable
   return worker->Promise();
@@ -204,8 +205,8 @@ static void CheckTokens(Napi::Env env, const std::vector<llama_token>& tokens, c
   const int32_t n = llama_vocab_n_tokens(vocab);
   for (llama_token t : tokens) {
     if (t < 0 || t >= n) {
-      throw Napi::RangeError::New(env, "token id " + std::to_string(t) + " is outside the vocabulary (size " +
-                                           std::to_string(n) + ")");
+      throw Napi::RangeError::New(
+          env, "token id " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(n) + ")");
     }
   }
 }
@@ -221,11 +222,11 @@ Napi::Value AddonModel::JS_Detokenize(const Napi::CallbackInfo& info) {
   int32_t n = 0;
   VocabularyCall(env, [&] {
     n = llama_detokenize(vocab, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(),
-                         static_cast<int32_t>(out.size()), false, special);
+        static_cast<int32_t>(out.size()), false, special);
     if (n < 0) {
       out.resize(-n);
       n = llama_detokenize(vocab, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(),
-                           static_cast<int32_t>(out.size()), false, special);
+          static_cast<int32_t>(out.size()), false, special);
     }
   });
   out.resize(n < 0 ? 0 : n);
@@ -267,12 +268,12 @@ Napi::Value AddonModel::JS_ApplyBuiltinTemplate(const Napi::CallbackInfo& info) 
   }
   const bool addAssistant = info[2].ToBoolean().Value();
   std::vector<char> buf(total * 2 + 256);
-  int32_t n = llama_chat_apply_template(tmpl.c_str(), chat.data(), chat.size(), addAssistant, buf.data(),
-                                        static_cast<int32_t>(buf.size()));
+  int32_t n = llama_chat_apply_template(
+      tmpl.c_str(), chat.data(), chat.size(), addAssistant, buf.data(), static_cast<int32_t>(buf.size()));
   if (n > static_cast<int32_t>(buf.size())) {
     buf.resize(n);
-    n = llama_chat_apply_template(tmpl.c_str(), chat.data(), chat.size(), addAssistant, buf.data(),
-                                  static_cast<int32_t>(buf.size()));
+    n = llama_chat_apply_template(
+        tmpl.c_str(), chat.data(), chat.size(), addAssistant, buf.data(), static_cast<int32_t>(buf.size()));
   }
   if (n < 0) ThrowError(env, ErrorCode::Template, "llama.cpp has no built-in chat template matching '" + tmpl + "'");
   return Napi::String::New(env, std::string(buf.data(), n));

@@ -26,8 +26,8 @@ class AddonModel : public Napi::ObjectWrap<AddonModel> {
   llama_model_params params{};
   std::vector<llama_token> eogTokens;  // every end-of-generation token, found once at load
   std::atomic<int> liveContexts{0};
-  std::atomic<int> activeJobs{0};      // running off-thread work that reads the model (tokenizations)
-  int32_t maxTokenTextBytes = 0;       // longest vocabulary entry, found once at load
+  std::atomic<int> activeJobs{0};  // running off-thread work that reads the model (tokenizations)
+  int32_t maxTokenTextBytes = 0;   // longest vocabulary entry, found once at load
   bool disposed = false;
   bool loading = false;
 

@@ -35,7 +35,9 @@ Napi::Value JS_LoadBackends(const Napi::CallbackInfo& info) {
     d.Set("name", ggml_backend_dev_name(dev));
     d.Set("description", ggml_backend_dev_description(dev));
     const auto type = ggml_backend_dev_type(dev);
-    d.Set("type", type == GGML_BACKEND_DEVICE_TYPE_CPU ? "cpu" : type == GGML_BACKEND_DEVICE_TYPE_GPU ? "gpu" : "other");
+    d.Set("type", type == GGML_BACKEND_DEVICE_TYPE_CPU   ? "cpu"
+                  : type == GGML_BACKEND_DEVICE_TYPE_GPU ? "gpu"
+                                                         : "other");
     devices.Set(devices.Length(), d);
   }
   return devices;

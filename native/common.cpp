@@ -22,7 +22,8 @@ std::vector<llama_token> ReadTokens(const Napi::Value& value) {
   return tokens;
 }
 
-std::vector<int32_t> ReadLayerIndices(Napi::Env env, const Napi::Value& value, int32_t nLayer, const char* what, RepeatedLayers repeats) {
+std::vector<int32_t> ReadLayerIndices(
+    Napi::Env env, const Napi::Value& value, int32_t nLayer, const char* what, RepeatedLayers repeats) {
   if (!value.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of block indices");
   Napi::Array arr = value.As<Napi::Array>();
   std::vector<int32_t> layers;
@@ -31,11 +32,13 @@ std::vector<int32_t> ReadLayerIndices(Napi::Env env, const Napi::Value& value, i
     if (!x.IsNumber()) throw Napi::TypeError::New(env, std::string(what) + " must hold numbers");
     const int32_t l = x.As<Napi::Number>().Int32Value();
     if (l < 0 || l >= nLayer) {
-      throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is outside 0.." + std::to_string(nLayer - 1));
+      throw Napi::RangeError::New(
+          env, std::string(what) + ": layer " + std::to_string(l) + " is outside 0.." + std::to_string(nLayer - 1));
     }
     bool seen = false;
     for (int32_t s : layers) seen = seen || s == l;
-    if (seen && repeats == RepeatedLayers::Refuse) throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is given twice");
+    if (seen && repeats == RepeatedLayers::Refuse)
+      throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is given twice");
     if (!seen || repeats == RepeatedLayers::Keep) layers.push_back(l);
   }
   return layers;

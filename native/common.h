@@ -36,7 +36,8 @@ inline bool OptBool(const Napi::Object& o, const char* key, bool fallback) {
 // Reads an array of block indices in [0, nLayer); `what` names the option in errors.
 // What a block given twice means: an error, dropped, or kept (gate entries may share a block).
 enum class RepeatedLayers { Refuse, Drop, Keep };
-std::vector<int32_t> ReadLayerIndices(Napi::Env env, const Napi::Value& value, int32_t nLayer, const char* what, RepeatedLayers repeats);
+std::vector<int32_t> ReadLayerIndices(
+    Napi::Env env, const Napi::Value& value, int32_t nLayer, const char* what, RepeatedLayers repeats);
 
 // Copies a Uint32Array (or array of numbers) of token ids.
 std::vector<llama_token> ReadTokens(const Napi::Value& value);

@@ -26,16 +26,14 @@ const char* ErrorCodeName(ErrorCode code) {
   return "ERR_INTERNAL";
 }
 
-void SetErrorClass(Napi::Env env, Napi::Function ctor) {
-  AddonState::Get(env).errorClass = Napi::Persistent(ctor);
-}
+void SetErrorClass(Napi::Env env, Napi::Function ctor) { AddonState::Get(env).errorClass = Napi::Persistent(ctor); }
 
 Napi::Error MakeError(Napi::Env env, ErrorCode code, const std::string& message, int status) {
   auto& ctorRef = AddonState::Get(env).errorClass;
   Napi::Object error;
   if (!ctorRef.IsEmpty()) {
-    error = ctorRef.New({Napi::String::New(env, message), Napi::String::New(env, ErrorCodeName(code)),
-                         Napi::Number::New(env, status)});
+    error = ctorRef.New(
+        {Napi::String::New(env, message), Napi::String::New(env, ErrorCodeName(code)), Napi::Number::New(env, status)});
   } else {
     error = Napi::Error::New(env, message).Value();
     error.Set("code", ErrorCodeName(code));
@@ -44,8 +42,6 @@ Napi::Error MakeError(Napi::Env env, ErrorCode code, const std::string& message,
   return Napi::Error(env, error);
 }
 
-void ThrowError(Napi::Env env, ErrorCode code, const std::string& message) {
-  throw MakeError(env, code, message);
-}
+void ThrowError(Napi::Env env, ErrorCode code, const std::string& message) { throw MakeError(env, code, message); }
 
 }  // namespace inferaligner

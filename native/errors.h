@@ -10,21 +10,21 @@
 namespace inferaligner {
 
 enum class ErrorCode {
-  ModelNotFound,         // the model path does not exist or cannot be read
-  ModelInvalid,          // not a GGUF file, truncated, or corrupt
-  ModelUnsupported,      // a GGUF whose architecture this llama.cpp does not implement
-  ModelLoad,             // llama.cpp refused the model for another reason
-  ContextCreate,         // llama_init_from_model failed (memory, bad sizes)
-  ContextOverflow,       // the prompt does not fit in the context
-  ContextBusy,           // another operation is running on this context
-  Disposed,              // the object was disposed
-  DecodeNoKvSlot,        // llama_decode returned 1
-  DecodeFailed,          // llama_decode returned < 0 or another error
-  Aborted,               // stopped by an AbortSignal
-  InvalidArgument,       // a bad value that got past the TS validation
-  Template,              // chat template could not be applied
-  Numeric,               // the model computed non-finite logits (NaN weights, a huge steering shift)
-  Internal,              // a bug: an exception we did not expect
+  ModelNotFound,     // the model path does not exist or cannot be read
+  ModelInvalid,      // not a GGUF file, truncated, or corrupt
+  ModelUnsupported,  // a GGUF whose architecture this llama.cpp does not implement
+  ModelLoad,         // llama.cpp refused the model for another reason
+  ContextCreate,     // llama_init_from_model failed (memory, bad sizes)
+  ContextOverflow,   // the prompt does not fit in the context
+  ContextBusy,       // another operation is running on this context
+  Disposed,          // the object was disposed
+  DecodeNoKvSlot,    // llama_decode returned 1
+  DecodeFailed,      // llama_decode returned < 0 or another error
+  Aborted,           // stopped by an AbortSignal
+  InvalidArgument,   // a bad value that got past the TS validation
+  Template,          // chat template could not be applied
+  Numeric,           // the model computed non-finite logits (NaN weights, a huge steering shift)
+  Internal,          // a bug: an exception we did not expect
 };
 
 const char* ErrorCodeName(ErrorCode code);

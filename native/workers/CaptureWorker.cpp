@@ -10,7 +10,7 @@
 namespace inferaligner {
 
 CaptureWorker::CaptureWorker(Napi::Env env, AddonContext* context, Napi::Object owner,
-                             std::vector<std::vector<llama_token>> prompts, std::vector<int32_t> layers, bool allRows)
+    std::vector<std::vector<llama_token>> prompts, std::vector<int32_t> layers, bool allRows)
     : PromiseWorker(env, "inferaligner:Capture", owner),
       context_(context),
       prompts_(std::move(prompts)),
@@ -30,8 +30,9 @@ void CaptureWorker::DecodeChecked(llama_batch& batch) {
     char arch[128] = {0};
     llama_model_meta_val_str(context_->model->model, "general.architecture", arch, sizeof arch);
     throw AddonError(ErrorCode::ModelUnsupported,
-                     std::string("the '") + arch + "' architecture does not expose its block outputs as l_out-<layer> tensors (layer " +
-                         std::to_string(missing.front()) + " not seen), so activations cannot be captured");
+        std::string("the '") + arch +
+            "' architecture does not expose its block outputs as l_out-<layer> tensors (layer " +
+            std::to_string(missing.front()) + " not seen), so activations cannot be captured");
   }
   decodes_++;
 }
@@ -108,7 +109,8 @@ void CaptureWorker::RunGroup(size_t first, size_t count) {
   } else {
     for (size_t k = 0; k < count; k++) {
       for (size_t li = 0; li < layers_.size(); li++) {
-        if (captured[li].size() != count) throw AddonError(ErrorCode::Internal, "activation capture returned the wrong number of rows");
+        if (captured[li].size() != count)
+          throw AddonError(ErrorCode::Internal, "activation capture returned the wrong number of rows");
         const auto& row = captured[li][k];
         rows_.insert(rows_.end(), row.begin(), row.begin() + n_embd);
       }
@@ -133,9 +135,11 @@ void CaptureWorker::Run() {
   const size_t n_seq = llama_n_seq_max(c.ctx);
   const size_t n_ctx = llama_n_ctx(c.ctx);
   for (size_t i = 0; i < prompts_.size(); i++) {
-    if (prompts_[i].empty()) throw AddonError(ErrorCode::InvalidArgument, "prompt " + std::to_string(i) + " has no tokens");
+    if (prompts_[i].empty())
+      throw AddonError(ErrorCode::InvalidArgument, "prompt " + std::to_string(i) + " has no tokens");
     if (prompts_[i].size() > n_ctx) {
-      throw AddonError(ErrorCode::ContextOverflow, "prompt " + std::to_string(i) + " has " + std::to_string(prompts_[i].size()) +
+      throw AddonError(ErrorCode::ContextOverflow, "prompt " + std::to_string(i) + " has " +
+                                                       std::to_string(prompts_[i].size()) +
                                                        " tokens but the context holds " + std::to_string(n_ctx));
     }
   }

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "workers/PromiseWorker.h"
 #include "llama.h"
+#include "workers/PromiseWorker.h"
 
 namespace inferaligner {
 
@@ -18,7 +18,7 @@ class CaptureWorker : public PromiseWorker {
   // allRows: one prompt only; copy every row each layer's tensor holds (the reference path for
   // tests). The last block's tensor holds only the output row (the prompt's last token).
   CaptureWorker(Napi::Env env, AddonContext* context, Napi::Object owner, std::vector<std::vector<llama_token>> prompts,
-                std::vector<int32_t> layers, bool allRows);
+      std::vector<int32_t> layers, bool allRows);
 
  protected:
   void Run() override;

@@ -18,8 +18,8 @@ double MsSince(std::chrono::steady_clock::time_point t0) {
 
 AddonError DecodeError(int32_t status, const char* phase) {
   if (status == 1) {
-    return AddonError(ErrorCode::DecodeNoKvSlot, std::string("no KV cache slot for the ") + phase +
-                      " (the context is full or fragmented)", status);
+    return AddonError(ErrorCode::DecodeNoKvSlot,
+        std::string("no KV cache slot for the ") + phase + " (the context is full or fragmented)", status);
   }
   return AddonError(ErrorCode::DecodeFailed, std::string("llama_decode failed during the ") + phase, status);
 }
@@ -36,8 +36,7 @@ std::string TokenPiece(const llama_vocab* vocab, llama_token token) {
 }  // namespace
 
 GenerateWorker::GenerateWorker(Napi::Env env, AddonContext* context, Napi::Object owner,
-                               std::vector<llama_token> prompt, const Napi::Object& options, Napi::Function onToken,
-                               GuidanceOptions guidance)
+    std::vector<llama_token> prompt, const Napi::Object& options, Napi::Function onToken, GuidanceOptions guidance)
     : StreamingPromiseWorker<TokenEvent>(env, "inferaligner:Generate", owner),
       context_(context),
       prompt_(std::move(prompt)),
@@ -56,13 +55,15 @@ GenerateWorker::GenerateWorker(Napi::Env env, AddonContext* context, Napi::Objec
 void GenerateWorker::DecodePrompt() {
   const uint32_t n_ctx = llama_n_ctx(context_->ctx);
   if (prompt_.size() > n_ctx) {
-    throw AddonError(ErrorCode::ContextOverflow, "the prompt has " + std::to_string(prompt_.size()) +
-                     " tokens but the context holds " + std::to_string(n_ctx));
+    throw AddonError(ErrorCode::ContextOverflow,
+        "the prompt has " + std::to_string(prompt_.size()) + " tokens but the context holds " + std::to_string(n_ctx));
   }
   const auto t0 = std::chrono::steady_clock::now();
   reused_ = context_->ReusePrefix(prompt_, turnStart_);
   // Counted from what reached the KV cache, so that an aborted prefill reports what it evaluated.
-  const auto evaluatedSince = [this](size_t from) { return context_->history.size() > from ? context_->history.size() - from : 0; };
+  const auto evaluatedSince = [this](size_t from) {
+    return context_->history.size() > from ? context_->history.size() - from : 0;
+  };
   promptEvaluated_ = 0;
   LayerHook* hook = context_->layerHook.get();
   // The gate reads the last prompt token's row at the gate layers during the ordinary prompt
@@ -102,8 +103,9 @@ void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& las
     if (lastRows[i].size() != static_cast<size_t>(n_embd)) {
       char arch[128] = {0};
       llama_model_meta_val_str(context_->model->model, "general.architecture", arch, sizeof arch);
-      throw AddonError(ErrorCode::ModelUnsupported, std::string("the '") + arch + "' architecture does not expose l_out-" +
-                       std::to_string(guidance_.captureLayers[i]) + ", so the guidance gate cannot be computed");
+      throw AddonError(ErrorCode::ModelUnsupported,
+          std::string("the '") + arch + "' architecture does not expose l_out-" +
+              std::to_string(guidance_.captureLayers[i]) + ", so the guidance gate cannot be computed");
     }
   }
   gate_ = DecideGate(guidance_, lastRows);
@@ -146,7 +148,8 @@ void GenerateWorker::ApplyShift() {
       c.layerHook->SetShift(0, guidance_.steerShifts[i]);
       continue;
     }
-    std::copy(guidance_.steerShifts[i].begin(), guidance_.steerShifts[i].end(), cvec.begin() + static_cast<size_t>(l - 1) * n_embd);
+    std::copy(guidance_.steerShifts[i].begin(), guidance_.steerShifts[i].end(),
+        cvec.begin() + static_cast<size_t>(l - 1) * n_embd);
     lo = std::min(lo, l);
     hi = std::max(hi, l);
   }
@@ -210,15 +213,17 @@ void GenerateWorker::Run(const Progress& progress) {
     float lowest = row[0], highest = row[0];
     for (int32_t v = 0; v < n_vocab; v++) {
       if (!std::isfinite(row[v])) {
-        throw AddonError(ErrorCode::Numeric, "the model computed a non-finite logit (NaN or infinity) for token " + std::to_string(generated_.size()) +
-                         " of the answer: its weights or the steering strength are out of range");
+        throw AddonError(ErrorCode::Numeric,
+            "the model computed a non-finite logit (NaN or infinity) for token " + std::to_string(generated_.size()) +
+                " of the answer: its weights or the steering strength are out of range");
       }
       lowest = std::min(lowest, row[v]);
       highest = std::max(highest, row[v]);
     }
     if (n_vocab > 1 && lowest == highest) {
-      throw AddonError(ErrorCode::Numeric, "every logit is the same value for token " + std::to_string(generated_.size()) +
-                       " of the answer (a numerical collapse): its weights or the steering strength are out of range");
+      throw AddonError(ErrorCode::Numeric,
+          "every logit is the same value for token " + std::to_string(generated_.size()) +
+              " of the answer (a numerical collapse): its weights or the steering strength are out of range");
     }
     if (captureLogits_) logits_.emplace_back(row, row + n_vocab);
     const llama_token token = sampler.Sample(c.ctx, -1);
@@ -262,7 +267,7 @@ void GenerateWorker::OnEvents(Napi::Env env, const TokenEvent* events, size_t co
     // the listener's own error.
     try {
       onToken_.Call({events[i].token < 0 ? env.Null() : Napi::Number::New(env, events[i].token),
-                     Napi::String::New(env, events[i].text)});
+          Napi::String::New(env, events[i].text)});
     } catch (const Napi::Error& e) {
       listenerError_ = Napi::Persistent(e.Value().As<Napi::Object>());
       context_->abortRequested.store(true);

@@ -25,7 +25,7 @@ class GenerateWorker : public StreamingPromiseWorker<TokenEvent> {
  public:
   // options: {maxTokens, stop: string[], captureLogits, temperature, topK, topP, minP, seed}
   GenerateWorker(Napi::Env env, AddonContext* context, Napi::Object owner, std::vector<llama_token> prompt,
-                 const Napi::Object& options, Napi::Function onToken, GuidanceOptions guidance);
+      const Napi::Object& options, Napi::Function onToken, GuidanceOptions guidance);
 
  protected:
   void Run(const Progress& progress) override;

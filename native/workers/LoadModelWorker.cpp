@@ -53,18 +53,20 @@ static std::string FindFatalMetadata(gguf_context* gguf, const std::string& arch
     const int64_t k = gguf_find_key(gguf, (arch + field).c_str());
     if (k < 0) continue;
     const gguf_type type = gguf_get_kv_type(gguf, k);
-    const int64_t v = type == GGUF_TYPE_UINT32 ? int64_t(gguf_get_val_u32(gguf, k))
-                      : type == GGUF_TYPE_INT32 ? int64_t(gguf_get_val_i32(gguf, k))
+    const int64_t v = type == GGUF_TYPE_UINT32   ? int64_t(gguf_get_val_u32(gguf, k))
+                      : type == GGUF_TYPE_INT32  ? int64_t(gguf_get_val_i32(gguf, k))
                       : type == GGUF_TYPE_UINT64 ? int64_t(std::min<uint64_t>(gguf_get_val_u64(gguf, k), INT64_MAX))
-                      : 1;
+                                                 : 1;
     if (v <= 0) return "metadata " + arch + field + " is " + std::to_string(v);
     if (std::string(field) == ".block_count" && uint64_t(v) > kMaxLayers) {
-      return "metadata " + arch + field + " is " + std::to_string(v) + " (llama.cpp allows at most " + std::to_string(kMaxLayers) + ")";
+      return "metadata " + arch + field + " is " + std::to_string(v) + " (llama.cpp allows at most " +
+             std::to_string(kMaxLayers) + ")";
     }
   }
   // Two vocabulary entries with the same text (llama.cpp asserts that the text->id map is as long as the list).
   const int64_t tokensKey = gguf_find_key(gguf, "tokenizer.ggml.tokens");
-  if (tokensKey >= 0 && gguf_get_kv_type(gguf, tokensKey) == GGUF_TYPE_ARRAY && gguf_get_arr_type(gguf, tokensKey) == GGUF_TYPE_STRING) {
+  if (tokensKey >= 0 && gguf_get_kv_type(gguf, tokensKey) == GGUF_TYPE_ARRAY &&
+      gguf_get_arr_type(gguf, tokensKey) == GGUF_TYPE_STRING) {
     const size_t n = gguf_get_arr_n(gguf, tokensKey);
     std::unordered_set<std::string_view> seen;
     seen.reserve(n);
@@ -72,7 +74,8 @@ static std::string FindFatalMetadata(gguf_context* gguf, const std::string& arch
       // Empty entries are renamed by llama.cpp ([EMPTY_i]) before it builds the map: not duplicates.
       const std::string_view text = gguf_get_arr_str(gguf, tokensKey, i);
       if (!text.empty() && !seen.insert(text).second) {
-        return "tokenizer.ggml.tokens has the token '" + std::string(gguf_get_arr_str(gguf, tokensKey, i)) + "' twice (id " + std::to_string(i) + ")";
+        return "tokenizer.ggml.tokens has the token '" + std::string(gguf_get_arr_str(gguf, tokensKey, i)) +
+               "' twice (id " + std::to_string(i) + ")";
       }
     }
   }
@@ -81,9 +84,10 @@ static std::string FindFatalMetadata(gguf_context* gguf, const std::string& arch
   // the first decode (the file still looks consistent when the type's size fits the data).
   for (int64_t i = 0; i < gguf_get_n_tensors(gguf); i++) {
     const ggml_type type = gguf_get_tensor_type(gguf, i);
-    if (type == GGML_TYPE_I8 || type == GGML_TYPE_I16 || type == GGML_TYPE_I32 || type == GGML_TYPE_I64 || type == GGML_TYPE_F64 ||
-        type == GGML_TYPE_Q8_1 || type == GGML_TYPE_Q8_K) {
-      return std::string("tensor ") + gguf_get_tensor_name(gguf, i) + " has type " + ggml_type_name(type) + ", which no model weight has";
+    if (type == GGML_TYPE_I8 || type == GGML_TYPE_I16 || type == GGML_TYPE_I32 || type == GGML_TYPE_I64 ||
+        type == GGML_TYPE_F64 || type == GGML_TYPE_Q8_1 || type == GGML_TYPE_Q8_K) {
+      return std::string("tensor ") + gguf_get_tensor_name(gguf, i) + " has type " + ggml_type_name(type) +
+             ", which no model weight has";
     }
   }
   return "";
@@ -94,13 +98,15 @@ static std::string FindFatalMetadata(gguf_context* gguf, const std::string& arch
 static std::string ReadArchitecture(const std::string& path) {
   gguf_init_params params = {/*no_alloc =*/true, /*ctx =*/nullptr};
   gguf_context* gguf = gguf_init_from_file(path.c_str(), params);
-  if (!gguf) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' is not a valid GGUF file (corrupt or truncated header)");
+  if (!gguf)
+    throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' is not a valid GGUF file (corrupt or truncated header)");
   std::string arch;
   const int64_t key = gguf_find_key(gguf, "general.architecture");
   if (key >= 0 && gguf_get_kv_type(gguf, key) == GGUF_TYPE_STRING) arch = gguf_get_val_str(gguf, key);
   const std::string problem = arch.empty() ? "" : FindFatalMetadata(gguf, arch);
   gguf_free(gguf);
-  if (arch.empty()) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' has no general.architecture: not a model file");
+  if (arch.empty())
+    throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' has no general.architecture: not a model file");
   if (!problem.empty()) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "': " + problem);
   return arch;
 }
@@ -133,16 +139,19 @@ void LoadModelWorker::Run() {
     const bool badData = log.find("file bounds") != std::string::npos || log.find("corrupt") != std::string::npos ||
                          log.find("failed to read") != std::string::npos;
     if (unknownArch || (!badData && log.empty() && !VocabularyLoads(path))) {
-      throw AddonError(ErrorCode::ModelUnsupported,
-                       "cannot load architecture '" + arch + "' of '" + path + "' (unsupported by this llama.cpp, or its metadata is incomplete)" + detail);
+      throw AddonError(
+          ErrorCode::ModelUnsupported, "cannot load architecture '" + arch + "' of '" + path +
+                                           "' (unsupported by this llama.cpp, or its metadata is incomplete)" + detail);
     }
-    const bool outOfMemory = !badData && (log.find("alloc") != std::string::npos || log.find("memory") != std::string::npos);
+    const bool outOfMemory =
+        !badData && (log.find("alloc") != std::string::npos || log.find("memory") != std::string::npos);
     throw AddonError(outOfMemory ? ErrorCode::ModelLoad : ErrorCode::ModelInvalid,
-                     "failed to load '" + path + "' (" + arch + ")" + detail);
+        "failed to load '" + path + "' (" + arch + ")" + detail);
   }
   if (!llama_model_has_decoder(m) || llama_model_has_encoder(m)) {
     llama_model_free(m);
-    throw AddonError(ErrorCode::ModelUnsupported, "'" + path + "' is not a decoder-only model; only those are supported");
+    throw AddonError(
+        ErrorCode::ModelUnsupported, "'" + path + "' is not a decoder-only model; only those are supported");
   }
   const llama_vocab* vocab = llama_model_get_vocab(m);
   const int32_t n_vocab = llama_vocab_n_tokens(vocab);

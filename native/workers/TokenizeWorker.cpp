@@ -8,7 +8,8 @@
 
 namespace inferaligner {
 
-TokenizeWorker::TokenizeWorker(Napi::Env env, AddonModel* model, Napi::Object owner, std::string text, bool addSpecial, bool parseSpecial, int32_t limit)
+TokenizeWorker::TokenizeWorker(Napi::Env env, AddonModel* model, Napi::Object owner, std::string text, bool addSpecial,
+    bool parseSpecial, int32_t limit)
     : PromiseWorker(env, "inferaligner:Tokenize", owner),
       model_(model),
       text_(std::move(text)),
@@ -23,22 +24,27 @@ void TokenizeWorker::Run() {
   const int32_t length = static_cast<int32_t>(text_.size());
   try {
     tokens_.resize(text_.size() + 4);
-    int32_t n = llama_tokenize(model_->vocab, text_.data(), length, tokens_.data(), static_cast<int32_t>(tokens_.size()), addSpecial_, parseSpecial_);
+    int32_t n = llama_tokenize(model_->vocab, text_.data(), length, tokens_.data(),
+        static_cast<int32_t>(tokens_.size()), addSpecial_, parseSpecial_);
     if (n < 0) {
       tokens_.resize(-n);
-      n = llama_tokenize(model_->vocab, text_.data(), length, tokens_.data(), static_cast<int32_t>(tokens_.size()), addSpecial_, parseSpecial_);
+      n = llama_tokenize(model_->vocab, text_.data(), length, tokens_.data(), static_cast<int32_t>(tokens_.size()),
+          addSpecial_, parseSpecial_);
     }
     if (n < 0) throw AddonError(ErrorCode::InvalidArgument, "the text could not be tokenized");
     tokens_.resize(n);
   } catch (const AddonError&) {
     throw;
   } catch (const std::bad_alloc&) {
-    throw AddonError(ErrorCode::InvalidArgument, "out of memory tokenizing a text of " + std::to_string(text_.size()) + " bytes");
+    throw AddonError(
+        ErrorCode::InvalidArgument, "out of memory tokenizing a text of " + std::to_string(text_.size()) + " bytes");
   } catch (const std::exception& e) {
-    throw AddonError(ErrorCode::ModelInvalid, std::string("the model's vocabulary is broken: llama.cpp failed with '") + e.what() + "'");
+    throw AddonError(ErrorCode::ModelInvalid,
+        std::string("the model's vocabulary is broken: llama.cpp failed with '") + e.what() + "'");
   }
   if (limit_ > 0 && static_cast<int64_t>(tokens_.size()) > limit_) {
-    throw AddonError(ErrorCode::ContextOverflow, "the prompt is " + std::to_string(tokens_.size()) + " tokens, more than the context's " + std::to_string(limit_));
+    throw AddonError(ErrorCode::ContextOverflow, "the prompt is " + std::to_string(tokens_.size()) +
+                                                     " tokens, more than the context's " + std::to_string(limit_));
   }
 }
 

@@ -18,7 +18,8 @@ class TokenizeWorker : public PromiseWorker {
  public:
   // limit > 0: more tokens than that is ERR_CONTEXT_OVERFLOW. The caller counts the job in
   // model->activeJobs once it is queued; Finish() uncounts it.
-  TokenizeWorker(Napi::Env env, AddonModel* model, Napi::Object owner, std::string text, bool addSpecial, bool parseSpecial, int32_t limit);
+  TokenizeWorker(Napi::Env env, AddonModel* model, Napi::Object owner, std::string text, bool addSpecial,
+      bool parseSpecial, int32_t limit);
 
  protected:
   void Run() override;
