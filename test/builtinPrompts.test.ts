@@ -1,5 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +43,21 @@ builtin("version and shape", () => {
   }
   assert.throws(() => builtinPromptSet("nasty" as BuiltinPromptKind, "train"), TypeError);
   assert.throws(() => builtinPromptSet("harmful", "test" as BuiltinPromptSplit), TypeError);
+});
+
+builtin("the contents of each version are pinned: a changed prompt, order, category or split needs a new BUILTIN_PROMPTS_VERSION", () => {
+  // Vector files record the version they were extracted with; the same version must mean the same
+  // prompts. After a deliberate change, bump the version and put the new hashes here.
+  const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
+  const pinned: Record<number, { prompts: string; categories: string }> = {
+    2: {
+      prompts: "4f6299eab3420d96b777197b4d37932ec3d40d57f2c62007bd98a6bf73378215",
+      categories: "46f8e897625f8d394707d1254a8ed86e89c755157675720213ec1975e7d62d34",
+    },
+  };
+  assert.ok(pinned[BUILTIN_PROMPTS_VERSION], `no hashes pinned for version ${BUILTIN_PROMPTS_VERSION}`);
+  assert.is(sha256(BUILTIN_PROMPTS), pinned[BUILTIN_PROMPTS_VERSION]!.prompts, "prompts, their order or the split changed");
+  assert.is(sha256(BUILTIN_PROMPT_CATEGORIES), pinned[BUILTIN_PROMPTS_VERSION]!.categories, "the categories changed");
 });
 
 builtin("counts: at least 180 a class, about 20% validation", () => {
