@@ -1,10 +1,15 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
-import { str, u32, writeGguf, type GgufValue } from "../lib/gguf/writer.js";
+import { arr, bool, encodeGguf, f16BitsToF32, f32, f32ToF16Bits, f64, i64, i8, str, u32, u64, u8, writeGguf, type GgufValue } from "../lib/gguf/writer.js";
+import { parseGguf } from "../lib/gguf/reader.js";
+import { valueTypeName } from "../lib/gguf/metadataValues.js";
+import { encodeVectorFile, readVectorFile, saveGuidanceDefaults, writeVectorFile } from "../lib/vectors/vectorFile.js";
+import type { SafetyVectors } from "../lib/vectors/extract.js";
+import { SCORE_KINDS } from "../lib/vocabulary.js";
 
 const guidance = suite("guidance");
 const path = tinyModelPath("tiny-chatml");
@@ -54,6 +59,187 @@ async function withControlVector(context: ia.LlamaContext, v: ia.VectorFile, lay
     context._setControlVector(null);
   }
 }
+
+// ---- The files guidance reads, without a model: GGUF encoding and vector files ----
+
+guidance("GGUF writer (no model): the exact bytes of a small file", () => {
+  const bytes = encodeGguf([["k", u32(7)]], [{ name: "t", shape: [2], type: "F32", data: Float32Array.of(1, -2) }]);
+  const le = (n: number, size: 4 | 8) => {
+    const b = Buffer.alloc(size);
+    if (size === 4) b.writeUInt32LE(n);
+    else b.writeBigUInt64LE(BigInt(n));
+    return b;
+  };
+  const expected = Buffer.concat([
+    Buffer.from("GGUF"), le(3, 4), le(1, 8), le(1, 8), // magic, version, tensor count, kv count
+    le(1, 8), Buffer.from("k"), le(4, 4), le(7, 4), // key, type u32 (4), value
+    le(1, 8), Buffer.from("t"), le(1, 4), le(2, 8), le(0, 4), le(0, 8), // name, n_dims, ne0, F32, offset
+    Buffer.alloc(96 - 74), // padding to the default alignment of 32
+    Buffer.from(Float32Array.of(1, -2).buffer), Buffer.alloc(24), // data, padded
+  ]);
+  assert.is(bytes.length, 128);
+  assert.equal([...bytes], [...expected]);
+});
+
+guidance("GGUF writer (no model): every value type and an F16 tensor read back as written; a non-default alignment is recorded", () => {
+  const metadata: Array<[string, GgufValue]> = [
+    ["a.u8", u8(255)], ["a.i8", i8(-128)], ["a.u64", u64(2n ** 64n - 1n)], ["a.i64", i64(-(2n ** 63n))], ["a.f64", f64(Math.PI)],
+    ["a.bool", bool(true)], ["a.str", str("héllo ☃")], ["a.strs", arr("str", ["x", ""])], ["a.f32s", arr("f32", [0.5, -1])],
+  ];
+  const data = Float32Array.of(1, 0.1, -65504, 1e-8);
+  const file = parseGguf(encodeGguf(metadata, [{ name: "w", shape: [2, 2], type: "F16", data }], { alignment: 64 }));
+  assert.is(file.metadata.get("a.u8"), 255);
+  assert.is(file.metadata.get("a.i8"), -128);
+  assert.is(file.metadata.get("a.u64"), 2n ** 64n - 1n);
+  assert.is(file.metadata.get("a.i64"), -(2n ** 63n));
+  assert.is(file.metadata.get("a.f64"), Math.PI);
+  assert.is(file.metadata.get("a.bool"), true);
+  assert.is(file.metadata.get("a.str"), "héllo ☃");
+  assert.equal(file.metadata.get("a.strs"), ["x", ""]);
+  assert.equal(file.metadata.get("a.f32s"), [0.5, -1]);
+  assert.is(file.metadata.get("general.alignment"), 64);
+  assert.equal(file.metadataTypes.get("a.f32s"), { type: 9, elementType: 6 });
+  assert.equal(file.tensors.map((t) => [t.name, t.shape, t.type]), [["w", [2, 2], 1]]);
+  assert.is(file.tensors[0]!.offset % 64, 0);
+  assert.equal([valueTypeName(0), valueTypeName(6), valueTypeName(9), valueTypeName(12), valueTypeName(13)], ["u8", "f32", "arr", "f64", undefined]);
+});
+
+guidance("GGUF writer (no model): values that would wrap or mislead are refused before anything is written", () => {
+  const t = (shape: number[], n: number, name = "t") => ({ name, shape, type: "F32" as const, data: new Float32Array(n) });
+  assert.throws(() => encodeGguf([["k", u8(256)]], []), (e: Error) => e instanceof TypeError && e.message === 'gguf: metadata "k": out of range (type u8, value 256)');
+  assert.throws(() => encodeGguf([["k", arr("i8", [1, -129])]], []), /metadata "k": out of range \(type i8, value -129\)/);
+  assert.throws(() => encodeGguf([["k", u32(1.5)]], []), /expected an integer/);
+  assert.throws(() => encodeGguf([["k", { type: "str", value: 5 } as unknown as GgufValue]], []), /expected a string/);
+  assert.throws(() => encodeGguf([["k", u8(1)], ["k", u8(2)]], []), /duplicate metadata key "k"/);
+  assert.throws(() => encodeGguf([], [], { alignment: 24 }), /alignment must be a power of two, got 24/);
+  assert.throws(() => encodeGguf([["general.alignment", u32(64)]], [], { alignment: 32 }), /contradicts general.alignment 64/);
+  assert.throws(() => encodeGguf([["general.alignment", f32(64)]], []), /general.alignment must be a u32/);
+  assert.throws(() => encodeGguf([], [t([2, 2], 3)]), /data has 3 elements, shape needs 4/);
+  assert.throws(() => encodeGguf([], [t([1, 1, 1, 1, 1], 1)]), /needs 1..4 dims/);
+  assert.throws(() => encodeGguf([], [t([0], 0)]), /bad shape \[0\]/);
+  assert.throws(() => encodeGguf([], [t([1], 1, "n".repeat(64))]), /name longer than 63 bytes/);
+  assert.throws(() => encodeGguf([], [t([1], 1), t([1], 1)]), /tensor "t": duplicate name/);
+});
+
+guidance("F16 conversion (no model): round to nearest, ties to even, at every boundary", () => {
+  const cases: Array<[number, number]> = [
+    [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [-0, 0x8000], [Infinity, 0x7c00], [-Infinity, 0xfc00],
+    [65519.99, 0x7bff], [65520, 0x7c00], // the tie above the largest finite value rounds to infinity
+    [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], // ties go to the even neighbour
+    [1 + 2 ** -11 + 2 ** -20, 0x3c01], // just above a tie rounds up
+    [2 ** -24, 0x0001], [2 ** -25, 0x0000], [3 * 2 ** -25, 0x0002], [2 ** -25 * 1.0001, 0x0001], // subnormals
+    [2 ** -14 - 2 ** -25, 0x0400], // the largest subnormal's upper tie carries into the smallest normal
+  ];
+  for (const [x, bits] of cases) assert.is(f32ToF16Bits(x), bits, `f32ToF16Bits(${x})`);
+  assert.ok((f32ToF16Bits(NaN) & 0x7fff) > 0x7c00, "NaN stays NaN");
+  // Every half-precision value converts back to itself; NaNs stay NaN.
+  for (let h = 0; h < 0x10000; h++) {
+    const x = f16BitsToF32(h);
+    if (Number.isNaN(x)) assert.ok((f32ToF16Bits(x) & 0x7fff) > 0x7c00, `NaN 0x${h.toString(16)}`);
+    else if (f32ToF16Bits(x) !== h) assert.unreachable(`0x${h.toString(16)} -> ${x} -> 0x${f32ToF16Bits(x).toString(16)}`);
+  }
+});
+
+/** Vectors as extraction makes them, with made-up numbers: 3 blocks of width 4. */
+function syntheticVectors(withValidation: boolean): SafetyVectors {
+  const unit = (i: number) => Float32Array.from({ length: 4 }, (_, j) => (j === i ? 1 : 0));
+  const perKind = <T>(f: (k: number) => T) => Object.fromEntries(SCORE_KINDS.map((k, i) => [k, f(i)])) as Record<(typeof SCORE_KINDS)[number], T>;
+  return {
+    source: { architecture: "llama", layerCount: 3, embeddingLength: 4, fileName: "m.gguf", sha256: "ab12" },
+    chatTemplate: "{{ messages }}",
+    counts: { harmful: 8, harmless: 9, valHarmful: 2, valHarmless: 3 },
+    falseOpenBudget: 0.05,
+    layers: [0, 1, 2].map((l) => ({
+      layer: l,
+      harmfulMean: Float32Array.of(l, 1, 2, 3),
+      harmlessMean: Float32Array.of(-l, -1, -2, -3),
+      direction: unit(l),
+      norm: 1.5 + l,
+      meanActivationNorm: 10 * (l + 1),
+      thresholds: perKind((k) => ({ midpoint: 0.1 * l, best: 0.2 + k, calibrationAccuracy: 0.75, budget: 0.25 * (l + 1) })),
+      ...(withValidation ? { validation: perKind(() => ({ accuracy: 0.5, auc: 0.625, openHarmful: 0.875, openHarmless: 0.125 })) } : {}),
+    })),
+    suggested: { gateLayer: 1, steerLayers: [1, 2] },
+    calibrationScores: perKind(() => []),
+    skipped: [],
+    timings: { prompts: 0, tokens: 0, ms: 0, promptsPerSecond: 0, tokensPerSecond: 0 },
+  };
+}
+
+guidance("vector files (no model): written vectors read back as they were; saved defaults replace, not add", () => {
+  const v = syntheticVectors(true);
+  const file = join(scratch, "synthetic.gguf");
+  writeVectorFile(file, v);
+  const back = readVectorFile(file);
+  assert.equal([back.formatVersion, back.modelHint, back.layerCount, back.embeddingLength, back.chatTemplate, back.falseOpenBudget], [1, "llama", 3, 4, "{{ messages }}", Math.fround(0.05)]);
+  assert.equal(back.source, v.source);
+  assert.equal(back.counts, v.counts);
+  assert.equal(back.suggested, v.suggested);
+  assert.is(back.defaults, null);
+  for (const l of [0, 1, 2]) {
+    assert.equal(back.directions[l], v.layers[l]!.direction, `direction ${l}`);
+    assert.equal(back.harmfulMeans[l], v.layers[l]!.harmfulMean);
+    assert.equal(back.harmlessMeans[l], v.layers[l]!.harmlessMean);
+    const layer = back.layers[l]!;
+    assert.equal([layer.layer, layer.norm, layer.meanActivationNorm, layer.threshold], [l, 1.5 + l, 10 * (l + 1), 0.25 * (l + 1)]);
+    assert.equal(layer.thresholds.projection, { midpoint: Math.fround(0.1 * l), best: Math.fround(1.2), calibrationAccuracy: 0.75, budget: 0.25 * (l + 1) });
+    assert.equal(layer.validation!.cosine, { accuracy: 0.5, auc: 0.625, openHarmful: 0.875, openHarmless: 0.125 });
+  }
+  // Without validation sets: no validation keys, and validation reads back as null.
+  assert.is(parseGguf(encodeVectorFile(syntheticVectors(false))).metadata.has("inferaligner.validation.cosine.auc"), false);
+  saveGuidanceDefaults(file, { alphaRelative: 0.5, steerLayers: [0, 1], calibratedOn: "first" });
+  saveGuidanceDefaults(file, { alphaRelative: 0.25, steerLayers: [2, 2], calibratedOn: "second" });
+  const saved = readVectorFile(file);
+  assert.equal(saved.defaults, { alphaRelative: 0.25, steerLayers: [2, 2], calibratedOn: "second" });
+  const { defaults: _saved, ...restSaved } = saved;
+  const { defaults: _back, ...restBack } = back;
+  assert.equal(restSaved, restBack, "everything else as it was");
+  assert.is([...parseGguf(readFileSync(file)).metadata.keys()].filter((k) => k.startsWith("inferaligner.defaults.")).length, 3);
+});
+
+guidance("vector files (no model): a damaged file names what is wrong (ERR_VECTOR_FILE)", () => {
+  const good = parseGguf(encodeVectorFile(syntheticVectors(true)));
+  /** The good file's metadata, each value re-typed as read, with `change` applied by key (null: removed; new keys added at the end). */
+  const damaged = (name: string, change: Record<string, GgufValue | null>, directionScale = 1) => {
+    const metadata: Array<[string, GgufValue]> = [];
+    for (const [key, value] of good.metadata) {
+      if (key in change) {
+        if (change[key] !== null) metadata.push([key, change[key]!]);
+        continue;
+      }
+      const t = good.metadataTypes.get(key)!;
+      const type = valueTypeName(t.type)!;
+      metadata.push([key, type === "arr" ? arr(valueTypeName(t.elementType!) as "f32", value as number[]) : ({ type, value } as GgufValue)]);
+    }
+    for (const [key, value] of Object.entries(change)) if (value !== null && !good.metadata.has(key)) metadata.push([key, value]);
+    const tensors = good.tensors.map((t) => ({ name: t.name, shape: t.shape, type: "F32" as const, data: good.readF32(t.name).map((x) => x * directionScale) }));
+    const path = join(scratch, `damaged-${name}.gguf`);
+    writeGguf(path, metadata, tensors);
+    return path;
+  };
+  const fails = (path: string, message: RegExp) =>
+    assert.throws(() => readVectorFile(path), (e: ia.LlamaError) => e.code === "ERR_VECTOR_FILE" && message.test(e.message) && e.message.startsWith(`vector file '${path}': `));
+  fails(damaged("version", { "inferaligner.format_version": u32(2) }), /format version 2; this package reads version 1$/);
+  fails(damaged("arch", { "general.architecture": str("llama") }), /general.architecture is not "controlvector"/);
+  fails(damaged("missing", { "inferaligner.source.sha256": null }), /missing inferaligner.source.sha256$/);
+  fails(damaged("count", { "inferaligner.source.layer_count": u32(4) }), /disagrees with the source model's layer count/);
+  fails(damaged("short", { "inferaligner.layer.norm": arr("f32", [1, 2]) }), /inferaligner.layer.norm must hold 3 numbers/);
+  fails(damaged("nan", { "inferaligner.mean.harmful": arr("f32", Array.from({ length: 12 }, (_, i) => (i === 5 ? NaN : i))) }), /mean.harmful has a value that is not finite/);
+  fails(damaged("unit", {}, 2), /direction of block 1 is not a unit vector \(norm 2\)/);
+  fails(damaged("budget", { "inferaligner.gate.false_open_budget": f32(1) }), /gate.false_open_budget must be a share in \[0, 1\)/);
+  fails(damaged("gate", { "inferaligner.suggested.gate_layer": u32(3) }), /suggested.gate_layer 3 is outside 0..2/);
+  fails(damaged("steer", { "inferaligner.suggested.steer_layers": arr("i32", [2, 1]) }), /suggested.steer_layers \[2, 1\] is not a range within 0..2/);
+  fails(damaged("defaults", { "inferaligner.defaults.alpha_relative": f32(0.1), "inferaligner.defaults.steer_layers": arr("i32", [0, 3]) }), /defaults.steer_layers must be \[from, to\] within 0..2/);
+  // A file from before the false-open budget: the default threshold is `best`, the open shares null.
+  const old = readVectorFile(damaged("before-budget", {
+    "inferaligner.gate.false_open_budget": null,
+    ...Object.fromEntries(SCORE_KINDS.flatMap((k) => [`threshold.${k}.budget`, `validation.${k}.open_harmful`, `validation.${k}.open_harmless`]).map((k) => [`inferaligner.${k}`, null])),
+  }));
+  assert.is(old.falseOpenBudget, null);
+  assert.is(old.layers[1]!.threshold, old.layers[1]!.thresholds.cosine.best);
+  assert.equal(old.layers[1]!.thresholds.cosine.budget, old.layers[1]!.thresholds.cosine.best);
+  assert.is(old.layers[1]!.validation!.cosine.openHarmful, null);
+});
 
 guidance("gate closed: tokens and logits bitwise identical to guidance off; gate reported", async () => {
   const v = await tinyVectors();
