@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { contextInternals } from "./helpers/internals.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const vectors = suite("vectors");
@@ -29,7 +30,7 @@ async function naiveLastRows(model: ia.LlamaModel, prompts: string[]): Promise<F
     for (const p of prompts) {
       const tokens = Uint32Array.from(ia.renderPrompt(model, p));
       const n = tokens.length;
-      const r = await context._capture([tokens], { layers: Array.from({ length: L }, (_, i) => i), allRows: true });
+      const r = await contextInternals(context)._capture([tokens], { layers: Array.from({ length: L }, (_, i) => i), allRows: true });
       // every row of every block; the last block keeps only the output row (llama.cpp drops the rest)
       assert.is(r.rows.length, ((L - 1) * n + 1) * E);
       out.push(Array.from({ length: L }, (_, l) => (l < L - 1 ? r.rows.slice((l * n + n - 1) * E, (l * n + n) * E) : r.rows.slice((L - 1) * n * E))));
@@ -132,13 +133,14 @@ vectors("layer indexing oracle: direction.N through llama_set_adapter_cvec shift
   const v = ia.readVectorFile(file, model);
   const { layerCount: L, embeddingLength: E } = model.info;
   const context = await model.createContext({ contextSize: 256, threads, evalHook: true });
+  const internals = contextInternals(context);
   const alpha = 8;
   const logitsWith = async (setup: () => void) => {
     context.clear();
     setup();
     const r = await context.complete("hello world", { maxTokens: 4, captureLogits: true });
-    context._setControlVector(null);
-    for (let l = 0; l < L; l++) context._native.setLayerShift(l, null);
+    internals._setControlVector(null);
+    for (let l = 0; l < L; l++) internals._native.setLayerShift(l, null);
     return r.logits!;
   };
   try {
@@ -148,10 +150,10 @@ vectors("layer indexing oracle: direction.N through llama_set_adapter_cvec shift
       const viaCvec = await logitsWith(() => {
         const data = new Float32Array(E * (L - 1)); // starts at layer 1
         data.set(shift, (n - 1) * E);
-        context._setControlVector(data, n, n);
+        internals._setControlVector(data, n, n);
       });
-      const viaHook = await logitsWith(() => context._native.setLayerShift(n, shift));
-      const offByOne = await logitsWith(() => context._native.setLayerShift(n - 1, shift));
+      const viaHook = await logitsWith(() => internals._native.setLayerShift(n, shift));
+      const offByOne = await logitsWith(() => internals._native.setLayerShift(n - 1, shift));
       for (let t = 0; t < viaCvec.length; t++) {
         assert.ok(maxRelativeDifference(viaCvec[t]!, viaHook[t]!) < 1e-5, `layer ${n} step ${t}`);
       }
@@ -249,48 +251,49 @@ vectors("context._capture: rows per prompt, claims the context (busy both ways),
   const code = (p: Promise<unknown>) => p.then(() => "resolved", (e: ia.LlamaError) => e.code ?? e.name);
   const noHook = await model.createContext({ contextSize: 256, threads, evalHook: false });
   try {
-    assert.is(await code(noHook._capture(prompts, { layers })), "ERR_INVALID_ARGUMENT");
+    assert.is(await code(contextInternals(noHook)._capture(prompts, { layers })), "ERR_INVALID_ARGUMENT");
   } finally {
     await noHook.dispose();
   }
   const context = await model.createContext({ contextSize: 256, batchSize: 256, ubatchSize: 256, sequences: 4, kvUnified: true, threads, flashAttention: false });
+  const internals = contextInternals(context);
   try {
-    const r = await context._capture(prompts, { layers });
+    const r = await internals._capture(prompts, { layers });
     assert.is(r.rows.length, prompts.length * L * E);
     assert.is(r.tokens, prompts.reduce((n, p) => n + p.length, 0));
     // a prompt's rows are its own: the same as when it is captured alone (up to batched rounding)
-    const alone = await context._capture([prompts[3]!], { layers });
+    const alone = await internals._capture([prompts[3]!], { layers });
     assert.ok(maxRelativeDifference(r.rows.subarray(3 * L * E, 4 * L * E), alone.rows) < 1e-4);
     assert.ok(maxRelativeDifference(r.rows.subarray(2 * L * E, 3 * L * E), alone.rows) > 1e-2, "another prompt's rows differ");
     // a generation holds the context: capture is refused, and the other way round
     const generation = context.generate(Array.from(prompts[0]!), { maxTokens: 16 });
-    assert.is(await code(context._capture(prompts, { layers })), "ERR_CONTEXT_BUSY");
+    assert.is(await code(internals._capture(prompts, { layers })), "ERR_CONTEXT_BUSY");
     await generation;
-    const capture = context._capture(prompts, { layers });
+    const capture = internals._capture(prompts, { layers });
     assert.ok(context.busy);
     assert.is(await code(context.generate([1, 2, 3], { maxTokens: 1 })), "ERR_CONTEXT_BUSY");
     assert.throws(() => context.clear(), (e: ia.LlamaError) => e.code === "ERR_CONTEXT_BUSY");
     await capture;
     assert.not.ok(context.busy);
     // misuse is refused before the native call
-    assert.is(await context._capture([Uint32Array.of()], { layers }).then(() => null, (e: unknown) => e instanceof TypeError), true);
-    assert.is(await context._capture([[1, 2] as unknown as Uint32Array], { layers }).then(() => null, (e: unknown) => e instanceof TypeError), true);
+    assert.is(await internals._capture([Uint32Array.of()], { layers }).then(() => null, (e: unknown) => e instanceof TypeError), true);
+    assert.is(await internals._capture([[1, 2] as unknown as Uint32Array], { layers }).then(() => null, (e: unknown) => e instanceof TypeError), true);
     // abort: before the start, and during the decode (the native abort flag)
     const before = new AbortController();
     before.abort();
-    assert.instance(await context._capture(prompts, { layers, signal: before.signal }).catch((e: unknown) => e), ia.GenerationAbortedError);
+    assert.instance(await internals._capture(prompts, { layers, signal: before.signal }).catch((e: unknown) => e), ia.GenerationAbortedError);
     const during = new AbortController();
-    const aborted = context._capture(prompts, { layers, signal: during.signal }).catch((e: unknown) => e);
+    const aborted = internals._capture(prompts, { layers, signal: during.signal }).catch((e: unknown) => e);
     during.abort();
     const error = await aborted;
     assert.instance(error, ia.GenerationAbortedError);
     assert.is((error as ia.LlamaError).code, "ERR_ABORTED");
     assert.not.ok(context.busy);
     // dispose during a capture aborts it and waits for it
-    const running = context._capture(prompts, { layers }).catch((e: unknown) => e);
+    const running = internals._capture(prompts, { layers }).catch((e: unknown) => e);
     await context.dispose();
     assert.instance(await running, ia.GenerationAbortedError);
-    assert.is(await code(context._capture(prompts, { layers })), "ERR_DISPOSED");
+    assert.is(await code(internals._capture(prompts, { layers })), "ERR_DISPOSED");
   } finally {
     await context.dispose();
   }
