@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlamaError } from "../lib/errors.js";
 import { checkTemplates, fillEachTemplate, fillTemplate, TEMPLATE_SLOT } from "../lib/promptTemplates.js";
+import { itemKey, jailbreakPrompts, setItems } from "../lib/eval/items.js";
 import { jsonErrorOffset, lineColumn } from "../lib/jsonErrorPosition.js";
 import { loadPromptSet, loadRows, parseCsv, PROMPT_TEXT_FIELDS, readPromptFile, type PromptFileOptions } from "../lib/prompts.js";
 
@@ -321,6 +322,18 @@ prompts("templates: every slot filled, each template once with prompts in turn, 
   assert.throws(() => checkTemplates(["ok [INSERT PROMPT HERE]", "no slot"], TEMPLATE_SLOT, "t.csv"), (e: LlamaError) => e.code === "ERR_INVALID_ARGUMENT" && /template\(s\) 1 of 't.csv'/.test(e.message));
   assert.throws(() => checkTemplates([], TEMPLATE_SLOT, "t.csv"), /no templates/);
   assert.throws(() => checkTemplates(["x"], "", "t.csv"), /slot \(placeholder\) is empty/);
+});
+
+prompts("evaluation sets from prompts: jailbreaks question by question over every template; repeats dropped, limits, stable keys", () => {
+  const { prompts: filled, meta } = jailbreakPrompts(["A:[Q]", "B:[Q][Q]"], ["x", "y"], "[Q]");
+  assert.equal(filled, ["A:x", "B:xx", "A:y", "B:yy"]);
+  assert.equal(meta, [{ question: "x", template: 0 }, { question: "x", template: 1 }, { question: "y", template: 0 }, { question: "y", template: 1 }]);
+  const items = setItems("jailbreak", ["p", "q", "p", "r", "s"], 3, (j) => ({ template: j }));
+  assert.equal(items.map((i) => [i.prompt, i.index, i.template]), [["p", 0, 0], ["q", 1, 1], ["r", 2, 3]], "extra() gets the position in the list, index counts kept items");
+  assert.is(items[0]!.key, itemKey("jailbreak", "p"));
+  assert.match(items[0]!.key, /^jailbreak:[0-9a-f]{16}$/);
+  assert.is(setItems("harmful", ["p", "q"], undefined).length, 2);
+  assert.equal(setItems("harmful", [], 5), []);
 });
 
 prompts.run();

@@ -3,7 +3,7 @@
 // stable key derived from its set and text, which is what a resumed run matches on.
 import { createHash } from "node:crypto";
 import { LlamaError } from "../errors.js";
-import { loadPromptSet, loadRows, type PromptFileOptions } from "../prompts.js";
+import { loadPromptSet, loadRows, type PromptFileOptions, type PromptRow } from "../prompts.js";
 import { checkTemplates, fillTemplate, TEMPLATE_SLOT } from "../promptTemplates.js";
 import { codeTaskPrompt, readCodeTasks, type CodeTask } from "./utility.js";
 
@@ -64,71 +64,100 @@ export function buildEvalItems(o: EvalSetsOptions): { items: EvalItem[]; exclude
     throw invalid("jailbreaks need both a templates file and a questions file");
   }
   const fileOptions: PromptFileOptions = o.field !== undefined ? { field: o.field } : {};
-  const excluded = new Set<string>();
-  for (const path of o.exclude ?? []) for (const p of loadPromptSet(path, fileOptions).prompts) excluded.add(p.trim());
-  const excludedCount: Record<EvalSetName, number> = { harmful: 0, jailbreak: 0, harmless: 0, overRefusal: 0, utility: 0 };
-  const items: EvalItem[] = [];
+  const exclusion = new Exclusion(o.exclude ?? [], fileOptions);
   if (o.harmlessLimit !== undefined && (!Number.isInteger(o.harmlessLimit) || o.harmlessLimit < 1)) throw new RangeError(`harmlessLimit must be a positive integer, got ${o.harmlessLimit}`);
-  // `extra(j)` gets the prompt's position in `prompts` (duplicates skipped do not shift it).
-  const push = (set: EvalSetName, prompts: string[], extra?: (j: number) => Partial<EvalItem>) => {
-    const seen = new Set<string>();
+  const items: EvalItem[] = [];
+  const add = (set: EvalSetName, prompts: readonly string[], extra?: (j: number) => Partial<EvalItem>) => {
     const limit = set === "harmless" && o.harmlessLimit !== undefined ? o.harmlessLimit : o.limit;
-    prompts.forEach((prompt, j) => {
-      if (limit !== undefined && seen.size >= limit) return;
-      const key = itemKey(set, prompt);
-      if (seen.has(key)) return;
-      seen.add(key);
-      items.push({ key, set, index: seen.size - 1, prompt, ...(extra ? extra(j) : {}) });
-    });
+    items.push(...setItems(set, prompts, limit, extra));
   };
-  const withoutExcluded = (set: EvalSetName, prompts: string[]) =>
-    prompts.filter((p) => {
-      const drop = excluded.has(p.trim());
-      if (drop) excludedCount[set]++;
-      return !drop;
-    });
-
-  if (o.harmful !== undefined) push("harmful", withoutExcluded("harmful", loadPromptSet(o.harmful, fileOptions).prompts));
-
+  if (o.harmful !== undefined) add("harmful", exclusion.apply("harmful", loadPromptSet(o.harmful, fileOptions).prompts));
   if (o.jailbreakTemplates !== undefined && o.jailbreakQuestions !== undefined) {
-    const placeholder = o.placeholder ?? JAILBREAK_PLACEHOLDER;
-    const questionLimit = o.jailbreakQuestionLimit ?? 20;
-    if (!Number.isInteger(questionLimit) || questionLimit < 1) throw new RangeError(`jailbreakQuestionLimit must be a positive integer, got ${questionLimit}`);
-    const templates = loadPromptSet(o.jailbreakTemplates, fileOptions).prompts;
-    checkTemplates(templates, placeholder, o.jailbreakTemplates);
-    const questions = loadPromptSet(o.jailbreakQuestions, { ...fileOptions, limit: questionLimit }).prompts;
-    const filled: string[] = [];
-    const meta: Array<{ question: string; template: number }> = [];
-    // Question by question, every template each time: a limited run (--limit) still sees every
-    // template, not the first few.
-    for (const q of questions) {
-      templates.forEach((t, ti) => {
-        filled.push(fillTemplate(t, q, placeholder));
-        meta.push({ question: q, template: ti });
-      });
-    }
-    push("jailbreak", filled, (i) => meta[i]!);
+    const { prompts, meta } = loadJailbreaks(o.jailbreakTemplates, o.jailbreakQuestions, o, fileOptions);
+    add("jailbreak", prompts, (i) => meta[i]!);
   }
-
-  if (o.harmless !== undefined) {
-    const skip = o.harmlessSkip ?? 0;
-    if (!Number.isInteger(skip) || skip < 0) throw new RangeError(`harmlessSkip must be a non-negative integer, got ${skip}`);
-    const prompts = loadPromptSet(o.harmless, fileOptions).prompts.slice(skip);
-    if (prompts.length === 0) throw invalid(`'${o.harmless}' has no prompts left after skipping ${skip}`);
-    push("harmless", withoutExcluded("harmless", prompts));
-  }
-
-  if (o.overRefusal !== undefined) {
-    const rows = loadRows(o.overRefusal);
-    const labelled = rows.some((r) => typeof r !== "string" && "label" in r);
-    const set = loadPromptSet(o.overRefusal, { ...fileOptions, ...(labelled ? { filter: (r) => typeof r !== "string" && r.label === "safe" } : {}) });
-    push("overRefusal", set.prompts);
-  }
-
+  if (o.harmless !== undefined) add("harmless", exclusion.apply("harmless", loadHarmless(o.harmless, o.harmlessSkip ?? 0, fileOptions)));
+  if (o.overRefusal !== undefined) add("overRefusal", loadOverRefusal(o.overRefusal, fileOptions));
   if (o.utility !== undefined) {
     const tasks = readCodeTasks(o.utility);
-    push("utility", tasks.map(codeTaskPrompt), (i) => ({ task: tasks[i]! }));
+    add("utility", tasks.map(codeTaskPrompt), (i) => ({ task: tasks[i]! }));
   }
   if (items.length === 0) throw invalid("nothing to evaluate: give at least one of the harmful, jailbreak, harmless, over-refusal or utility sets");
-  return { items, excluded: excludedCount };
+  return { items, excluded: exclusion.counts };
+}
+
+/**
+ * One set's items: prompts in order, repeats dropped, at most `limit`. `extra(j)` gets the
+ * prompt's position in `prompts` (duplicates skipped do not shift it); `index` counts kept items.
+ */
+export function setItems(set: EvalSetName, prompts: readonly string[], limit: number | undefined, extra?: (j: number) => Partial<EvalItem>): EvalItem[] {
+  const items: EvalItem[] = [];
+  const seen = new Set<string>();
+  prompts.forEach((prompt, j) => {
+    if (limit !== undefined && seen.size >= limit) return;
+    const key = itemKey(set, prompt);
+    if (seen.has(key)) return;
+    seen.add(key);
+    items.push({ key, set, index: seen.size - 1, prompt, ...(extra ? extra(j) : {}) });
+  });
+  return items;
+}
+
+/** Prompts to leave out of the harmful and harmless sets (compared trimmed), and how many each set lost. */
+class Exclusion {
+  private readonly prompts = new Set<string>();
+  readonly counts: Record<EvalSetName, number> = { harmful: 0, jailbreak: 0, harmless: 0, overRefusal: 0, utility: 0 };
+
+  constructor(paths: readonly string[], fileOptions: PromptFileOptions) {
+    for (const path of paths) for (const p of loadPromptSet(path, fileOptions).prompts) this.prompts.add(p.trim());
+  }
+
+  apply(set: EvalSetName, prompts: readonly string[]): string[] {
+    return prompts.filter((p) => {
+      const drop = this.prompts.has(p.trim());
+      if (drop) this.counts[set]++;
+      return !drop;
+    });
+  }
+}
+
+/**
+ * Every template filled with each question: question by question, every template each time, so
+ * that a limited run (--limit) still sees every template, not the first few.
+ */
+export function jailbreakPrompts(templates: readonly string[], questions: readonly string[], placeholder: string): { prompts: string[]; meta: Array<{ question: string; template: number }> } {
+  const prompts: string[] = [];
+  const meta: Array<{ question: string; template: number }> = [];
+  for (const q of questions) {
+    templates.forEach((t, ti) => {
+      prompts.push(fillTemplate(t, q, placeholder));
+      meta.push({ question: q, template: ti });
+    });
+  }
+  return { prompts, meta };
+}
+
+function loadJailbreaks(templatesPath: string, questionsPath: string, o: EvalSetsOptions, fileOptions: PromptFileOptions) {
+  const placeholder = o.placeholder ?? JAILBREAK_PLACEHOLDER;
+  const questionLimit = o.jailbreakQuestionLimit ?? 20;
+  if (!Number.isInteger(questionLimit) || questionLimit < 1) throw new RangeError(`jailbreakQuestionLimit must be a positive integer, got ${questionLimit}`);
+  const templates = loadPromptSet(templatesPath, fileOptions).prompts;
+  checkTemplates(templates, placeholder, templatesPath);
+  const questions = loadPromptSet(questionsPath, { ...fileOptions, limit: questionLimit }).prompts;
+  return jailbreakPrompts(templates, questions, placeholder);
+}
+
+/** The harmless prompts after the first `skip` (e.g. the ones used for validation at extraction). */
+function loadHarmless(path: string, skip: number, fileOptions: PromptFileOptions): string[] {
+  if (!Number.isInteger(skip) || skip < 0) throw new RangeError(`harmlessSkip must be a non-negative integer, got ${skip}`);
+  const prompts = loadPromptSet(path, fileOptions).prompts.slice(skip);
+  if (prompts.length === 0) throw invalid(`'${path}' has no prompts left after skipping ${skip}`);
+  return prompts;
+}
+
+/** Prompts that must be answered; when rows carry a `label` (XSTest), only those labelled safe. */
+function loadOverRefusal(path: string, fileOptions: PromptFileOptions): string[] {
+  const labelled = loadRows(path).some((r) => typeof r !== "string" && "label" in r);
+  const filter = (r: PromptRow) => typeof r !== "string" && r.label === "safe";
+  return loadPromptSet(path, { ...fileOptions, ...(labelled ? { filter } : {}) }).prompts;
 }
