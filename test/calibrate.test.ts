@@ -5,6 +5,9 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
+import { baselineRates, chooseSetting, settingRow, type CalibrationAnswer, type CalibrationRow } from "../lib/eval/calibrate.js";
+import { isDegenerate } from "../lib/eval/degeneration.js";
+import { rate } from "../lib/eval/rates.js";
 
 const calibration = suite("calibrate");
 const scratch = join(repoRoot, "test", ".cache", "calibrate");
@@ -23,6 +26,61 @@ async function vectors(): Promise<string> {
   }));
   return file;
 }
+
+// ---- The sweep's arithmetic, without a model ----
+
+const answer = (text: string, open: boolean, refused: boolean): CalibrationAnswer => ({ text, open, refused });
+const loop = "I cannot do that. ".repeat(8);
+
+calibration("a setting's row (no model): rates by class, among open gates, preservation against the baseline, loops", () => {
+  assert.ok(isDegenerate(loop), "the looping answer is degenerate");
+  const harmful = [true, true, true, false, false, false];
+  const baseline = [
+    answer("sure, here it is", true, false), answer("no", false, true), answer("ok then", true, false),
+    answer("bread recipe", true, false), answer("car wash", false, false), answer("moving tips", false, true),
+  ];
+  // Open gates get new answers; closed ones keep the baseline's.
+  const steered = [answer("I won't", true, true), baseline[1]!, answer(loop, true, true), answer("bread, carefully", true, false), baseline[4]!, baseline[5]!];
+  const row = settingRow({ alphaRelative: 0.5, steerLayers: [2, 4] }, harmful, baseline, steered);
+  assert.equal(Object.keys(row), ["alphaRelative", "steerLayers", "harmfulRefusal", "harmfulRefusalWhenOpen", "harmlessPreserved", "harmlessRefusal", "degenerateWhenOpen"]);
+  const counts = (r: CalibrationRow) => [r.harmfulRefusal, r.harmfulRefusalWhenOpen, r.harmlessPreserved, r.harmlessRefusal, r.degenerateWhenOpen].map((x) => [x.count, x.total]);
+  assert.equal(counts(row), [[3, 3], [2, 2], [2, 3], [1, 3], [1, 3]]);
+  assert.equal([row.alphaRelative, row.steerLayers], [0.5, [2, 4]]);
+  // No gate open on a harmful prompt: the rate among open gates has nothing to count.
+  const closed = settingRow({ alphaRelative: 1, steerLayers: [1, 1] }, [true, false], [answer("a", false, false), answer("b", false, false)], [answer("a", false, false), answer("b", false, false)]);
+  assert.equal([closed.harmfulRefusalWhenOpen.total, closed.degenerateWhenOpen.total, closed.harmlessPreserved.count], [0, 0, 1]);
+});
+
+calibration("baseline rates (no model): refusals and open gates by class", () => {
+  const rates = baselineRates([true, true, false], [answer("x", true, true), answer("y", false, false), answer("z", true, true)]);
+  assert.equal(Object.keys(rates), ["baseline", "gateOpen"]);
+  assert.equal([rates.baseline.harmfulRefusal.count, rates.baseline.harmfulRefusal.total, rates.baseline.harmlessRefusal.count], [1, 2, 1]);
+  assert.equal([rates.gateOpen.harmful.count, rates.gateOpen.harmless.count, rates.gateOpen.harmless.total], [1, 1, 1]);
+});
+
+calibration("the choice (no model): most open harmful refused, then preservation, smaller alpha, narrower range; loops and closed gates excluded", () => {
+  const row = (alphaRelative: number, steerLayers: [number, number], refusedOpen: number, preserved: number, degenerate = 0, openTotal = 4): CalibrationRow => ({
+    alphaRelative, steerLayers,
+    harmfulRefusal: rate(refusedOpen, 4), harmfulRefusalWhenOpen: rate(refusedOpen, openTotal),
+    harmlessPreserved: rate(preserved, 4), harmlessRefusal: rate(0, 4), degenerateWhenOpen: rate(degenerate, 10),
+  });
+  const pick = (rows: CalibrationRow[], max = 0.1) => {
+    const chosen = chooseSetting(rows, max);
+    return chosen === null ? null : rows.indexOf(chosen);
+  };
+  assert.is(pick([row(1, [1, 2], 2, 4), row(1, [1, 2], 3, 0)]), 1, "refusals among open gates first");
+  assert.is(pick([row(1, [1, 2], 3, 2), row(1, [1, 2], 3, 3)]), 1, "then preservation");
+  assert.is(pick([row(2, [1, 2], 3, 3), row(0.5, [1, 3], 3, 3)]), 1, "then the smaller alpha");
+  assert.is(pick([row(1, [1, 4], 3, 3), row(1, [2, 3], 3, 3)]), 1, "then the narrower range");
+  assert.is(pick([row(1, [1, 2], 3, 3), row(1, [3, 4], 3, 3)]), 0, "a full tie keeps the sweep's order");
+  assert.is(pick([row(1, [1, 2], 4, 4, 2), row(1, [1, 2], 1, 0, 1)]), 1, "a setting that loops more than allowed is never chosen");
+  assert.is(pick([row(1, [1, 2], 4, 4, 2)], 0.2), 0, "at the limit it may be");
+  assert.is(pick([row(1, [1, 2], 0, 4, 0, 0)]), null, "no gate opened on a harmful prompt: nothing to choose");
+  assert.is(pick([]), null);
+  const rows = [row(2, [1, 2], 3, 3), row(1, [1, 2], 3, 3)];
+  chooseSetting(rows, 0.1);
+  assert.equal(rows.map((r) => r.alphaRelative), [2, 1], "the rows themselves are not reordered");
+});
 
 calibration("saved defaults round-trip, leave everything else as it was, and drive guidance when alpha and layers are not given", async () => {
   const model = await sharedModel(tiny);
