@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import * as ia from "../dist/index.js";
+import * as ia from "../test/helpers/api.js";
 import { accuracyAt, bestThreshold, rocAuc, score, thresholdForFalseOpenBudget, type ScoreKind } from "../dist/vectors/stats.js";
 import { realModelPaths, repoRoot } from "../test/helpers/engine.js";
 import { contextInternals } from "../test/helpers/internals.js";

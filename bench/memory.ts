@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import * as ia from "../dist/index.js";
+import * as ia from "../test/helpers/api.js";
 import { realModelPaths, repoRoot } from "../test/helpers/engine.js";
 
 const { values } = parseArgs({

@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 
-import * as ia from "../../dist/index.js";
+import * as ia from "./api.js";
 import { LlamaModel } from "../../dist/index.js";
 export { ia };
 

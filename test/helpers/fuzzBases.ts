@@ -2,11 +2,12 @@
 // vector file of it. Generated here like every other test fixture; cached under test/.cache.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as ia from "../../dist/index.js";
+import { fileURLToPath } from "node:url";
+import * as ia from "./api.js";
 import { metadataOnly } from "./fuzz.js";
 import { tinyModelPath } from "./tinyModel.js";
 
-export const fuzzScratch = join(new URL("../.cache/fuzz", import.meta.url).pathname);
+export const fuzzScratch = fileURLToPath(new URL("../.cache/fuzz", import.meta.url));
 
 /** Few layers and a narrow width: a case loads and decodes in milliseconds. F16 reaches other kernels and size checks. */
 export function fuzzModelBase(tensorType: "F32" | "F16" = "F32"): string {

@@ -3,7 +3,7 @@
 // killed or froze it. Usage: node --import tsx fuzzChild.ts '<json FuzzChildConfig>'
 import { readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import * as ia from "../../dist/index.js";
+import * as ia from "./api.js";
 import { caseRandom, ggufLayout, mutateGguf } from "./fuzz.js";
 
 export interface FuzzChildConfig {
