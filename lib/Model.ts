@@ -70,7 +70,8 @@ export interface TokenizeOptions {
 }
 
 function toInfo(m: NativeModelMetadata): ModelInfo {
-  const { specialTokens: s, maxTokenTextBytes: _internal, ...rest } = m;
+  // The model's shape as the public type lists it; what only the addon needs stays out.
+  const { specialTokens: s, maxTokenTextBytes: _bytes, isRecurrent: _recurrent, hasEncoder: _encoder, ...rest } = m;
   return {
     ...rest,
     specialTokens: {

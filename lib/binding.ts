@@ -2,6 +2,7 @@
 // Order: INFERALIGNER_BINARY, then build/Release/ (a local build is deliberate: it wins), then
 // prebuilds/<platform>-<arch>/ shipped in the package. Prebuilt builds keep llama.cpp's libraries beside the .node file,
 // and the ggml backends (CPU variants, GPU) are loaded from that same folder.
+import type { ModelInfo } from "./Model.js";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -30,27 +31,15 @@ export interface NativeSpecialTokens {
   eog: Uint32Array;
 }
 
-export interface NativeModelMetadata {
-  architecture: string;
-  name: string;
-  description: string;
-  layerCount: number;
-  embeddingLength: number;
-  contextLength: number;
-  headCount: number;
-  headCountKv: number;
-  slidingWindow: number;
-  vocabSize: number;
+/** What the addon reports of a loaded model: ModelInfo's fields, with the native forms of a few. */
+export type NativeModelMetadata = Omit<ModelInfo, "specialTokens" | "metadata"> & {
   /** Bytes of the longest vocabulary entry: a text of B bytes is at least B / this many tokens. */
   maxTokenTextBytes: number;
-  parameterCount: number;
-  sizeBytes: number;
   isRecurrent: boolean;
   hasEncoder: boolean;
-  chatTemplate: string | null;
   specialTokens: NativeSpecialTokens;
   metadata: Record<string, string>;
-}
+};
 
 export interface NativeModel {
   load(): Promise<void>;

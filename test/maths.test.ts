@@ -18,22 +18,12 @@ import {
   benchRow, collectSamples, median, medianWithInterval, pairedRatios, repetitionOrder, summarize, tokensPerSecond, type BenchConfig, type Sample,
 } from "../lib/bench/samples.js";
 import { SCORE_KINDS } from "../lib/vocabulary.js";
+import { mulberry32 } from "./helpers/tinyModel.js"; // seeded test data, independent of the code under test
 
 const maths = suite("maths");
 
 // ---- naive oracles ----
 
-/** A seeded generator for test data (mulberry32), independent of the code under test. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const close = (a: number, b: number, tolerance: number, what = "") => assert.ok(Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b)), `${what} ${a} vs ${b}`);
 /** Scores on a coarse grid, so that ties between and within classes happen. */
 const coarse = (random: () => number, n: number) => Array.from({ length: n }, () => Math.round(random() * 8) / 4 - 1);
