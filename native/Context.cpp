@@ -15,18 +15,17 @@
 
 namespace inferaligner {
 
-namespace {
 // llama.cpp calls this for every graph node when installed; it forwards to the context's hook.
-bool EvalTrampoline(ggml_tensor* t, bool ask, void* user) {
+bool AddonContext::EvalTrampoline(ggml_tensor* t, bool ask, void* user) {
   auto* self = static_cast<AddonContext*>(user);
-  if (!self->layerHook || !self->layerHook->active()) return ask ? false : true;
-  return self->layerHook->OnTensor(t, ask);
+  if (!self->layerHook_ || !self->layerHook_->active()) return ask ? false : true;
+  return self->layerHook_->OnTensor(t, ask);
 }
 
-bool AbortTrampoline(void* user) {
-  return static_cast<AddonContext*>(user)->abortRequested.load(std::memory_order_relaxed);
-}
-}  // namespace
+bool AddonContext::AbortTrampoline(void* user) { return static_cast<AddonContext*>(user)->abortRequested(); }
+
+llama_model* AddonContext::llamaModel() const { return model_->model; }
+const llama_vocab* AddonContext::vocab() const { return model_->vocab; }
 
 Napi::Function AddonContext::Init(Napi::Env env) {
   Napi::Function ctor = DefineClass(env, "AddonContext",
@@ -49,66 +48,66 @@ Napi::Function AddonContext::Init(Napi::Env env) {
 
 AddonContext::AddonContext(const Napi::CallbackInfo& info) : ObjectWrap<AddonContext>(info) {
   Napi::Env env = info.Env();
-  model = AddonModel::Unwrap(info[0]);
-  model->CheckUsable(env);
+  model_ = AddonModel::Unwrap(info[0]);
+  model_->CheckUsable(env);
   // The context borrows the model's weights: keep the JS model alive as long as this context.
   modelRef_ = Napi::Persistent(info[0].As<Napi::Object>());
-  model->liveContexts++;
+  model_->liveContexts++;
 
-  params = llama_context_default_params();
-  params.no_perf = true;
-  params.abort_callback = AbortTrampoline;
-  params.abort_callback_data = this;
+  params_ = llama_context_default_params();
+  params_.no_perf = true;
+  params_.abort_callback = AbortTrampoline;
+  params_.abort_callback_data = this;
   if (info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
-    params.n_ctx = OptUint(o, "contextSize", params.n_ctx);
-    params.n_batch = OptUint(o, "batchSize", params.n_batch);
-    params.n_ubatch = OptUint(o, "ubatchSize", params.n_ubatch);
-    params.n_seq_max = OptUint(o, "sequences", params.n_seq_max);
-    params.n_threads = OptInt(o, "threads", params.n_threads);
-    params.n_threads_batch = OptInt(o, "threadsBatch", params.n_threads);
-    params.swa_full = OptBool(o, "swaFull", params.swa_full);
-    params.kv_unified = OptBool(o, "kvUnified", params.kv_unified);
+    params_.n_ctx = OptUint(o, "contextSize", params_.n_ctx);
+    params_.n_batch = OptUint(o, "batchSize", params_.n_batch);
+    params_.n_ubatch = OptUint(o, "ubatchSize", params_.n_ubatch);
+    params_.n_seq_max = OptUint(o, "sequences", params_.n_seq_max);
+    params_.n_threads = OptInt(o, "threads", params_.n_threads);
+    params_.n_threads_batch = OptInt(o, "threadsBatch", params_.n_threads);
+    params_.swa_full = OptBool(o, "swaFull", params_.swa_full);
+    params_.kv_unified = OptBool(o, "kvUnified", params_.kv_unified);
     const int32_t fa = OptInt(o, "flashAttention", -1);  // -1 auto, 0 off, 1 on
-    params.flash_attn_type = fa < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
-                                    : (fa == 0 ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_ENABLED);
+    params_.flash_attn_type = fa < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
+                                     : (fa == 0 ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_ENABLED);
     if (OptBool(o, "evalHook", false)) {
-      params.cb_eval = EvalTrampoline;
-      params.cb_eval_user_data = this;
-      evalHookInstalled = true;
-      layerHook = std::make_unique<LayerHook>(llama_model_n_layer(model->model), llama_model_n_embd(model->model));
+      params_.cb_eval = EvalTrampoline;
+      params_.cb_eval_user_data = this;
+      evalHookInstalled_ = true;
+      layerHook_ = std::make_unique<LayerHook>(llama_model_n_layer(model_->model), llama_model_n_embd(model_->model));
     }
   }
   // A ubatch larger than the batch is never used; llama.cpp would clamp it anyway.
-  params.n_ubatch = std::min(params.n_ubatch, params.n_batch);
+  params_.n_ubatch = std::min(params_.n_ubatch, params_.n_batch);
 }
 
 AddonContext::~AddonContext() {
   // Backstop only: JS disposes explicitly. Workers hold a reference, so no operation is running.
-  if (ctx) {
-    llama_free(ctx);
-    ctx = nullptr;
+  if (ctx_) {
+    llama_free(ctx_);
+    ctx_ = nullptr;
   }
-  if (model && !disposed_) model->liveContexts--;
+  if (model_ && !disposed_) model_->liveContexts--;
 }
 
 void AddonContext::CheckIdle(Napi::Env env) const {
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (!ctx) ThrowError(env, ErrorCode::Internal, "the context is not initialised");
+  if (!ctx_) ThrowError(env, ErrorCode::Internal, "the context is not initialised");
   if (busy_.load()) ThrowError(env, ErrorCode::ContextBusy, "another operation is running on this context");
 }
 
 void AddonContext::BeginOperation(Napi::Env env) {
   CheckIdle(env);
   busy_.store(true);
-  abortRequested.store(false);
+  abortRequested_.store(false);
 }
 
 Napi::Value AddonContext::JS_Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (ctx || creating_) ThrowError(env, ErrorCode::Internal, "the context is already initialised");
-  model->CheckUsable(env);
+  if (ctx_ || creating_) ThrowError(env, ErrorCode::Internal, "the context is already initialised");
+  model_->CheckUsable(env);
   creating_ = true;
   auto* worker = new CreateContextWorker(env, this, info.This().As<Napi::Object>());
   worker->Queue();
@@ -118,17 +117,17 @@ Napi::Value AddonContext::JS_Init(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (!ctx) ThrowError(env, ErrorCode::Internal, "the context is not initialised");
+  if (!ctx_) ThrowError(env, ErrorCode::Internal, "the context is not initialised");
   Napi::Object o = Napi::Object::New(env);
-  o.Set("contextSize", llama_n_ctx(ctx));
-  o.Set("batchSize", llama_n_batch(ctx));
-  o.Set("ubatchSize", llama_n_ubatch(ctx));
-  o.Set("sequences", llama_n_seq_max(ctx));
-  o.Set("threads", llama_n_threads(ctx));
-  o.Set("threadsBatch", llama_n_threads_batch(ctx));
-  o.Set("swaFull", params.swa_full);
-  o.Set("kvUnified", params.kv_unified);
-  o.Set("evalHook", evalHookInstalled);
+  o.Set("contextSize", llama_n_ctx(ctx_));
+  o.Set("batchSize", llama_n_batch(ctx_));
+  o.Set("ubatchSize", llama_n_ubatch(ctx_));
+  o.Set("sequences", llama_n_seq_max(ctx_));
+  o.Set("threads", llama_n_threads(ctx_));
+  o.Set("threadsBatch", llama_n_threads_batch(ctx_));
+  o.Set("swaFull", params_.swa_full);
+  o.Set("kvUnified", params_.kv_unified);
+  o.Set("evalHook", evalHookInstalled_);
   return o;
 }
 
@@ -140,7 +139,7 @@ Napi::Value AddonContext::JS_Generate(const Napi::CallbackInfo& info) {
   if (!info[1].IsObject()) throw Napi::TypeError::New(env, "generate options must be an object");
   Napi::Object options = info[1].As<Napi::Object>();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  const int32_t n_vocab = llama_vocab_n_tokens(model->vocab);
+  const int32_t n_vocab = llama_vocab_n_tokens(model_->vocab);
   for (llama_token t : prompt) {
     if (t < 0 || t >= n_vocab) {
       throw Napi::RangeError::New(env, "token id " + std::to_string(t) + " is outside the vocabulary");
@@ -149,9 +148,9 @@ Napi::Value AddonContext::JS_Generate(const Napi::CallbackInfo& info) {
   Napi::Function onToken = info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
   GuidanceOptions guidance;
   if (options.Has("guidance") && options.Get("guidance").IsObject()) {
-    guidance = GuidanceOptions::FromJs(options.Get("guidance").As<Napi::Object>(), llama_model_n_layer(model->model),
-        llama_model_n_embd(model->model));
-    if (guidance.active() && !layerHook)
+    guidance = GuidanceOptions::FromJs(options.Get("guidance").As<Napi::Object>(), llama_model_n_layer(model_->model),
+        llama_model_n_embd(model_->model));
+    if (guidance.active() && !layerHook_)
       ThrowError(env, ErrorCode::InvalidArgument, "guidance needs a context created with evalHook");
   }
   BeginOperation(env);
@@ -163,20 +162,20 @@ Napi::Value AddonContext::JS_Generate(const Napi::CallbackInfo& info) {
 
 // Asks the running operation to stop; llama_decode checks the flag between graph nodes (CPU).
 Napi::Value AddonContext::JS_Abort(const Napi::CallbackInfo& info) {
-  abortRequested.store(true);
+  RequestAbort();
   return info.Env().Undefined();
 }
 
 Napi::Value AddonContext::JS_Tokens(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckIdle(env);
-  return MakeTokenArray(env, history);
+  return MakeTokenArray(env, history_);
 }
 
 Napi::Value AddonContext::JS_Clear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckIdle(env);
-  llama_memory_clear(llama_get_memory(ctx), true);
+  llama_memory_clear(llama_get_memory(ctx_), true);
   TruncateHistory(0);
   return env.Undefined();
 }
@@ -186,10 +185,10 @@ Napi::Value AddonContext::JS_Clear(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckIdle(env);
-  const int32_t n_embd = llama_model_n_embd(model->model);
+  const int32_t n_embd = llama_model_n_embd(model_->model);
   int32_t rc;
   if (info[0].IsNull() || info[0].IsUndefined()) {
-    rc = llama_set_adapter_cvec(ctx, nullptr, 0, n_embd, 0, 0);
+    rc = llama_set_adapter_cvec(ctx_, nullptr, 0, n_embd, 0, 0);
   } else {
     // An Int8Array of 192 bytes read as 192 floats would read past its end: check the element type.
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
@@ -200,7 +199,7 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
     Napi::Float32Array data = info[0].As<Napi::Float32Array>();
     const int32_t start = info[1].As<Napi::Number>().Int32Value();
     const int32_t end = info[2].As<Napi::Number>().Int32Value();
-    rc = llama_set_adapter_cvec(ctx, data.Data(), data.ElementLength(), n_embd, start, end);
+    rc = llama_set_adapter_cvec(ctx_, data.Data(), data.ElementLength(), n_embd, start, end);
   }
   if (rc != 0) ThrowError(env, ErrorCode::InvalidArgument, "llama.cpp rejected the control vector");
   return env.Undefined();
@@ -211,12 +210,12 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
-  if (!layerHook)
+  if (!layerHook_)
     ThrowError(env, ErrorCode::InvalidArgument, "activation capture needs a context created with evalHook");
   if (!info[0].IsArray() || !info[1].IsObject()) throw Napi::TypeError::New(env, "expected (prompts, {layers})");
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::vector<llama_token>> prompts;
-  const int32_t n_vocab = llama_vocab_n_tokens(model->vocab);
+  const int32_t n_vocab = llama_vocab_n_tokens(model_->vocab);
   for (uint32_t i = 0; i < arr.Length(); i++) {
     prompts.push_back(ReadTokens(arr.Get(i)));
     for (llama_token t : prompts.back()) {
@@ -226,7 +225,7 @@ Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
   }
   Napi::Object o = info[1].As<Napi::Object>();
   std::vector<int32_t> layers =
-      ReadLayerIndices(env, o.Get("layers"), llama_model_n_layer(model->model), "layers", RepeatedLayers::Drop);
+      ReadLayerIndices(env, o.Get("layers"), llama_model_n_layer(model_->model), "layers", RepeatedLayers::Drop);
   if (layers.empty()) throw Napi::RangeError::New(env, "no layers given");
   const bool allRows = OptBool(o, "allRows", false);
   if (allRows && prompts.size() != 1) throw Napi::RangeError::New(env, "allRows captures one prompt at a time");
@@ -242,27 +241,27 @@ Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
 Napi::Value AddonContext::JS_SetLayerShift(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckIdle(env);
-  if (!layerHook) ThrowError(env, ErrorCode::InvalidArgument, "layer shifts need a context created with evalHook");
-  const int32_t nLayer = llama_model_n_layer(model->model);
+  if (!layerHook_) ThrowError(env, ErrorCode::InvalidArgument, "layer shifts need a context created with evalHook");
+  const int32_t nLayer = llama_model_n_layer(model_->model);
   const int32_t layer = info[0].As<Napi::Number>().Int32Value();
   if (layer < 0 || layer >= nLayer)
     throw Napi::RangeError::New(env, "layer " + std::to_string(layer) + " is outside 0.." + std::to_string(nLayer - 1));
   if (info[1].IsNull() || info[1].IsUndefined()) {
-    layerHook->SetShift(layer, {});
+    layerHook_->SetShift(layer, {});
     return env.Undefined();
   }
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
     throw Napi::TypeError::New(env, "the shift must be a Float32Array");
   }
   Napi::Float32Array data = info[1].As<Napi::Float32Array>();
-  const size_t n_embd = static_cast<size_t>(llama_model_n_embd(model->model));
+  const size_t n_embd = static_cast<size_t>(llama_model_n_embd(model_->model));
   if (data.ElementLength() != n_embd)
     throw Napi::RangeError::New(env, "the shift must have n_embd = " + std::to_string(n_embd) + " values");
   std::vector<float> shift(data.Data(), data.Data() + n_embd);
   for (float x : shift) {
     if (!std::isfinite(x)) throw Napi::RangeError::New(env, "the shift has a non-finite value");
   }
-  layerHook->SetShift(layer, std::move(shift));
+  layerHook_->SetShift(layer, std::move(shift));
   return env.Undefined();
 }
 
@@ -272,10 +271,10 @@ Napi::Value AddonContext::JS_Dispose(const Napi::CallbackInfo& info) {
   if (creating_) ThrowError(env, ErrorCode::Internal, "the context is still being created");
   if (!disposed_) {
     disposed_ = true;
-    model->liveContexts--;
+    model_->liveContexts--;
   }
-  llama_context* c = ctx;
-  ctx = nullptr;
+  llama_context* c = ctx_;
+  ctx_ = nullptr;
   TruncateHistory(0);
   auto* worker = new DisposeWorker(env, info.This().As<Napi::Object>(), [c] {
     if (c) llama_free(c);
@@ -291,41 +290,45 @@ Napi::Value AddonContext::JS_GetBusy(const Napi::CallbackInfo& info) {
 // ---- worker-thread helpers ----
 
 void AddonContext::TruncateHistory(size_t n) {
-  if (n < history.size()) history.resize(n);
-  if (shiftedFrom >= history.size()) shiftedFrom = kNoShift;
+  if (n < history_.size()) history_.resize(n);
+  if (shiftedFrom_ >= history_.size()) shiftedFrom_ = kNoShift;
 }
 
 size_t AddonContext::ReusePrefix(const std::vector<llama_token>& tokens, size_t turnStart) {
   size_t keep = 0;
-  const size_t limit = std::min(history.size(), tokens.size());
-  while (keep < limit && history[keep] == tokens[keep]) keep++;
+  const size_t limit = std::min(history_.size(), tokens.size());
+  while (keep < limit && history_[keep] == tokens[keep]) keep++;
   // An earlier steered turn's cells would make this call's prefill differ from an unsteered one
   // (and a closed gate from no guidance at all): inside this turn, stop where the shift began.
-  if (shiftedFrom < keep) keep = std::max(std::min(keep, turnStart), shiftedFrom);
+  if (shiftedFrom_ < keep) keep = std::max(std::min(keep, turnStart), shiftedFrom_);
   // The last prompt token must be decoded again to get its logits.
   if (keep == tokens.size()) keep--;
-  if (keep == history.size()) return keep;
+  if (keep == history_.size()) return keep;
 
-  llama_memory_t mem = llama_get_memory(ctx);
-  bool ok = llama_memory_seq_rm(mem, 0, static_cast<llama_pos>(keep), -1);
-  // A sliding-window cache prunes old cells as it goes: the tokens after `keep` need to attend to
-  // the last n_swa positions before it, which may already be gone. Then start over.
-  const int32_t n_swa = llama_model_n_swa(model->model);
-  if (ok && keep > 0 && n_swa > 0 && !params.swa_full) {
-    const llama_pos needed = std::max<llama_pos>(0, static_cast<llama_pos>(keep) - n_swa);
-    const llama_pos have = llama_memory_seq_pos_min(mem, 0);
-    if (have > needed) ok = false;
-  }
-  if (!ok) {
-    llama_memory_seq_rm(mem, 0, -1, -1);
-    keep = 0;
-  }
-  TruncateHistory(keep);
+  if (!DropFrom(keep)) keep = 0;
   return keep;
 }
 
+bool AddonContext::DropFrom(size_t pos) {
+  llama_memory_t mem = llama_get_memory(ctx_);
+  bool ok = llama_memory_seq_rm(mem, 0, static_cast<llama_pos>(pos), -1);
+  // A sliding-window cache prunes old cells as it goes: the tokens from `pos` on need to attend to
+  // the last n_swa positions before it, which may already be gone.
+  const int32_t n_swa = llama_model_n_swa(model_->model);
+  if (ok && pos > 0 && n_swa > 0 && !params_.swa_full) {
+    const llama_pos needed = std::max<llama_pos>(0, static_cast<llama_pos>(pos) - n_swa);
+    if (llama_memory_seq_pos_min(mem, 0) > needed) ok = false;
+  }
+  if (!ok) {
+    llama_memory_seq_rm(mem, 0, -1, -1);
+    pos = 0;
+  }
+  TruncateHistory(pos);
+  return ok;
+}
+
 int32_t AddonContext::DecodeTail(const std::vector<llama_token>& tokens, size_t from) {
-  const size_t n_batch = llama_n_batch(ctx);
+  const size_t n_batch = llama_n_batch(ctx_);
   llama_batch batch = llama_batch_init(static_cast<int32_t>(n_batch), 0, 1);
   int32_t status = 0;
   for (size_t start = from; start < tokens.size() && status == 0; start += n_batch) {
@@ -339,8 +342,8 @@ int32_t AddonContext::DecodeTail(const std::vector<llama_token>& tokens, size_t 
       batch.seq_id[k][0] = 0;
       batch.logits[k] = (i + 1 == tokens.size());
     }
-    status = llama_decode(ctx, batch);
-    if (status == 0) history.insert(history.end(), tokens.begin() + start, tokens.begin() + end);
+    status = llama_decode(ctx_, batch);
+    if (status == 0) history_.insert(history_.end(), tokens.begin() + start, tokens.begin() + end);
   }
   llama_batch_free(batch);
   if (status != 0) ResyncHistory(tokens);
@@ -351,11 +354,11 @@ int32_t AddonContext::DecodeOne(llama_token token) {
   llama_token t = token;
   llama_batch batch = llama_batch_get_one(&t, 1);
   // llama_batch_get_one lets llama.cpp choose the position: the next one of sequence 0.
-  const int32_t status = llama_decode(ctx, batch);
+  const int32_t status = llama_decode(ctx_, batch);
   if (status == 0) {
-    history.push_back(token);
+    history_.push_back(token);
   } else {
-    std::vector<llama_token> intended = history;
+    std::vector<llama_token> intended = history_;
     intended.push_back(token);
     ResyncHistory(intended);
   }
@@ -364,9 +367,9 @@ int32_t AddonContext::DecodeOne(llama_token token) {
 
 void AddonContext::ResyncHistory(const std::vector<llama_token>& intended) {
   // A failed decode may still have stored its first ubatches ("processed ubatches will remain").
-  const llama_pos last = llama_memory_seq_pos_max(llama_get_memory(ctx), 0);
+  const llama_pos last = llama_memory_seq_pos_max(llama_get_memory(ctx_), 0);
   const size_t held = std::min(intended.size(), last < 0 ? size_t(0) : static_cast<size_t>(last) + 1);
-  history.assign(intended.begin(), intended.begin() + held);
+  history_.assign(intended.begin(), intended.begin() + held);
   TruncateHistory(held);
 }
 

@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -24,28 +25,36 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   explicit AddonContext(const Napi::CallbackInfo& info);
   ~AddonContext() override;
 
-  AddonModel* model = nullptr;
-  llama_context* ctx = nullptr;
-  llama_context_params params{};
-  std::vector<llama_token> history;  // tokens of sequence 0 held in the KV cache, in order
-  // First position of `history` whose KV cell was computed under a guidance shift (every later
-  // cell attended to it), or kNoShift. Such cells are what an earlier steered turn computed, not
-  // what an unsteered prefill of the same tokens computes.
-  static constexpr size_t kNoShift = static_cast<size_t>(-1);
-  size_t shiftedFrom = kNoShift;
-  std::atomic<bool> abortRequested{false};
-  // Per-layer capture and shifts inside llama_decode; only for contexts created with evalHook.
-  std::unique_ptr<LayerHook> layerHook;
-  bool evalHookInstalled = false;
+  // --- what the workers read (the caller holds the busy flag, or the creating flag) ---
+  llama_context* ctx() const { return ctx_; }
+  llama_model* llamaModel() const;
+  const llama_vocab* vocab() const;
+  const llama_context_params& params() const { return params_; }
+  // Tokens of sequence 0 held in the KV cache, in order.
+  const std::vector<llama_token>& history() const { return history_; }
+  // Per-layer capture and shifts inside llama_decode; null unless created with evalHook.
+  LayerHook* layerHook() const { return layerHook_.get(); }
+  // Set from the JS thread (abort(), a throwing listener); llama_decode polls it between graph nodes.
+  bool abortRequested() const { return abortRequested_.load(std::memory_order_relaxed); }
+  void RequestAbort() { abortRequested_.store(true); }
 
   // --- worker-thread helpers (caller holds the busy flag) ---
-  // Keeps the longest usable prefix of `history` shared with `tokens`, dropping the rest from the
+  // CreateContextWorker: the llama_context made from params(), owned from here on.
+  void Adopt(llama_context* ctx) { ctx_ = ctx; }
+  // Keeps the longest usable prefix of history() shared with `tokens`, dropping the rest from the
   // KV cache; returns how many tokens were kept. Leaves at least one token of `tokens` to decode.
   // Cells at or after `turnStart` (the call's own turn) are reused only if no guidance shift
   // went into them; cells before it are the conversation's earlier turns, kept as computed.
   size_t ReusePrefix(const std::vector<llama_token>& tokens, size_t turnStart);
-  // history.resize(n), forgetting the shift marker when the shifted cells are gone.
+  // Removes the KV cells of sequence 0 from position `pos` on and cuts history() to `pos`, so that
+  // decoding continues at `pos`. Returns false when the cells before `pos` cannot be continued
+  // from: llama.cpp refused the partial removal, or a sliding-window cache has already pruned
+  // cells that position `pos` attends to. Then the whole sequence is gone (cache and history).
+  bool DropFrom(size_t pos);
+  // Cuts history() to n tokens, forgetting the shift marker when the shifted cells are gone.
   void TruncateHistory(size_t n);
+  // Marks the cells from `pos` on as computed under a guidance shift (see shiftedFrom_).
+  void MarkShiftedFrom(size_t pos) { shiftedFrom_ = std::min(shiftedFrom_, pos); }
   // Decodes tokens[from..] in n_batch chunks as sequence 0, asking logits for the last one.
   // Returns the llama_decode status of the first failure (0 when all went in).
   int32_t DecodeTail(const std::vector<llama_token>& tokens, size_t from);
@@ -54,7 +63,13 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   // `history` match what the KV cache really holds.
   void ResyncHistory(const std::vector<llama_token>& intended);
 
+  // --- JS thread, from a worker's Finish() ---
+  void EndOperation() { busy_.store(false); }
+  void EndCreation() { creating_ = false; }
+
  private:
+  static bool EvalTrampoline(ggml_tensor* t, bool ask, void* user);
+  static bool AbortTrampoline(void* user);
   void CheckIdle(Napi::Env env) const;
   void BeginOperation(Napi::Env env);
 
@@ -70,9 +85,18 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   Napi::Value JS_Dispose(const Napi::CallbackInfo& info);
   Napi::Value JS_GetBusy(const Napi::CallbackInfo& info);
 
-  friend class CreateContextWorker;
-  friend class GenerateWorker;
-  friend class CaptureWorker;
+  AddonModel* model_ = nullptr;
+  llama_context* ctx_ = nullptr;
+  llama_context_params params_{};
+  std::vector<llama_token> history_;
+  // First position of `history_` whose KV cell was computed under a guidance shift (every later
+  // cell attended to it), or kNoShift. Such cells are what an earlier steered turn computed, not
+  // what an unsteered prefill of the same tokens computes.
+  static constexpr size_t kNoShift = static_cast<size_t>(-1);
+  size_t shiftedFrom_ = kNoShift;
+  std::atomic<bool> abortRequested_{false};
+  std::unique_ptr<LayerHook> layerHook_;
+  bool evalHookInstalled_ = false;
   Napi::ObjectReference modelRef_;
   std::atomic<bool> busy_{false};
   bool disposed_ = false;

@@ -18,9 +18,9 @@ CaptureWorker::CaptureWorker(Napi::Env env, AddonContext* context, Napi::Object 
       allRows_(allRows) {}
 
 void CaptureWorker::DecodeChecked(llama_batch& batch) {
-  LayerHook& hook = *context_->layerHook;
+  LayerHook& hook = *context_->layerHook();
   hook.ResetSeen();
-  const int32_t status = llama_decode(context_->ctx, batch);
+  const int32_t status = llama_decode(context_->ctx(), batch);
   if (status == 2) throw AddonError(ErrorCode::Aborted, "activation capture was aborted", status);
   if (status == 1) throw AddonError(ErrorCode::DecodeNoKvSlot, "no KV cache slot for the prompts", status);
   if (status != 0) throw AddonError(ErrorCode::DecodeFailed, "llama_decode failed during activation capture", status);
@@ -28,7 +28,7 @@ void CaptureWorker::DecodeChecked(llama_batch& batch) {
   const std::vector<int32_t> missing = hook.MissingLayers();
   if (!missing.empty()) {
     char arch[128] = {0};
-    llama_model_meta_val_str(context_->model->model, "general.architecture", arch, sizeof arch);
+    llama_model_meta_val_str(context_->llamaModel(), "general.architecture", arch, sizeof arch);
     throw AddonError(ErrorCode::ModelUnsupported,
         std::string("the '") + arch +
             "' architecture does not expose its block outputs as l_out-<layer> tensors (layer " +
@@ -41,11 +41,11 @@ void CaptureWorker::DecodeChecked(llama_batch& batch) {
 // prompt is longer than a ubatch) and stores their captured rows.
 void CaptureWorker::RunGroup(size_t first, size_t count) {
   AddonContext& c = *context_;
-  LayerHook& hook = *c.layerHook;
-  llama_memory_t mem = llama_get_memory(c.ctx);
+  LayerHook& hook = *c.layerHook();
+  llama_memory_t mem = llama_get_memory(c.ctx());
   llama_memory_clear(mem, false);
-  const size_t limit = std::min(llama_n_batch(c.ctx), llama_n_ubatch(c.ctx));
-  const int32_t n_embd = llama_model_n_embd(c.model->model);
+  const size_t limit = std::min(llama_n_batch(c.ctx()), llama_n_ubatch(c.ctx()));
+  const int32_t n_embd = llama_model_n_embd(c.llamaModel());
 
   size_t total = 0;
   for (size_t k = 0; k < count; k++) total += prompts_[first + k].size();
@@ -125,15 +125,15 @@ void CaptureWorker::Run() {
   struct Cleanup {
     AddonContext& c;
     ~Cleanup() {
-      c.layerHook->ClearCapture();
-      llama_memory_clear(llama_get_memory(c.ctx), false);
+      c.layerHook()->ClearCapture();
+      llama_memory_clear(llama_get_memory(c.ctx()), false);
       c.TruncateHistory(0);
     }
   } cleanup{c};
 
-  const size_t limit = std::min(llama_n_batch(c.ctx), llama_n_ubatch(c.ctx));
-  const size_t n_seq = llama_n_seq_max(c.ctx);
-  const size_t n_ctx = llama_n_ctx(c.ctx);
+  const size_t limit = std::min(llama_n_batch(c.ctx()), llama_n_ubatch(c.ctx()));
+  const size_t n_seq = llama_n_seq_max(c.ctx());
+  const size_t n_ctx = llama_n_ctx(c.ctx());
   for (size_t i = 0; i < prompts_.size(); i++) {
     if (prompts_[i].empty())
       throw AddonError(ErrorCode::InvalidArgument, "prompt " + std::to_string(i) + " has no tokens");
@@ -145,7 +145,7 @@ void CaptureWorker::Run() {
   }
   size_t i = 0;
   while (i < prompts_.size()) {
-    if (c.abortRequested.load()) throw AddonError(ErrorCode::Aborted, "activation capture was aborted", 2);
+    if (c.abortRequested()) throw AddonError(ErrorCode::Aborted, "activation capture was aborted", 2);
     size_t count = 1;
     size_t tokens = prompts_[i].size();
     if (!allRows_) {
@@ -171,6 +171,6 @@ Napi::Value CaptureWorker::Resolve(Napi::Env env) {
   return r;
 }
 
-void CaptureWorker::Finish() { context_->busy_.store(false); }
+void CaptureWorker::Finish() { context_->EndOperation(); }
 
 }  // namespace inferaligner

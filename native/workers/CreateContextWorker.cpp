@@ -12,14 +12,14 @@ CreateContextWorker::CreateContextWorker(Napi::Env env, AddonContext* context, N
 void CreateContextWorker::Run() {
   InstallLogCallback();  // see LoadModelWorker: another llama.cpp user may have replaced it
   BeginLogCapture();
-  llama_context* ctx = llama_init_from_model(context_->model->model, context_->params);
+  llama_context* ctx = llama_init_from_model(context_->llamaModel(), context_->params());
   if (!ctx) {
     const std::string log = CapturedLog();
     throw AddonError(ErrorCode::ContextCreate, "failed to create the context" + (log.empty() ? "" : ": " + log));
   }
-  context_->ctx = ctx;
+  context_->Adopt(ctx);
 }
 
-void CreateContextWorker::Finish() { context_->creating_ = false; }
+void CreateContextWorker::Finish() { context_->EndCreation(); }
 
 }  // namespace inferaligner

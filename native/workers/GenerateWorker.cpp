@@ -53,7 +53,7 @@ GenerateWorker::GenerateWorker(Napi::Env env, AddonContext* context, Napi::Objec
 }
 
 void GenerateWorker::DecodePrompt() {
-  const uint32_t n_ctx = llama_n_ctx(context_->ctx);
+  const uint32_t n_ctx = llama_n_ctx(context_->ctx());
   if (prompt_.size() > n_ctx) {
     throw AddonError(ErrorCode::ContextOverflow,
         "the prompt has " + std::to_string(prompt_.size()) + " tokens but the context holds " + std::to_string(n_ctx));
@@ -62,10 +62,10 @@ void GenerateWorker::DecodePrompt() {
   reused_ = context_->ReusePrefix(prompt_, turnStart_);
   // Counted from what reached the KV cache, so that an aborted prefill reports what it evaluated.
   const auto evaluatedSince = [this](size_t from) {
-    return context_->history.size() > from ? context_->history.size() - from : 0;
+    return context_->history().size() > from ? context_->history().size() - from : 0;
   };
   promptEvaluated_ = 0;
-  LayerHook* hook = context_->layerHook.get();
+  LayerHook* hook = context_->layerHook();
   // The gate reads the last prompt token's row at the gate layers during the ordinary prompt
   // evaluation: the same batches as without guidance, so a closed gate changes nothing.
   if (guidance_.active()) hook->SetCaptureLastRow(guidance_.captureLayers);
@@ -98,11 +98,11 @@ void GenerateWorker::DecodePrompt() {
 }
 
 void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& lastRows) {
-  const int32_t n_embd = llama_model_n_embd(context_->model->model);
+  const int32_t n_embd = llama_model_n_embd(context_->llamaModel());
   for (size_t i = 0; i < lastRows.size(); i++) {
     if (lastRows[i].size() != static_cast<size_t>(n_embd)) {
       char arch[128] = {0};
-      llama_model_meta_val_str(context_->model->model, "general.architecture", arch, sizeof arch);
+      llama_model_meta_val_str(context_->llamaModel(), "general.architecture", arch, sizeof arch);
       throw AddonError(ErrorCode::ModelUnsupported,
           std::string("the '") + arch + "' architecture does not expose l_out-" +
               std::to_string(guidance_.captureLayers[i]) + ", so the guidance gate cannot be computed");
@@ -112,23 +112,11 @@ void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& las
 }
 
 void GenerateWorker::RollBackTurn() {
-  AddonContext& c = *context_;
-  llama_memory_t mem = llama_get_memory(c.ctx);
-  bool ok = llama_memory_seq_rm(mem, 0, static_cast<llama_pos>(reused_), -1);
-  const int32_t n_swa = llama_model_n_swa(c.model->model);
   // A sliding-window cache may have pruned cells that the turn's first tokens attend to; then
   // the earlier turns are evaluated again (unshifted) before the turn.
-  if (ok && reused_ > 0 && n_swa > 0 && !c.params.swa_full) {
-    const llama_pos needed = std::max<llama_pos>(0, static_cast<llama_pos>(reused_) - n_swa);
-    if (llama_memory_seq_pos_min(mem, 0) > needed) ok = false;
-  }
-  c.TruncateHistory(reused_);
-  if (ok) return;
-  llama_memory_seq_rm(mem, 0, -1, -1);
-  c.TruncateHistory(0);
-  if (reused_ == 0) return;
+  if (context_->DropFrom(reused_) || reused_ == 0) return;
   std::vector<llama_token> earlier(prompt_.begin(), prompt_.begin() + reused_);
-  const int32_t status = c.DecodeTail(earlier, 0);
+  const int32_t status = context_->DecodeTail(earlier, 0);
   if (status != 0) throw DecodeError(status, "re-evaluation of the earlier turns");
   promptEvaluated_ += reused_;
 }
@@ -138,14 +126,14 @@ void GenerateWorker::RollBackTurn() {
 // reach. Each layer gets its shift from exactly one of the two.
 void GenerateWorker::ApplyShift() {
   AddonContext& c = *context_;
-  const int32_t n_embd = llama_model_n_embd(c.model->model);
-  const int32_t n_layer = llama_model_n_layer(c.model->model);
+  const int32_t n_embd = llama_model_n_embd(c.llamaModel());
+  const int32_t n_layer = llama_model_n_layer(c.llamaModel());
   std::vector<float> cvec(static_cast<size_t>(std::max(0, n_layer - 1)) * n_embd, 0.0f);
   int32_t lo = n_layer, hi = 0;
   for (size_t i = 0; i < guidance_.steerLayers.size(); i++) {
     const int32_t l = guidance_.steerLayers[i];
     if (l == 0) {
-      c.layerHook->SetShift(0, guidance_.steerShifts[i]);
+      c.layerHook()->SetShift(0, guidance_.steerShifts[i]);
       continue;
     }
     std::copy(guidance_.steerShifts[i].begin(), guidance_.steerShifts[i].end(),
@@ -155,8 +143,8 @@ void GenerateWorker::ApplyShift() {
   }
   shifted_ = true;
   // Everything decoded from here on (the turn again, then its generated tokens) carries the shift.
-  c.shiftedFrom = std::min(c.shiftedFrom, reused_);
-  if (hi >= 1 && llama_set_adapter_cvec(c.ctx, cvec.data(), cvec.size(), n_embd, lo, hi) != 0) {
+  c.MarkShiftedFrom(reused_);
+  if (hi >= 1 && llama_set_adapter_cvec(c.ctx(), cvec.data(), cvec.size(), n_embd, lo, hi) != 0) {
     throw AddonError(ErrorCode::Internal, "llama.cpp refused the steering vector");
   }
 }
@@ -164,8 +152,8 @@ void GenerateWorker::ApplyShift() {
 void GenerateWorker::ClearShift() {
   if (!shifted_) return;
   AddonContext& c = *context_;
-  llama_set_adapter_cvec(c.ctx, nullptr, 0, llama_model_n_embd(c.model->model), 0, 0);
-  c.layerHook->SetShift(0, {});
+  llama_set_adapter_cvec(c.ctx(), nullptr, 0, llama_model_n_embd(c.llamaModel()), 0, 0);
+  c.layerHook()->SetShift(0, {});
   shifted_ = false;
 }
 
@@ -177,9 +165,9 @@ void GenerateWorker::Emit(const Progress& progress, llama_token token, std::stri
 
 void GenerateWorker::Run(const Progress& progress) {
   AddonContext& c = *context_;
-  const llama_vocab* vocab = c.model->vocab;
+  const llama_vocab* vocab = c.vocab();
   const int32_t n_vocab = llama_vocab_n_tokens(vocab);
-  const uint32_t n_ctx = llama_n_ctx(c.ctx);
+  const uint32_t n_ctx = llama_n_ctx(c.ctx());
   // The shift belongs to this turn only, however the turn ends.
   struct ShiftGuard {
     GenerateWorker* w;
@@ -201,11 +189,11 @@ void GenerateWorker::Run(const Progress& progress) {
   TextAssembler assembler(stops_);
   const auto t0 = std::chrono::steady_clock::now();
   for (;;) {
-    if (c.abortRequested.load()) {
+    if (c.abortRequested()) {
       stopReason_ = "abort";
       break;
     }
-    const float* row = llama_get_logits_ith(c.ctx, -1);
+    const float* row = llama_get_logits_ith(c.ctx(), -1);
     // NaN weights or a huge steering shift make every logit NaN; greedy sampling would then emit
     // token 0 forever and the caller would see an empty answer that looks like a normal one.
     // A shift so large that the norm's sum of squares overflows gives all-zero activations
@@ -226,7 +214,7 @@ void GenerateWorker::Run(const Progress& progress) {
               " of the answer (a numerical collapse): its weights or the steering strength are out of range");
     }
     if (captureLogits_) logits_.emplace_back(row, row + n_vocab);
-    const llama_token token = sampler.Sample(c.ctx, -1);
+    const llama_token token = sampler.Sample(c.ctx(), -1);
     if (llama_vocab_is_eog(vocab, token)) {
       stopReason_ = "eog";
       break;
@@ -242,7 +230,7 @@ void GenerateWorker::Run(const Progress& progress) {
       stopReason_ = "maxTokens";
       break;
     }
-    if (c.history.size() >= n_ctx) {
+    if (c.history().size() >= n_ctx) {
       stopReason_ = "contextFull";
       break;
     }
@@ -270,7 +258,7 @@ void GenerateWorker::OnEvents(Napi::Env env, const TokenEvent* events, size_t co
           Napi::String::New(env, events[i].text)});
     } catch (const Napi::Error& e) {
       listenerError_ = Napi::Persistent(e.Value().As<Napi::Object>());
-      context_->abortRequested.store(true);
+      context_->RequestAbort();
     }
   }
 }
@@ -308,6 +296,6 @@ Napi::Value GenerateWorker::Resolve(Napi::Env env) {
   return r;
 }
 
-void GenerateWorker::Finish() { context_->busy_.store(false); }
+void GenerateWorker::Finish() { context_->EndOperation(); }
 
 }  // namespace inferaligner
