@@ -3,16 +3,38 @@
 // time: a second call while one runs rejects with ERR_CONTEXT_BUSY.
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { getBinding, type NativeCaptureResult, type NativeContext, type NativeContextInfo } from "./binding.js";
+import { getBinding, type NativeCaptureResult, type NativeContext } from "./binding.js";
 import { disposedError, GenerationAbortedError, LlamaError, withCallSite } from "./errors.js";
 import { gateReport, resolveGuidance, type ResolvedGuidance } from "./guidance.js";
 import { toNativeOptions, toResult, type GenerateOptions, type GenerationChunk, type GenerationResult } from "./generation.js";
 import type { LlamaModel, Token } from "./Model.js";
 
+/** What llama.cpp made of the context options (it may round sizes): `context.info`. */
+export interface ContextInfo {
+  /** Tokens the KV cache holds (`n_ctx`). */
+  contextSize: number;
+  /** Most tokens per llama_decode call (`n_batch`). */
+  batchSize: number;
+  /** Physical batch (`n_ubatch`). */
+  ubatchSize: number;
+  /** Parallel sequences (`n_seq_max`). */
+  sequences: number;
+  /** CPU threads for generation (`n_threads`). */
+  threads: number;
+  /** CPU threads for prompt processing (`n_threads_batch`). */
+  threadsBatch: number;
+  /** Whether sliding-window layers keep their full cache (`swa_full`). */
+  swaFull: boolean;
+  /** Whether the sequences share one KV buffer (`kv_unified`). */
+  kvUnified: boolean;
+  /** Whether the eval callback is installed (guidance and activation capture need it). */
+  evalHook: boolean;
+}
+
 export interface ContextOptions {
   /** Tokens the context holds (`n_ctx`). Defaults to the model's training context, at most 4096. */
   contextSize?: number;
-  /** Logical batch: most tokens per llama_decode call (`n_batch`). Defaults to `512`. */
+  /** Logical batch: most tokens per llama_decode call (`n_batch`). Defaults to the smaller of 512 and `contextSize`. */
   batchSize?: number;
   /** Physical batch (`n_ubatch`). Defaults to `512`, or batchSize if smaller. */
   ubatchSize?: number;
@@ -44,7 +66,7 @@ export interface ContextOptions {
 export class LlamaContext {
   readonly model: LlamaModel;
   /** The sizes llama.cpp actually chose (they may differ from what was asked). */
-  readonly info: NativeContextInfo;
+  readonly info: ContextInfo;
   /** @internal */
   readonly _native: NativeContext;
   #running: Promise<unknown> | undefined;

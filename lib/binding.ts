@@ -2,6 +2,7 @@
 // Order: INFERALIGNER_BINARY, then build/Release/ (a local build is deliberate: it wins), then
 // prebuilds/<platform>-<arch>/ shipped in the package. Prebuilt builds keep llama.cpp's libraries beside the .node file,
 // and the ggml backends (CPU variants, GPU) are loaded from that same folder.
+import type { ContextInfo } from "./Context.js";
 import type { ModelInfo } from "./Model.js";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -110,17 +111,7 @@ export interface NativeGenerateResult {
   gate?: { open: boolean; mode: string; scores: number[] };
 }
 
-export interface NativeContextInfo {
-  contextSize: number;
-  batchSize: number;
-  ubatchSize: number;
-  sequences: number;
-  threads: number;
-  threadsBatch: number;
-  swaFull: boolean;
-  kvUnified: boolean;
-  evalHook: boolean;
-}
+export type NativeContextInfo = ContextInfo;
 
 export interface NativeCaptureResult {
   /** [prompt][layer][n_embd] at each prompt's last token; with allRows, [layer][token][n_embd]. */

@@ -2,7 +2,7 @@
 // and making a model's safety vectors. Vector-file details and prompt sets are in
 // `inferaligner/vectors`, evaluation in `inferaligner/eval` (docs/api.md documents all three).
 export { LlamaModel, type ModelOptions, type ModelInfo, type SpecialTokens, type Token, type TokenizeOptions } from "./Model.js";
-export { LlamaContext, type ContextOptions } from "./Context.js";
+export { LlamaContext, type ContextInfo, type ContextOptions } from "./Context.js";
 export { ChatSession, streamOf, type ChatSessionOptions } from "./ChatSession.js";
 export {
   GEMMA_TEMPLATE, customChatTemplate, resolveChatTemplate,

@@ -19,7 +19,7 @@ const ROOT_RUNTIME_NAMES = [
 ];
 
 /** Members every class or error has from the language, documented by the language. */
-const INHERITED = new Set(["prototype", "message", "name", "stack", "cause", "captureStackTrace", "prepareStackTrace", "stackTraceLimit"]);
+const INHERITED = new Set(["prototype", "message", "name", "stack", "cause", "captureStackTrace", "prepareStackTrace", "stackTraceLimit", "isError"]);
 
 interface ExportedApi {
   /** Every exported name (values and types) per entry point. */

@@ -13,7 +13,7 @@
 // The split is fixed here: within each category, every fifth prompt (positions 4, 9, 14, ...) is a
 // validation prompt, the rest train. Categories hold multiples of five prompts, so the split is
 // 80/20 per category and per class. Changing any prompt or the split means bumping
-// BUILTIN_PROMPTS_VERSION, which extraction records alongside the vectors.
+// BUILTIN_PROMPTS_VERSION, which `inferaligner extract` names in the sources it reports.
 //
 // The prompts themselves live one class or group a file: builtinHarmful.ts, builtinHarmlessTopics.ts,
 // builtinHarmlessLookalike.ts and builtinHarmlessTasks.ts. This module splits and serves them.

@@ -47,7 +47,7 @@ export interface EvalRecord {
 export interface EvalRunConfig {
   /** Guidance shared by every guided configuration (its `mode` is ignored: see `modes`). */
   guidance: Omit<GuidanceOptions, "mode" | "gate" | "steer" | "extraGates"> & { gate: string; steer?: string; extraGates?: string[] };
-  /** Guided configurations compared with the baseline. Defaults to `["steer"]`. */
+  /** Guided configurations compared with the baseline (the CLI's default is `["steer"]`). */
   modes: Array<Exclude<EvalConfigName, "baseline">>;
   maxTokens: number;
   /** New tokens for a utility (code) answer, which needs room for a whole function. Defaults to `384`. */

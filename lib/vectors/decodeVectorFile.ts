@@ -17,7 +17,7 @@ import {
 
 /**
  * Reads and validates a vector file. With `model`, also checks that it fits that model
- * (architecture, layer count, embedding width).
+ * (layer count and embedding width).
  */
 export function readVectorFile(path: string, model?: { info: ModelInfo }): VectorFile {
   const file = parseFile(path);

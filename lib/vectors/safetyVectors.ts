@@ -27,7 +27,7 @@ export interface ExtractOptions {
   sequences?: number;
   /** Tokens per llama_decode. Defaults to `1024`. */
   batchTokens?: number;
-  /** CPU threads. Defaults to all. */
+  /** CPU threads. Defaults to the context's default (the physical cores). */
   threads?: number;
   /** Most calibration activations kept per class for the per-prompt scores. Defaults to `2048`. */
   scoreSampleLimit?: number;
