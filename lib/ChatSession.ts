@@ -27,8 +27,9 @@ export class ChatSession {
   }
 
   /** The conversation so far (system, user and assistant messages). */
+  /** The conversation so far, as a copy: changing it cannot corrupt the session. */
   get messages(): readonly ChatMessage[] {
-    return this.#messages;
+    return this.#messages.map((m) => ({ ...m }));
   }
 
   /** The prompt tokens the next user message would produce (rendered with the generation prompt). */
@@ -50,7 +51,7 @@ export class ChatSession {
     }
     const result = await this.context._exclusive(async (generate) => {
       const tokens = await tokenizeRenderedAsync(this.context.model, rendered, { limit: this.context.info.contextSize, signal: options.signal });
-      return generate(tokens, { turnStart: this.#turnStart(tokens), ...options });
+      return generate(tokens, { ...options, turnStart: this.#turnStart(tokens) }); // the session knows where the turn starts
     });
     this.#messages.push({ role: "user", content: userMessage }, { role: "assistant", content: result.text });
     return result;

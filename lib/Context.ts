@@ -88,6 +88,9 @@ export class LlamaContext {
       }
       if (v !== undefined && (v as number) > 2 ** 31 - 1) throw new RangeError(`${name} ${String(v)} is larger than ${2 ** 31 - 1}`);
     };
+    if (![undefined, "auto", true, false].includes(options.flashAttention)) {
+      throw new TypeError(`flashAttention is "auto", true or false, not ${String(options.flashAttention)}`);
+    }
     positive("contextSize", options.contextSize);
     positive("batchSize", options.batchSize);
     positive("ubatchSize", options.ubatchSize);

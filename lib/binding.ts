@@ -201,5 +201,6 @@ export function getBinding(): LoadedBinding {
 
 /** llama.cpp log verbosity on stderr: 0 none (default), 1 errors, 2 warnings, 3 info, 4 debug. */
 export function setLogLevel(level: 0 | 1 | 2 | 3 | 4): void {
+  if (!Number.isInteger(level) || level < 0 || level > 4) throw new RangeError(`setLogLevel takes 0 (silent) to 4 (debug), not ${String(level)}`);
   getBinding().native.setLogLevel(level);
 }
