@@ -1,14 +1,13 @@
 // Guidance options (InferAligner, method.md) as users give them, resolved against a model and its
-// vector files into what the native generation needs.
-import { statSync } from "node:fs";
-import { basename } from "node:path";
+// vector files into what the native generation needs. Reading the files is guidanceFiles.ts.
 import { LlamaError } from "./errors.js";
 import type { LlamaModel } from "./Model.js";
 import { GUIDANCE_MODES, SCORE_KINDS, isOneOf, listOf, type GuidanceMode, type ScoreKind } from "./vocabulary.js";
-import { fileFingerprint } from "./vectors/fingerprint.js";
 import { isControlVector, type ControlVector } from "./vectors/controlVector.js";
-import { checkControlVectorFitsModel, checkVectorsFitModel, readSteeringFile, readVectorFile, type VectorFile } from "./vectors/vectorFile.js";
+import type { VectorFile } from "./vectors/vectorFile.js";
+import { loadGateFile, loadSteeringFile, warnIfGateOfAnotherModel } from "./guidanceFiles.js";
 
+export { OTHER_MODEL_GATE_WARNING } from "./guidanceFiles.js";
 export type { GuidanceMode } from "./vocabulary.js";
 
 export interface GuidanceOptions {
@@ -90,82 +89,6 @@ export interface ResolvedGuidance {
 
 export type GateRule = "majority" | "any";
 
-// Parsed files by path, re-read when the file changes (calibrate --save rewrites in place).
-const fileCache = new Map<string, { stamp: string; file: VectorFile | ControlVector }>();
-function readCached<T extends VectorFile | ControlVector>(path: string, role: "gate" | "steer", read: (path: string) => T): T {
-  let stamp = "";
-  try {
-    const st = statSync(path);
-    stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
-  } catch {
-    // read() below reports the missing file.
-  }
-  // By role: a plain control vector is a steering file and must still be refused as a gate.
-  const key = `${role}:${path}`;
-  const hit = fileCache.get(key);
-  if (hit && hit.stamp === stamp && stamp !== "") return hit.file as T;
-  const file = read(path);
-  fileCache.set(key, { stamp, file });
-  return file;
-}
-
-function checkVectorObject(source: VectorFile, model: LlamaModel, what: string): VectorFile {
-  if (source === null || typeof source !== "object") throw new TypeError(`Expected ${what}: a vector file path or a VectorFile`);
-  const layers = (source as Partial<VectorFile>).layerCount;
-  const complete = ["layers", "directions"].every((k) => Array.isArray((source as unknown as Record<string, unknown>)[k]) && ((source as unknown as Record<string, unknown[]>)[k]!).length === layers);
-  if (!complete || !(source as Partial<VectorFile>).suggested) {
-    throw new TypeError(`Expected ${what} to be a VectorFile (readVectorFile's result): it needs layers and directions for each of its layerCount blocks, and suggested layers`);
-  }
-  checkVectorsFitModel(source, model.info, what);
-  return source;
-}
-
-/** A gate file: an InferAligner vector file of the target model. */
-function loadVectors(source: string | VectorFile, model: LlamaModel, what: string): VectorFile {
-  if (typeof source !== "string") return checkVectorObject(source, model, what);
-  const file = readCached(source, "gate", (p) => readVectorFile(p));
-  checkVectorsFitModel(file, model.info, source);
-  return file;
-}
-
-/** A steering file: an InferAligner vector file (of any model of this shape) or a plain llama.cpp control vector. */
-function loadSteering(source: string | VectorFile | ControlVector, model: LlamaModel): VectorFile | ControlVector {
-  if (typeof source === "string") {
-    const file = readCached(source, "steer", (p) => readSteeringFile(p));
-    if (isControlVector(file)) checkControlVectorFitsModel(file, model.info, source);
-    else checkVectorsFitModel(file, model.info, source);
-    return file;
-  }
-  if (isControlVector(source)) {
-    checkControlVectorFitsModel(source, model.info, "steer");
-    return source;
-  }
-  return checkVectorObject(source as VectorFile, model, "steer");
-}
-
-/** A gate file's thresholds hold only for the activations of the model it was extracted from. */
-export const OTHER_MODEL_GATE_WARNING = "INFERALIGNER_GATE_OF_ANOTHER_MODEL";
-const warnedOtherModel = new Set<string>();
-function warnIfGateOfAnotherModel(file: VectorFile, model: LlamaModel, what: string): void {
-  const recorded = file.source.fingerprint;
-  if (!recorded) return; // written before fingerprints were recorded: nothing to compare
-  let actual: string;
-  try {
-    actual = fileFingerprint(model.path);
-  } catch {
-    return; // the model file is gone (moved after loading): nothing to compare
-  }
-  const key = `${recorded}\0${model.path}`;
-  if (recorded === actual || warnedOtherModel.has(key)) return;
-  warnedOtherModel.add(key);
-  process.emitWarning(
-    `the ${what} file was extracted from ${file.source.fileName}, not from the model in use (${basename(model.path)}): ` +
-      "its gate thresholds were set on another model's activations, so the gate may open or stay closed wrongly. " +
-      "Extract the gate's vectors from this model (a cross-model setup steers with the other model's file: --steer)",
-    { code: OTHER_MODEL_GATE_WARNING },
-  );
-}
-
 function layerList(spec: readonly number[], layerCount: number, name: string): number[] {
   if (!Array.isArray(spec) || spec.length === 0) throw new RangeError(`${name} is empty`);
   for (const l of spec) {
@@ -179,72 +102,16 @@ function layerList(spec: readonly number[], layerCount: number, name: string): n
 export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | ResolvedGuidance): ResolvedGuidance {
   if ((options as ResolvedGuidance).resolved) return options as ResolvedGuidance;
   const o = options as GuidanceOptions;
-  if (!o || typeof o !== "object" || o.gate === null || (typeof o.gate !== "string" && typeof o.gate !== "object")) {
-    throw new TypeError("Expected guidance.gate: a vector file path or a VectorFile");
-  }
-  const mode = o.mode ?? "steer";
-  if (!isOneOf(GUIDANCE_MODES, mode)) throw new RangeError(`guidance.mode must be ${listOf(GUIDANCE_MODES)}, not ${String(mode)}`);
-  const score = o.score ?? "cosine";
-  if (!isOneOf(SCORE_KINDS, score)) throw new RangeError(`guidance.score must be ${listOf(SCORE_KINDS)}, not ${String(score)}`);
-  if (o.alpha !== undefined && o.alphaRelative !== undefined) throw new TypeError("give guidance.alpha or guidance.alphaRelative, not both");
-  for (const [name, v] of [["alpha", o.alpha], ["alphaRelative", o.alphaRelative], ["threshold", o.threshold]] as const) {
-    if (v !== undefined && (typeof v !== "number" || Number.isNaN(v))) throw new RangeError(`guidance.${name} must be a number, not ${String(v)}`);
-  }
-  if (o.alpha !== undefined && !Number.isFinite(o.alpha)) throw new RangeError("guidance.alpha must be finite");
-  if (o.alphaRelative !== undefined && !Number.isFinite(o.alphaRelative)) throw new RangeError("guidance.alphaRelative must be finite");
-
-  const { layerCount } = model.info;
-  const gate = loadVectors(o.gate, model, "gate");
+  const { mode, score } = checkGuidanceOptions(o);
+  const gate = loadGateFile(o.gate, model, "gate");
   warnIfGateOfAnotherModel(gate, model, "gate");
-  const steer = o.steer !== undefined ? loadSteering(o.steer, model) : gate;
-  const plain = isControlVector(steer) ? steer : null;
-  if (plain && o.alphaRelative !== undefined) {
+  const steer = o.steer !== undefined ? loadSteeringFile(o.steer, model) : gate;
+  if (isControlVector(steer) && o.alphaRelative !== undefined) {
     throw new RangeError("guidance.alphaRelative needs the activation norms of an InferAligner vector file; a plain control vector steers with guidance.alpha (the stored vector x alpha, default 1)");
   }
-  const gateLayers = o.gateLayers === undefined || o.gateLayers === "auto" ? [gate.suggested.gateLayer] : layerList(o.gateLayers, layerCount, "gateLayers");
-  const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].budget));
-  const gateDirections = gateLayers.map((l) => gate.directions[l]!);
-  if (o.extraGates !== undefined && !Array.isArray(o.extraGates)) throw new TypeError("guidance.extraGates must be an array of vector files");
-  for (const [i, source] of (o.extraGates ?? []).entries()) {
-    const extra = loadVectors(source, model, `extraGates[${i}]`);
-    warnIfGateOfAnotherModel(extra, model, `extraGates[${i}]`);
-    if (extra.chatTemplate !== "" && gate.chatTemplate !== "" && extra.chatTemplate !== gate.chatTemplate) {
-      throw new LlamaError(`extraGates[${i}] was extracted with another chat template than the gate file`, "ERR_VECTOR_MISMATCH");
-    }
-    const l = extra.suggested.gateLayer;
-    gateLayers.push(l);
-    thresholds.push(o.threshold !== undefined ? o.threshold : extra.layers[l]!.thresholds[score].budget);
-    gateDirections.push(extra.directions[l]!);
-  }
-  const gateRule: GateRule = (o.extraGates ?? []).length > 0 ? "any" : "majority";
-  let steerLayers: number[];
-  if (o.layers === undefined && plain) {
-    // As llama.cpp applies a control vector: every block it has a direction for.
-    steerLayers = plain.layers;
-  } else if (o.layers === undefined) {
-    // Calibrated defaults (inferaligner calibrate --save) win over the extraction's suggestion.
-    const [from, to] = (steer as VectorFile).defaults?.steerLayers ?? (steer as VectorFile).suggested.steerLayers;
-    steerLayers = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  } else if (o.layers.length === 2) {
-    // Two numbers are a range [from, to], inclusive; give a longer list for separate blocks.
-    const [from, to] = o.layers as readonly [number, number];
-    if (!Number.isInteger(from) || !Number.isInteger(to)) throw new TypeError("guidance.layers must hold integers");
-    if (to < from) throw new RangeError(`guidance.layers [${from}, ${to}] is an empty range`);
-    steerLayers = layerList(Array.from({ length: to - from + 1 }, (_, i) => from + i), layerCount, "layers");
-  } else {
-    steerLayers = layerList(o.layers, layerCount, "layers");
-  }
-  const steerShifts = steerLayers.map((l) => {
-    if (plain) {
-      const direction = plain.directions[l];
-      if (!direction) throw new RangeError(`guidance.layers: the control vector has no direction for block ${l} (it has ${plain.layers.join(", ")})`);
-      const alpha = o.alpha ?? 1;
-      return direction.map((x) => x * alpha);
-    }
-    const file = steer as VectorFile;
-    const alpha = o.alpha ?? (o.alphaRelative ?? file.defaults?.alphaRelative ?? DEFAULT_ALPHA_RELATIVE) * file.layers[l]!.meanActivationNorm;
-    return file.directions[l]!.map((x) => x * alpha);
-  });
+  const { gateLayers, thresholds, gateDirections, gateRule } = resolveGates(o, model, gate, score);
+  const steerLayers = resolveSteerLayers(o.layers, steer, model.info.layerCount);
+  const steerShifts = steerLayers.map((l) => steerShift(steer, l, o));
   const refusal = o.refusal ?? DEFAULT_REFUSAL;
   if (typeof refusal !== "string") throw new TypeError("guidance.refusal must be a string");
   return {
@@ -268,6 +135,87 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
       steerShifts,
     },
   };
+}
+
+/** The options that need no file: their types and ranges; mode and score with their defaults. */
+function checkGuidanceOptions(o: GuidanceOptions): { mode: GuidanceMode; score: ScoreKind } {
+  if (!o || typeof o !== "object" || o.gate === null || (typeof o.gate !== "string" && typeof o.gate !== "object")) {
+    throw new TypeError("Expected guidance.gate: a vector file path or a VectorFile");
+  }
+  const mode = o.mode ?? "steer";
+  if (!isOneOf(GUIDANCE_MODES, mode)) throw new RangeError(`guidance.mode must be ${listOf(GUIDANCE_MODES)}, not ${String(mode)}`);
+  const score = o.score ?? "cosine";
+  if (!isOneOf(SCORE_KINDS, score)) throw new RangeError(`guidance.score must be ${listOf(SCORE_KINDS)}, not ${String(score)}`);
+  if (o.alpha !== undefined && o.alphaRelative !== undefined) throw new TypeError("give guidance.alpha or guidance.alphaRelative, not both");
+  for (const [name, v] of [["alpha", o.alpha], ["alphaRelative", o.alphaRelative], ["threshold", o.threshold]] as const) {
+    if (v !== undefined && (typeof v !== "number" || Number.isNaN(v))) throw new RangeError(`guidance.${name} must be a number, not ${String(v)}`);
+  }
+  if (o.alpha !== undefined && !Number.isFinite(o.alpha)) throw new RangeError("guidance.alpha must be finite");
+  if (o.alphaRelative !== undefined && !Number.isFinite(o.alphaRelative)) throw new RangeError("guidance.alphaRelative must be finite");
+  return { mode, score };
+}
+
+/**
+ * The gate entries: the gate file's layers (its suggested one by default), then each extra gate
+ * file at its suggested layer; each with its direction and threshold (the file's false-open
+ * budget's, unless `threshold` overrides every one).
+ */
+function resolveGates(o: GuidanceOptions, model: LlamaModel, gate: VectorFile, score: ScoreKind) {
+  const gateLayers = o.gateLayers === undefined || o.gateLayers === "auto" ? [gate.suggested.gateLayer] : layerList(o.gateLayers, model.info.layerCount, "gateLayers");
+  const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].budget));
+  const gateDirections = gateLayers.map((l) => gate.directions[l]!);
+  if (o.extraGates !== undefined && !Array.isArray(o.extraGates)) throw new TypeError("guidance.extraGates must be an array of vector files");
+  for (const [i, source] of (o.extraGates ?? []).entries()) {
+    const extra = loadGateFile(source, model, `extraGates[${i}]`);
+    warnIfGateOfAnotherModel(extra, model, `extraGates[${i}]`);
+    if (extra.chatTemplate !== "" && gate.chatTemplate !== "" && extra.chatTemplate !== gate.chatTemplate) {
+      throw new LlamaError(`extraGates[${i}] was extracted with another chat template than the gate file`, "ERR_VECTOR_MISMATCH");
+    }
+    const l = extra.suggested.gateLayer;
+    gateLayers.push(l);
+    thresholds.push(o.threshold !== undefined ? o.threshold : extra.layers[l]!.thresholds[score].budget);
+    gateDirections.push(extra.directions[l]!);
+  }
+  const gateRule: GateRule = (o.extraGates ?? []).length > 0 ? "any" : "majority";
+  return { gateLayers, thresholds, gateDirections, gateRule };
+}
+
+/** The steered blocks: as given (two numbers are a range), else the steering file's defaults. */
+function resolveSteerLayers(layers: GuidanceOptions["layers"], steer: VectorFile | ControlVector, layerCount: number): number[] {
+  if (layers === undefined && isControlVector(steer)) {
+    // As llama.cpp applies a control vector: every block it has a direction for.
+    return steer.layers;
+  }
+  if (layers === undefined) {
+    // Calibrated defaults (inferaligner calibrate --save) win over the extraction's suggestion.
+    const file = steer as VectorFile;
+    const [from, to] = file.defaults?.steerLayers ?? file.suggested.steerLayers;
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  }
+  if (layers.length === 2) {
+    // Two numbers are a range [from, to], inclusive; give a longer list for separate blocks.
+    const [from, to] = layers as readonly [number, number];
+    if (!Number.isInteger(from) || !Number.isInteger(to)) throw new TypeError("guidance.layers must hold integers");
+    if (to < from) throw new RangeError(`guidance.layers [${from}, ${to}] is an empty range`);
+    return layerList(Array.from({ length: to - from + 1 }, (_, i) => from + i), layerCount, "layers");
+  }
+  return layerList(layers, layerCount, "layers");
+}
+
+/**
+ * What steering adds to block `l`'s output: a plain control vector's stored vector x alpha (default
+ * 1); a vector file's unit direction x alpha, where alpha is absolute or relative to the block's
+ * mean activation norm (the file's calibrated default, else DEFAULT_ALPHA_RELATIVE).
+ */
+function steerShift(steer: VectorFile | ControlVector, l: number, o: Pick<GuidanceOptions, "alpha" | "alphaRelative">): Float32Array {
+  if (isControlVector(steer)) {
+    const direction = steer.directions[l];
+    if (!direction) throw new RangeError(`guidance.layers: the control vector has no direction for block ${l} (it has ${steer.layers.join(", ")})`);
+    const alpha = o.alpha ?? 1;
+    return direction.map((x) => x * alpha);
+  }
+  const alpha = o.alpha ?? (o.alphaRelative ?? steer.defaults?.alphaRelative ?? DEFAULT_ALPHA_RELATIVE) * steer.layers[l]!.meanActivationNorm;
+  return steer.directions[l]!.map((x) => x * alpha);
 }
 
 /**

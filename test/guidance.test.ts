@@ -10,6 +10,8 @@ import { valueTypeName } from "../lib/gguf/metadataValues.js";
 import { encodeVectorFile, readVectorFile, saveGuidanceDefaults, writeVectorFile } from "../lib/vectors/vectorFile.js";
 import type { SafetyVectors } from "../lib/vectors/extract.js";
 import { SCORE_KINDS } from "../lib/vocabulary.js";
+import { DEFAULT_ALPHA_RELATIVE, DEFAULT_REFUSAL, resolveGuidance } from "../lib/guidance.js";
+import type { LlamaModel } from "../lib/Model.js";
 
 const guidance = suite("guidance");
 const path = tinyModelPath("tiny-chatml");
@@ -239,6 +241,45 @@ guidance("vector files (no model): a damaged file names what is wrong (ERR_VECTO
   assert.is(old.layers[1]!.threshold, old.layers[1]!.thresholds.cosine.best);
   assert.equal(old.layers[1]!.thresholds.cosine.budget, old.layers[1]!.thresholds.cosine.best);
   assert.is(old.layers[1]!.validation!.cosine.openHarmful, null);
+});
+
+guidance("resolving guidance (no model): the file's suggestions and calibrated defaults, alpha relative to the activation norm, explicit layers and thresholds", () => {
+  // resolveGuidance reads only the model's shape (and its path, for the other-model warning).
+  const model = { info: { architecture: "llama", layerCount: 3, embeddingLength: 4 }, path: join(scratch, "no-such-model.gguf") } as unknown as LlamaModel;
+  const file = join(scratch, "resolve.gguf");
+  writeVectorFile(file, syntheticVectors(true));
+  const unit = (i: number, scale: number) => Float32Array.from({ length: 4 }, (_, j) => (j === i ? scale : 0));
+  const g = resolveGuidance(model, { gate: file });
+  assert.equal([g.mode, g.score, g.gateRule, g.refusal, g.gateChatTemplate], ["steer", "cosine", "majority", DEFAULT_REFUSAL, "{{ messages }}"]);
+  assert.equal([g.gateLayers, g.thresholds, g.steerLayers], [[1], [0.5], [1, 2]], "suggested gate layer at its budget threshold; suggested steer range");
+  assert.equal(g.native.gateDirections, [unit(1, 1)]);
+  // alpha = alphaRelative x the block's mean activation norm (20 and 30 for blocks 1 and 2).
+  assert.equal(g.native.steerShifts, [unit(1, Math.fround(DEFAULT_ALPHA_RELATIVE * 20)), unit(2, Math.fround(DEFAULT_ALPHA_RELATIVE * 30))]);
+  assert.is(resolveGuidance(model, g), g, "a resolved guidance passes through");
+  const explicit = resolveGuidance(model, { gate: file, alpha: 2, layers: [0, 2], gateLayers: [0, 2], threshold: -1, mode: "monitor", score: "projection", refusal: "No." });
+  assert.equal([explicit.steerLayers, explicit.gateLayers, explicit.thresholds, explicit.mode, explicit.score, explicit.refusal], [[0, 1, 2], [0, 2], [-1, -1], "monitor", "projection", "No."]);
+  assert.equal(explicit.native.steerShifts, [unit(0, 2), unit(1, 2), unit(2, 2)]);
+  assert.equal(resolveGuidance(model, { gate: file, layers: [2, 0, 2] }).steerLayers, [2, 0], "a longer list: those blocks, once each");
+  assert.equal(resolveGuidance(model, { gate: file, alphaRelative: 0.5, layers: [2, 2] }).native.steerShifts, [unit(2, 15)]);
+  const extra = resolveGuidance(model, { gate: file, extraGates: [file] });
+  assert.equal([extra.gateRule, extra.gateLayers, extra.thresholds], ["any", [1, 1], [0.5, 0.5]]);
+  // Calibrated defaults win over the suggestion when alpha and layers are not given.
+  const calibrated = join(scratch, "resolve-calibrated.gguf");
+  writeVectorFile(calibrated, syntheticVectors(true));
+  saveGuidanceDefaults(calibrated, { alphaRelative: 0.1, steerLayers: [0, 0], calibratedOn: "test" });
+  const d = resolveGuidance(model, { gate: file, steer: calibrated });
+  assert.equal([d.steerLayers, d.native.steerShifts], [[0], [unit(0, Math.fround(Math.fround(0.1) * 10))]]);
+  // Misuse, in the order it is checked.
+  assert.throws(() => resolveGuidance(model, { gate: 5 } as never), (e: Error) => e instanceof TypeError && /guidance.gate/.test(e.message));
+  assert.throws(() => resolveGuidance(model, { gate: file, mode: "loud" as never }), (e: Error) => e instanceof RangeError && /guidance.mode must be/.test(e.message));
+  assert.throws(() => resolveGuidance(model, { gate: file, alpha: 1, alphaRelative: 1 }), TypeError);
+  assert.throws(() => resolveGuidance(model, { gate: file, alpha: NaN }), /guidance.alpha must be a number, not NaN/);
+  assert.throws(() => resolveGuidance(model, { gate: file, layers: [2, 1] }), /guidance.layers \[2, 1\] is an empty range/);
+  assert.throws(() => resolveGuidance(model, { gate: file, layers: [0, 3] }), /layers: block 3 is outside 0..2/);
+  assert.throws(() => resolveGuidance(model, { gate: file, gateLayers: [] }), /gateLayers is empty/);
+  assert.throws(() => resolveGuidance(model, { gate: file, refusal: 5 as never }), /guidance.refusal must be a string/);
+  const wider = { ...model, info: { ...model.info, embeddingLength: 8 } } as LlamaModel;
+  assert.throws(() => resolveGuidance(wider, { gate: file }), (e: ia.LlamaError) => e.code === "ERR_VECTOR_MISMATCH");
 });
 
 guidance("gate closed: tokens and logits bitwise identical to guidance off; gate reported", async () => {
