@@ -38,27 +38,33 @@ struct WorkerFailure {
   }
 };
 
-class PromiseWorker : public Napi::AsyncWorker {
+// What the plain and the streaming worker share, over either node-addon-api worker class: the
+// promise, the owner reference, and how the promise settles (Finish() first, then the result or
+// the coded error).
+template <typename NapiWorker>
+class PromiseWorkerBase : public NapiWorker {
  public:
-  PromiseWorker(Napi::Env env, const char* name, Napi::Object owner)
-      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {
-    owner_ = Napi::Persistent(owner);
-  }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
-  virtual void Run() = 0;
+  PromiseWorkerBase(Napi::Env env, const char* name, Napi::Object owner)
+      : NapiWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {
+    owner_ = Napi::Persistent(owner);
+  }
   virtual Napi::Value Resolve(Napi::Env env) { return env.Undefined(); }
   // Runs on the JS thread after success or failure, before the promise settles.
   virtual void Finish() {}
 
- private:
-  void Execute() final {
+  // Worker thread: runs `work`; what it throws becomes the rejection.
+  template <typename Fn>
+  void Guard(Fn&& work) {
     std::string message;
-    if (!failure_.Capture([this] { Run(); }, message)) SetError(message);
+    if (!failure_.Capture(work, message)) this->SetError(message);
   }
+
+ private:
   void OnOK() final {
-    Napi::Env env = Env();
+    Napi::Env env = this->Env();
     Napi::HandleScope scope(env);
     Finish();
     try {
@@ -68,7 +74,7 @@ class PromiseWorker : public Napi::AsyncWorker {
     }
   }
   void OnError(const Napi::Error& e) final {
-    Napi::Env env = Env();
+    Napi::Env env = this->Env();
     Napi::HandleScope scope(env);
     Finish();
     deferred_.Reject(MakeError(env, failure_.code, e.Message(), failure_.status).Value());
@@ -79,56 +85,42 @@ class PromiseWorker : public Napi::AsyncWorker {
   WorkerFailure failure_;
 };
 
+class PromiseWorker : public PromiseWorkerBase<Napi::AsyncWorker> {
+ public:
+  PromiseWorker(Napi::Env env, const char* name, Napi::Object owner) : PromiseWorkerBase(env, name, owner) {}
+
+ protected:
+  virtual void Run() = 0;
+
+ private:
+  void Execute() final {
+    Guard([this] { Run(); });
+  }
+};
+
 // The same, for work that streams events to JS while it runs. node-addon-api delivers every
 // queued progress event before OnOK/OnError, so the stream always ends before the promise settles.
 template <typename Event>
-class StreamingPromiseWorker : public Napi::AsyncProgressQueueWorker<Event> {
-  using Base = Napi::AsyncProgressQueueWorker<Event>;
+class StreamingPromiseWorker : public PromiseWorkerBase<Napi::AsyncProgressQueueWorker<Event>> {
+  using Base = PromiseWorkerBase<Napi::AsyncProgressQueueWorker<Event>>;
 
  public:
-  StreamingPromiseWorker(Napi::Env env, const char* name, Napi::Object owner)
-      : Base(env, name), deferred_(Napi::Promise::Deferred::New(env)) {
-    owner_ = Napi::Persistent(owner);
-  }
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  StreamingPromiseWorker(Napi::Env env, const char* name, Napi::Object owner) : Base(env, name, owner) {}
 
  protected:
-  using Progress = typename Base::ExecutionProgress;
+  using Progress = typename Napi::AsyncProgressQueueWorker<Event>::ExecutionProgress;
   virtual void Run(const Progress& progress) = 0;
   virtual void OnEvents(Napi::Env env, const Event* events, size_t count) = 0;
-  virtual Napi::Value Resolve(Napi::Env env) = 0;
-  virtual void Finish() {}
 
  private:
   void Execute(const Progress& progress) final {
-    std::string message;
-    if (!failure_.Capture([&] { Run(progress); }, message)) this->SetError(message);
+    this->Guard([&] { Run(progress); });
   }
   void OnProgress(const Event* events, size_t count) final {
     Napi::Env env = this->Env();
     Napi::HandleScope scope(env);
     OnEvents(env, events, count);
   }
-  void OnOK() final {
-    Napi::Env env = this->Env();
-    Napi::HandleScope scope(env);
-    Finish();
-    try {
-      deferred_.Resolve(Resolve(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) final {
-    Napi::Env env = this->Env();
-    Napi::HandleScope scope(env);
-    Finish();
-    deferred_.Reject(MakeError(env, failure_.code, e.Message(), failure_.status).Value());
-  }
-
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference owner_;
-  WorkerFailure failure_;
 };
 
 }  // namespace inferaligner
