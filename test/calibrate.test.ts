@@ -7,6 +7,7 @@ import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 import { baselineRates, chooseSetting, settingRow, type CalibrationAnswer, type CalibrationRow } from "../lib/eval/calibrate.js";
 import { isDegenerate } from "../lib/eval/degeneration.js";
+import type { ResolvedGuidance } from "../lib/guidance.js";
 import { rate } from "../lib/eval/rates.js";
 
 const calibration = suite("calibrate");
@@ -96,7 +97,8 @@ calibration("saved defaults round-trip, leave everything else as it was, and dri
   assert.equal(restAfter, restBefore, "directions, means, thresholds and metadata unchanged");
   const g = ia.resolveGuidance(model, { gate: file });
   assert.equal(g.steerLayers, [1, 2]);
-  g.native.steerShifts.forEach((shift, i) => {
+  // `native` is internal: the published types strip it, the source type keeps it.
+  (g as unknown as ResolvedGuidance).native.steerShifts.forEach((shift, i) => {
     const l = g.steerLayers[i]!;
     const alpha = Math.fround(0.3) * after.layers[l]!.meanActivationNorm;
     shift.forEach((x, j) => assert.ok(Math.abs(x - after.directions[l]![j]! * alpha) < 1e-6));

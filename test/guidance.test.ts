@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { contextInternals } from "./helpers/internals.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 import { arr, bool, encodeGguf, f16BitsToF32, f32, f32ToF16Bits, f64, i64, i8, str, u32, u64, u8, writeGguf, type GgufValue } from "../lib/gguf/writer.js";
 import { parseGguf } from "../lib/gguf/reader.js";
@@ -54,11 +55,11 @@ async function withControlVector(context: ia.LlamaContext, v: ia.VectorFile, lay
   const { layerCount: L, embeddingLength: E } = context.model.info;
   const data = new Float32Array(E * (L - 1));
   for (const l of layers) data.set(v.directions[l]!.map((x) => x * alpha), (l - 1) * E);
-  context._setControlVector(data, Math.min(...layers), Math.max(...layers));
+  contextInternals(context)._setControlVector(data, Math.min(...layers), Math.max(...layers));
   try {
     return await run();
   } finally {
-    context._setControlVector(null);
+    contextInternals(context)._setControlVector(null);
   }
 }
 
@@ -356,7 +357,7 @@ guidance("chat template: vectors extracted with a custom template record it; a c
   try {
     const session = new ia.ChatSession(context, { template });
     const r = await session.prompt(harmful[0]!, { maxTokens: 2, guidance: { gate: customVectors, mode: "monitor" } });
-    const rows = await context._native.capture([Uint32Array.from(ia.renderPrompt(model, harmful[0]!, session.template))], { layers: [layer] });
+    const rows = await contextInternals(context)._native.capture([Uint32Array.from(ia.renderPrompt(model, harmful[0]!, session.template))], { layers: [layer] });
     let dot = 0, norm = 0;
     for (let i = 0; i < rows.rows.length; i++) { dot += rows.rows[i]! * customVectors.directions[layer]![i]!; norm += rows.rows[i]! ** 2; }
     assert.ok(Math.abs(r.gate!.layers[0]!.score - dot / Math.sqrt(norm)) < 1e-5);
@@ -426,9 +427,9 @@ guidance("block 0 is steered through the eval hook (the control vector cannot re
     const alpha = 4;
     const viaGuidance = await context.complete("hello world", { maxTokens: 6, captureLogits: true, guidance: { gate: v, threshold: -Infinity, alpha, layers: [0, 2] } });
     context.clear();
-    context._native.setLayerShift(0, v.directions[0]!.map((x) => x * alpha));
+    contextInternals(context)._native.setLayerShift(0, v.directions[0]!.map((x) => x * alpha));
     const reference = await withControlVector(context, v, [1, 2], alpha, () => context.complete("hello world", { maxTokens: 6, captureLogits: true }));
-    context._native.setLayerShift(0, null);
+    contextInternals(context)._native.setLayerShift(0, null);
     assert.equal(viaGuidance.tokens, reference.tokens);
     viaGuidance.logits!.forEach((row, i) => assert.ok(maxAbsDiff(row, reference.logits![i]!) <= 1e-5));
     // the shift was cleared at the end of the turn
@@ -456,7 +457,7 @@ guidance("monitor reports the same score as the extraction path; refuse answers 
     const session = new ia.ChatSession(context);
     const r = await session.prompt(harmful[0]!, { maxTokens: 4, guidance: { gate: v, mode: "monitor" } });
     // extraction path: the same prompt through batched capture, scored against the same direction
-    const rows = await context._native.capture([Uint32Array.from(ia.renderPrompt(model, harmful[0]!))], { layers: [layer] });
+    const rows = await contextInternals(context)._native.capture([Uint32Array.from(ia.renderPrompt(model, harmful[0]!))], { layers: [layer] });
     const expected = ia.score("cosine", rows.rows, v.directions[layer]!);
     assert.ok(Math.abs(r.gate!.layers[0]!.score - expected) < 1e-5, `${r.gate!.layers[0]!.score} vs ${expected}`);
     assert.is(r.gate!.layers[0]!.threshold, v.layers[layer]!.threshold);
@@ -580,12 +581,12 @@ guidance("a plain llama.cpp control vector steers (stored vector x alpha, on its
     // Reference: llama.cpp's control vector with the file's data scaled by alpha (as --control-vector-scaled), blocks 2..3.
     const data = new Float32Array(E * (L - 1));
     plainVectors.forEach((d, i) => data.set(d.map((x) => x * alpha), (i + 1) * E));
-    context._setControlVector(data, 2, 3);
+    contextInternals(context)._setControlVector(data, 2, 3);
     let reference: ia.GenerationResult;
     try {
       reference = await context.complete("hello world", { maxTokens: 8, captureLogits: true });
     } finally {
-      context._setControlVector(null);
+      contextInternals(context)._setControlVector(null);
     }
     assert.equal(guided.tokens, reference.tokens);
     guided.logits!.forEach((row, i) => assert.ok(maxAbsDiff(row, reference.logits![i]!) <= 1e-5, `step ${i}`));
@@ -640,7 +641,7 @@ guidance("bad guidance: mismatched file, NaN alpha, empty or out-of-range layers
     await fails(context, {} as ia.GuidanceOptions, (e) => e instanceof TypeError);
     await fails(context, { gate: v, extraGates: [null] } as unknown as ia.GuidanceOptions, (e) => e instanceof TypeError);
     // The internal control-vector entry reads floats: another element type must not be read as floats.
-    assert.throws(() => context._setControlVector(new Int8Array(192) as unknown as Float32Array, 1, 2), TypeError);
+    assert.throws(() => contextInternals(context)._setControlVector(new Int8Array(192) as unknown as Float32Array, 1, 2), TypeError);
     const ok = await context.complete("hello", { maxTokens: 2 });
     assert.is(ok.tokens.length, 2);
   } finally {
