@@ -135,14 +135,14 @@ Napi::Value AddonContext::JS_Generate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   // Validate before taking the busy flag, so a bad call leaves the context as it was.
   std::vector<llama_token> prompt = ReadTokens(info[0]);
-  if (prompt.empty()) throw Napi::TypeError::New(env, "the prompt has no tokens");
-  if (!info[1].IsObject()) throw Napi::TypeError::New(env, "generate options must be an object");
+  if (prompt.empty()) ThrowTypeError(env, "the prompt has no tokens");
+  if (!info[1].IsObject()) ThrowTypeError(env, "generate options must be an object");
   Napi::Object options = info[1].As<Napi::Object>();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
   const int32_t n_vocab = llama_vocab_n_tokens(model_->vocab);
   for (llama_token t : prompt) {
     if (t < 0 || t >= n_vocab) {
-      throw Napi::RangeError::New(env, "token id " + std::to_string(t) + " is outside the vocabulary");
+      ThrowRangeError(env, "token id " + std::to_string(t) + " is outside the vocabulary");
     }
   }
   Napi::Function onToken = info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
@@ -192,10 +192,9 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
   } else {
     // An Int8Array of 192 bytes read as 192 floats would read past its end: check the element type.
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(env, "control vector data must be a Float32Array");
+      ThrowTypeError(env, "control vector data must be a Float32Array");
     }
-    if (!info[1].IsNumber() || !info[2].IsNumber())
-      throw Napi::TypeError::New(env, "control vector layers must be numbers");
+    if (!info[1].IsNumber() || !info[2].IsNumber()) ThrowTypeError(env, "control vector layers must be numbers");
     Napi::Float32Array data = info[0].As<Napi::Float32Array>();
     const int32_t start = info[1].As<Napi::Number>().Int32Value();
     const int32_t end = info[2].As<Napi::Number>().Int32Value();
@@ -212,23 +211,22 @@ Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
   if (!layerHook_)
     ThrowError(env, ErrorCode::InvalidArgument, "activation capture needs a context created with evalHook");
-  if (!info[0].IsArray() || !info[1].IsObject()) throw Napi::TypeError::New(env, "expected (prompts, {layers})");
+  if (!info[0].IsArray() || !info[1].IsObject()) ThrowTypeError(env, "expected (prompts, {layers})");
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::vector<llama_token>> prompts;
   const int32_t n_vocab = llama_vocab_n_tokens(model_->vocab);
   for (uint32_t i = 0; i < arr.Length(); i++) {
     prompts.push_back(ReadTokens(arr.Get(i)));
     for (llama_token t : prompts.back()) {
-      if (t < 0 || t >= n_vocab)
-        throw Napi::RangeError::New(env, "token id " + std::to_string(t) + " is outside the vocabulary");
+      if (t < 0 || t >= n_vocab) ThrowRangeError(env, "token id " + std::to_string(t) + " is outside the vocabulary");
     }
   }
   Napi::Object o = info[1].As<Napi::Object>();
   std::vector<int32_t> layers =
       ReadLayerIndices(env, o.Get("layers"), llama_model_n_layer(model_->model), "layers", RepeatedLayers::Drop);
-  if (layers.empty()) throw Napi::RangeError::New(env, "no layers given");
+  if (layers.empty()) ThrowRangeError(env, "no layers given");
   const bool allRows = OptBool(o, "allRows", false);
-  if (allRows && prompts.size() != 1) throw Napi::RangeError::New(env, "allRows captures one prompt at a time");
+  if (allRows && prompts.size() != 1) ThrowRangeError(env, "allRows captures one prompt at a time");
   BeginOperation(env);
   auto* worker =
       new CaptureWorker(env, this, info.This().As<Napi::Object>(), std::move(prompts), std::move(layers), allRows);
@@ -243,23 +241,24 @@ Napi::Value AddonContext::JS_SetLayerShift(const Napi::CallbackInfo& info) {
   CheckIdle(env);
   if (!layerHook_) ThrowError(env, ErrorCode::InvalidArgument, "layer shifts need a context created with evalHook");
   const int32_t nLayer = llama_model_n_layer(model_->model);
+  if (!info[0].IsNumber()) ThrowTypeError(env, "the layer must be a number");
   const int32_t layer = info[0].As<Napi::Number>().Int32Value();
   if (layer < 0 || layer >= nLayer)
-    throw Napi::RangeError::New(env, "layer " + std::to_string(layer) + " is outside 0.." + std::to_string(nLayer - 1));
+    ThrowRangeError(env, "layer " + std::to_string(layer) + " is outside 0.." + std::to_string(nLayer - 1));
   if (info[1].IsNull() || info[1].IsUndefined()) {
     layerHook_->SetShift(layer, {});
     return env.Undefined();
   }
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(env, "the shift must be a Float32Array");
+    ThrowTypeError(env, "the shift must be a Float32Array");
   }
   Napi::Float32Array data = info[1].As<Napi::Float32Array>();
   const size_t n_embd = static_cast<size_t>(llama_model_n_embd(model_->model));
   if (data.ElementLength() != n_embd)
-    throw Napi::RangeError::New(env, "the shift must have n_embd = " + std::to_string(n_embd) + " values");
+    ThrowRangeError(env, "the shift must have n_embd = " + std::to_string(n_embd) + " values");
   std::vector<float> shift(data.Data(), data.Data() + n_embd);
   for (float x : shift) {
-    if (!std::isfinite(x)) throw Napi::RangeError::New(env, "the shift has a non-finite value");
+    if (!std::isfinite(x)) ThrowRangeError(env, "the shift has a non-finite value");
   }
   layerHook_->SetShift(layer, std::move(shift));
   return env.Undefined();

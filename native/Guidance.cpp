@@ -5,21 +5,22 @@
 #include <limits>
 
 #include "common.h"
+#include "errors.h"
 
 namespace inferaligner {
 
 namespace {
 std::vector<float> ReadVector(Napi::Env env, const Napi::Value& v, int32_t nEmbd, const char* what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(env, std::string(what) + " must be a Float32Array");
+    ThrowTypeError(env, std::string(what) + " must be a Float32Array");
   }
   Napi::Float32Array a = v.As<Napi::Float32Array>();
   if (a.ElementLength() != static_cast<size_t>(nEmbd)) {
-    throw Napi::RangeError::New(env, std::string(what) + " must have n_embd = " + std::to_string(nEmbd) + " values");
+    ThrowRangeError(env, std::string(what) + " must have n_embd = " + std::to_string(nEmbd) + " values");
   }
   std::vector<float> out(a.Data(), a.Data() + nEmbd);
   for (float x : out) {
-    if (!std::isfinite(x)) throw Napi::RangeError::New(env, std::string(what) + " has a value that is not finite");
+    if (!std::isfinite(x)) ThrowRangeError(env, std::string(what) + " has a value that is not finite");
   }
   return out;
 }
@@ -34,39 +35,44 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   else if (mode == "monitor") g.mode = Mode::Monitor;
   else if (mode == "steer") g.mode = Mode::Steer;
   else if (mode == "refuse") g.mode = Mode::Refuse;
-  else throw Napi::RangeError::New(env, "guidance mode must be off, monitor, steer or refuse");
+  else ThrowRangeError(env, "guidance mode must be off, monitor, steer or refuse");
   const std::string score = o.Get("score").ToString().Utf8Value();
   if (score == "cosine") g.score = Score::Cosine;
   else if (score == "projection") g.score = Score::Projection;
-  else throw Napi::RangeError::New(env, "guidance score must be cosine or projection");
+  else ThrowRangeError(env, "guidance score must be cosine or projection");
   if (g.mode == Mode::Off) return g;
 
   const Napi::Value rule = o.Get("gateRule");
   if (rule.IsUndefined() || rule.ToString().Utf8Value() == "majority") g.gateRule = GateRule::Majority;
   else if (rule.ToString().Utf8Value() == "any") g.gateRule = GateRule::Any;
-  else throw Napi::RangeError::New(env, "guidance gateRule must be majority or any");
+  else ThrowRangeError(env, "guidance gateRule must be majority or any");
   g.gateLayers = ReadLayerIndices(env, o.Get("gateLayers"), nLayer, "gateLayers", RepeatedLayers::Keep);
-  if (g.gateLayers.empty()) throw Napi::RangeError::New(env, "guidance needs at least one gate layer");
+  if (g.gateLayers.empty()) ThrowRangeError(env, "guidance needs at least one gate layer");
   for (int32_t l : g.gateLayers) {
     if (std::find(g.captureLayers.begin(), g.captureLayers.end(), l) == g.captureLayers.end())
       g.captureLayers.push_back(l);
   }
+  if (!o.Get("gateDirections").IsArray() || !o.Get("thresholds").IsArray()) {
+    ThrowTypeError(env, "guidance gateDirections and thresholds must be arrays");
+  }
   Napi::Array dirs = o.Get("gateDirections").As<Napi::Array>();
   Napi::Array thr = o.Get("thresholds").As<Napi::Array>();
   if (dirs.Length() != g.gateLayers.size() || thr.Length() != g.gateLayers.size()) {
-    throw Napi::RangeError::New(env, "one direction and one threshold per gate layer");
+    ThrowRangeError(env, "one direction and one threshold per gate layer");
   }
   for (uint32_t i = 0; i < dirs.Length(); i++) {
     g.gateDirections.push_back(ReadVector(env, dirs.Get(i), nEmbd, "gate direction"));
+    if (!thr.Get(i).IsNumber()) ThrowTypeError(env, "a gate threshold must be a number");
     const double t = thr.Get(i).As<Napi::Number>().DoubleValue();
-    if (std::isnan(t)) throw Napi::RangeError::New(env, "a gate threshold is NaN");
+    if (std::isnan(t)) ThrowRangeError(env, "a gate threshold is NaN");
     g.thresholds.push_back(t);
   }
   if (g.mode == Mode::Steer) {
     g.steerLayers = ReadLayerIndices(env, o.Get("steerLayers"), nLayer, "steerLayers", RepeatedLayers::Refuse);
-    if (g.steerLayers.empty()) throw Napi::RangeError::New(env, "steering needs at least one layer");
+    if (g.steerLayers.empty()) ThrowRangeError(env, "steering needs at least one layer");
+    if (!o.Get("steerShifts").IsArray()) ThrowTypeError(env, "guidance steerShifts must be an array");
     Napi::Array shifts = o.Get("steerShifts").As<Napi::Array>();
-    if (shifts.Length() != g.steerLayers.size()) throw Napi::RangeError::New(env, "one shift per steered layer");
+    if (shifts.Length() != g.steerLayers.size()) ThrowRangeError(env, "one shift per steered layer");
     for (uint32_t i = 0; i < shifts.Length(); i++)
       g.steerShifts.push_back(ReadVector(env, shifts.Get(i), nEmbd, "steering shift"));
   }

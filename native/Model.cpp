@@ -33,14 +33,14 @@ Napi::Function AddonModel::Init(Napi::Env env) {
 AddonModel* AddonModel::Unwrap(const Napi::Value& value) {
   Napi::Env env = value.Env();
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(AddonState::Get(env).modelClass.Value())) {
-    throw Napi::TypeError::New(env, "expected an AddonModel");
+    ThrowTypeError(env, "expected an AddonModel");
   }
   return ObjectWrap<AddonModel>::Unwrap(value.As<Napi::Object>());
 }
 
 AddonModel::AddonModel(const Napi::CallbackInfo& info) : ObjectWrap<AddonModel>(info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) throw Napi::TypeError::New(env, "model path must be a string");
+  if (!info[0].IsString()) ThrowTypeError(env, "model path must be a string");
   path = info[0].As<Napi::String>().Utf8Value();
   params = llama_model_default_params();
   if (info[1].IsObject()) {
@@ -168,7 +168,7 @@ static void VocabularyCall(Napi::Env env, Fn&& fn) {
 Napi::Value AddonModel::JS_Tokenize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckUsable(env);
-  if (!info[0].IsString()) throw Napi::TypeError::New(env, "text must be a string");
+  if (!info[0].IsString()) ThrowTypeError(env, "text must be a string");
   const std::string text = info[0].As<Napi::String>().Utf8Value();
   const bool addSpecial = info[1].ToBoolean().Value();
   const bool parseSpecial = info[2].ToBoolean().Value();
@@ -192,7 +192,7 @@ Napi::Value AddonModel::JS_Tokenize(const Napi::CallbackInfo& info) {
 Napi::Value AddonModel::JS_TokenizeAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckUsable(env);
-  if (!info[0].IsString()) throw Napi::TypeError::New(env, "text must be a string");
+  if (!info[0].IsString()) ThrowTypeError(env, "text must be a string");
   const int32_t limit = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
   auto* worker = new TokenizeWorker(env, this, info.This().As<Napi::Object>(), info[0].As<Napi::String>().Utf8Value(),
       info[1].ToBoolean().Value(), info[2].ToBoolean().Value(), limit);
@@ -205,7 +205,7 @@ static void CheckTokens(Napi::Env env, const std::vector<llama_token>& tokens, c
   const int32_t n = llama_vocab_n_tokens(vocab);
   for (llama_token t : tokens) {
     if (t < 0 || t >= n) {
-      throw Napi::RangeError::New(
+      ThrowRangeError(
           env, "token id " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(n) + ")");
     }
   }
@@ -237,6 +237,7 @@ Napi::Value AddonModel::JS_Detokenize(const Napi::CallbackInfo& info) {
 Napi::Value AddonModel::JS_TokenText(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckUsable(env);
+  if (!info[0].IsNumber()) ThrowTypeError(env, "a token id must be a number");
   std::vector<llama_token> one = {static_cast<llama_token>(info[0].As<Napi::Number>().Int32Value())};
   CheckTokens(env, one, vocab);
   return Napi::String::New(env, llama_vocab_get_text(vocab, one[0]));
@@ -245,6 +246,7 @@ Napi::Value AddonModel::JS_TokenText(const Napi::CallbackInfo& info) {
 Napi::Value AddonModel::JS_IsEog(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckUsable(env);
+  if (!info[0].IsNumber()) ThrowTypeError(env, "a token id must be a number");
   return Napi::Boolean::New(env, llama_vocab_is_eog(vocab, info[0].As<Napi::Number>().Int32Value()));
 }
 
@@ -253,13 +255,14 @@ Napi::Value AddonModel::JS_IsEog(const Napi::CallbackInfo& info) {
 // and as an independent oracle in tests.
 Napi::Value AddonModel::JS_ApplyBuiltinTemplate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString() || !info[1].IsArray()) throw Napi::TypeError::New(env, "expected (template, messages)");
+  if (!info[0].IsString() || !info[1].IsArray()) ThrowTypeError(env, "expected (template, messages)");
   const std::string tmpl = info[0].As<Napi::String>().Utf8Value();
   Napi::Array arr = info[1].As<Napi::Array>();
   std::vector<std::string> roles(arr.Length()), contents(arr.Length());
   std::vector<llama_chat_message> chat(arr.Length());
   size_t total = 0;
   for (uint32_t i = 0; i < arr.Length(); i++) {
+    if (!arr.Get(i).IsObject()) ThrowTypeError(env, "messages must be {role, content} objects");
     Napi::Object m = arr.Get(i).As<Napi::Object>();
     roles[i] = m.Get("role").ToString().Utf8Value();
     contents[i] = m.Get("content").ToString().Utf8Value();

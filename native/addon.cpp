@@ -44,11 +44,13 @@ Napi::Value JS_LoadBackends(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value JS_SetLogLevel(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) ThrowTypeError(info.Env(), "the log level must be a number");
   SetLogLevel(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }
 
 Napi::Value JS_SetErrorClass(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) ThrowTypeError(info.Env(), "the error class must be a constructor");
   SetErrorClass(info.Env(), info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }

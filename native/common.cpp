@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include "errors.h"
+
 namespace inferaligner {
 
 std::vector<llama_token> ReadTokens(const Napi::Value& value) {
@@ -13,32 +15,32 @@ std::vector<llama_token> ReadTokens(const Napi::Value& value) {
     tokens.reserve(arr.Length());
     for (uint32_t i = 0; i < arr.Length(); i++) {
       Napi::Value v = arr.Get(i);
-      if (!v.IsNumber()) throw Napi::TypeError::New(env, "token ids must be numbers");
+      if (!v.IsNumber()) ThrowTypeError(env, "token ids must be numbers");
       tokens.push_back(v.As<Napi::Number>().Int32Value());
     }
   } else {
-    throw Napi::TypeError::New(env, "tokens must be a Uint32Array or an array of numbers");
+    ThrowTypeError(env, "tokens must be a Uint32Array or an array of numbers");
   }
   return tokens;
 }
 
 std::vector<int32_t> ReadLayerIndices(
     Napi::Env env, const Napi::Value& value, int32_t nLayer, const char* what, RepeatedLayers repeats) {
-  if (!value.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of block indices");
+  if (!value.IsArray()) ThrowTypeError(env, std::string(what) + " must be an array of block indices");
   Napi::Array arr = value.As<Napi::Array>();
   std::vector<int32_t> layers;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value x = arr.Get(i);
-    if (!x.IsNumber()) throw Napi::TypeError::New(env, std::string(what) + " must hold numbers");
+    if (!x.IsNumber()) ThrowTypeError(env, std::string(what) + " must hold numbers");
     const int32_t l = x.As<Napi::Number>().Int32Value();
     if (l < 0 || l >= nLayer) {
-      throw Napi::RangeError::New(
+      ThrowRangeError(
           env, std::string(what) + ": layer " + std::to_string(l) + " is outside 0.." + std::to_string(nLayer - 1));
     }
     bool seen = false;
     for (int32_t s : layers) seen = seen || s == l;
     if (seen && repeats == RepeatedLayers::Refuse)
-      throw Napi::RangeError::New(env, std::string(what) + ": layer " + std::to_string(l) + " is given twice");
+      ThrowRangeError(env, std::string(what) + ": layer " + std::to_string(l) + " is given twice");
     if (!seen || repeats == RepeatedLayers::Keep) layers.push_back(l);
   }
   return layers;

@@ -44,4 +44,15 @@ Napi::Error MakeError(Napi::Env env, ErrorCode code, const std::string& message,
 
 void ThrowError(Napi::Env env, ErrorCode code, const std::string& message) { throw MakeError(env, code, message); }
 
+namespace {
+Napi::Error Misuse(Napi::Error error) {
+  error.Value().Set("code", ErrorCodeName(ErrorCode::InvalidArgument));
+  return error;
+}
+}  // namespace
+
+void ThrowTypeError(Napi::Env env, const std::string& message) { throw Misuse(Napi::TypeError::New(env, message)); }
+
+void ThrowRangeError(Napi::Env env, const std::string& message) { throw Misuse(Napi::RangeError::New(env, message)); }
+
 }  // namespace inferaligner

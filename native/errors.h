@@ -1,5 +1,16 @@
 // The error-code table: every failure that reaches JS carries one of these codes (mirrored in
 // lib/errors.ts as the LlamaErrorCode union) and, where llama.cpp returned one, its raw status.
+//
+// Every throw goes through this file: on the JS thread ThrowError (a LlamaError) or
+// ThrowTypeError/ThrowRangeError (misuse: a TypeError/RangeError with code ERR_INVALID_ARGUMENT);
+// on worker threads `throw AddonError` (or DecodeError, which makes one), which PromiseWorker turns
+// into a LlamaError. A throw outside these paths would reach JS without a code. This lists none:
+// clang-format off
+//   grep -rnE 'Napi::(Type|Range)?Error::New|Napi::Error\(|ThrowAsJavaScriptException|SetError\(|\bthrow\b' native |
+//     grep -vE '^native/errors\.cpp:|:[0-9]+: *//|throw (AddonError|DecodeError)\(|throw;|failure_\.Capture|listenerError_'
+// clang-format on
+// (errors.cpp builds the coded errors; `throw;` rethrows one; failure_.Capture is PromiseWorker's
+// coded rejection; listenerError_ is a JS listener's own error, passed through unchanged.)
 #pragma once
 
 #include <napi.h>
@@ -42,5 +53,9 @@ class AddonError : public std::runtime_error {
 void SetErrorClass(Napi::Env env, Napi::Function ctor);
 Napi::Error MakeError(Napi::Env env, ErrorCode code, const std::string& message, int status = 0);
 [[noreturn]] void ThrowError(Napi::Env env, ErrorCode code, const std::string& message);
+// Misuse that got past the TS validation (a wrong type; a value out of range): the error class the
+// style asks for, with code ERR_INVALID_ARGUMENT so that it is coded like every other.
+[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message);
+[[noreturn]] void ThrowRangeError(Napi::Env env, const std::string& message);
 
 }  // namespace inferaligner

@@ -7,6 +7,7 @@ import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { arr, f32, u32, type GgufValue } from "../lib/gguf/writer.js";
 import { readGguf } from "../lib/gguf/reader.js";
 import { ggufLayout, type GgufLayout } from "./helpers/fuzz.js";
+import { contextInternals, modelInternals } from "./helpers/internals.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const errors = suite("errors");
@@ -168,7 +169,7 @@ errors("a second generation on a busy context: ERR_CONTEXT_BUSY; the first compl
     const r = await first;
     assert.ok(r.tokens.length > 0);
     // native guard too, below the TS one
-    const native = context._native;
+    const native = contextInternals(context)._native;
     const running = native.generate(Uint32Array.of(1, 300), { maxTokens: 32 });
     assert.throws(() => native.generate(Uint32Array.of(1, 300), { maxTokens: 1 }), (e: ia.LlamaError) => e.code === "ERR_CONTEXT_BUSY");
     await running;
@@ -234,10 +235,39 @@ errors("every native failure is coded: guidance on a context without the eval ho
     await rejectsWith(context.complete("hello", { maxTokens: 1, guidance: { gate: v } }), "ERR_INVALID_ARGUMENT");
     assert.is((await context.complete("hello", { maxTokens: 1 })).tokens.length, 1, "the context stays usable");
     // The TS layer never does these; if it ever did, the error says it is a bug in this package.
-    await rejectsWith(Promise.resolve().then(() => model._native.load()), "ERR_INTERNAL");
+    await rejectsWith(Promise.resolve().then(() => modelInternals(model)._native.load()), "ERR_INTERNAL");
     await context.dispose();
   } finally {
     await model.dispose();
+  }
+});
+
+errors("native misuse below the TS checks: TypeError/RangeError carrying ERR_INVALID_ARGUMENT", async () => {
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 128, threads });
+  try {
+    const misuse = (call: () => unknown, kind: ErrorConstructor) => {
+      try {
+        call();
+      } catch (e) {
+        assert.instance(e, kind, String(e));
+        assert.is((e as { code?: string }).code, "ERR_INVALID_ARGUMENT", String(e));
+        return;
+      }
+      assert.unreachable("expected a throw");
+    };
+    const native = contextInternals(context)._native;
+    misuse(() => modelInternals(model)._native.tokenText("x" as unknown as number), TypeError);
+    misuse(() => modelInternals(model)._native.tokenText(999_999), RangeError);
+    misuse(() => modelInternals(model)._native.isEog(null as unknown as number), TypeError);
+    misuse(() => modelInternals(model)._native.applyBuiltinTemplate("chatml", [null as unknown as { role: string; content: string }], true), TypeError);
+    misuse(() => native.generate(Uint32Array.of(1), null as unknown as object), TypeError);
+    misuse(() => native.generate(Uint32Array.of(1, 999_999), {}), RangeError);
+    misuse(() => native.setLayerShift("0" as unknown as number, null), TypeError);
+    misuse(() => native.setLayerShift(99, null), RangeError);
+    assert.is((await context.complete("hello", { maxTokens: 2 })).tokens.length, 2, "the context stays usable");
+  } finally {
+    await context.dispose();
   }
 });
 

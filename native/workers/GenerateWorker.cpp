@@ -83,10 +83,12 @@ void GenerateWorker::DecodePrompt() {
       // KV cache and evaluate it again with the shift in place. Part of the turn may have come
       // from the cache (an earlier call with the same text): it goes too.
       reused_ = std::min(reused_, std::min(turnStart_, prompt_.size() - 1));
-      RollBackTurn();
-      ApplyShift();
-      status = context_->DecodeTail(prompt_, reused_);
-      promptEvaluated_ += evaluatedSince(reused_);
+      status = RollBackTurn();
+      if (status == 0) {
+        ApplyShift();
+        status = context_->DecodeTail(prompt_, reused_);
+        promptEvaluated_ += evaluatedSince(reused_);
+      }
     }
   }
   promptMs_ = MsSince(t0);
@@ -111,14 +113,17 @@ void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& las
   gate_ = DecideGate(guidance_, lastRows);
 }
 
-void GenerateWorker::RollBackTurn() {
+// Returns the llama_decode status of evaluating the earlier turns again: 0 when that was not
+// needed or went in, 2 when aborted (the caller stops as for an aborted prompt, not with an error).
+int32_t GenerateWorker::RollBackTurn() {
   // A sliding-window cache may have pruned cells that the turn's first tokens attend to; then
   // the earlier turns are evaluated again (unshifted) before the turn.
-  if (context_->DropFrom(reused_) || reused_ == 0) return;
+  if (context_->DropFrom(reused_) || reused_ == 0) return 0;
   std::vector<llama_token> earlier(prompt_.begin(), prompt_.begin() + reused_);
   const int32_t status = context_->DecodeTail(earlier, 0);
-  if (status != 0) throw DecodeError(status, "re-evaluation of the earlier turns");
-  promptEvaluated_ += reused_;
+  promptEvaluated_ += context_->history().size();
+  if (status != 0 && status != 2) throw DecodeError(status, "re-evaluation of the earlier turns");
+  return status;
 }
 
 // alpha * theta_l on every steered layer: llama.cpp's control vector for blocks >= 1 (added

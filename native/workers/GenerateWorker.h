@@ -36,7 +36,7 @@ class GenerateWorker : public StreamingPromiseWorker<TokenEvent> {
  private:
   void DecodePrompt();
   void DecidePromptGate(const std::vector<std::vector<float>>& lastRows);
-  void RollBackTurn();
+  int32_t RollBackTurn();
   void ApplyShift();
   void ClearShift();
   void Emit(const Progress& progress, llama_token token, std::string text);
