@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { arr, f32, u32, type GgufValue } from "../lib/gguf/writer.js";
@@ -239,6 +239,90 @@ errors("every native failure is coded: guidance on a context without the eval ho
     await context.dispose();
   } finally {
     await model.dispose();
+  }
+});
+
+/**
+ * The tiny model with every feed-forward matrix `ff` wide instead of 128: 48 GiB of F32 weights at
+ * ff = 2^24. Only the header is written; the file is extended to its full size as a sparse file (a
+ * few KB on disk), so llama.cpp's bounds checks pass and its weights read as zeros.
+ */
+function hugeSparseModel(name: string, ff: number): string {
+  const bytes = readFileSync(path);
+  const layout = ggufLayout(bytes);
+  const header = Buffer.from(bytes.subarray(0, layout.dataOffset));
+  header.writeUInt32LE(ff, layout.kvs.find((kv) => kv.key === "llama.feed_forward_length")!.valueOffset);
+  let offset = 0n;
+  for (const t of layout.tensors) {
+    if (/ffn_(gate|up)\.weight$/.test(t.name)) header.writeBigUInt64LE(BigInt(ff), t.dimOffsets[1]!);
+    if (/ffn_down\.weight$/.test(t.name)) header.writeBigUInt64LE(BigInt(ff), t.dimOffsets[0]!);
+    assert.is(header.readUInt32LE(t.typeOffset), 0, `${t.name} is F32`);
+    const bytesOf = t.dimOffsets.reduce((n, at) => n * header.readBigUInt64LE(at), 4n);
+    header.writeBigUInt64LE(offset, t.offsetOffset);
+    offset += ((bytesOf + 31n) / 32n) * 32n;
+  }
+  const p = join(scratch, `${name}.gguf`);
+  const fd = openSync(p, "w");
+  try {
+    writeSync(fd, header);
+    ftruncateSync(fd, layout.dataOffset + Number(offset));
+  } finally {
+    closeSync(fd);
+  }
+  return p;
+}
+
+// ulimit -v is Linux's address-space limit (RLIMIT_AS); elsewhere the child could really try to read 48 GiB.
+(process.platform === "linux" ? errors : errors.skip)("a model larger than the memory it may use: ERR_MODEL_LOAD; the process loads and runs models afterwards", () => {
+  // Loaded without mmap, llama.cpp must allocate the weights: 48 GiB in a process capped at 4 GiB of
+  // address space fails to allocate, whatever the machine's memory and overcommit policy.
+  const huge = hugeSparseModel("huge-ffn", 2 ** 24);
+  try {
+    assert.ok(statSync(huge).size > 48 * 2 ** 30 && statSync(huge).blocks * 512 < 2 ** 20, "a sparse 48 GiB file");
+    const script = `import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
+      try { await ia.LlamaModel.load(${JSON.stringify(huge)}, { useMmap: false }); console.log("LOADED"); }
+      catch (e) { console.log("CODE " + e.code + " " + e.message); }
+      const m = await ia.LlamaModel.load(${JSON.stringify(path)});
+      const c = await m.createContext({ contextSize: 64, threads: 1 });
+      console.log("AFTER " + (await c.complete("hello", { maxTokens: 2 })).tokens.length);`;
+    const r = spawnSync("/bin/sh", ["-c", 'ulimit -v 4194304 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
+      encoding: "utf8", timeout: 120_000,
+    });
+    assert.is(r.signal, null, `killed by ${r.signal}; ${r.stderr.slice(-400)}`);
+    assert.match(r.stdout, /CODE ERR_MODEL_LOAD .*huge-ffn\.gguf/, `${r.stdout} ${r.stderr.slice(-400)}`);
+    assert.match(r.stdout, /AFTER 2/, `${r.stdout} ${r.stderr.slice(-400)}`);
+  } finally {
+    rmSync(huge, { force: true });
+  }
+});
+
+errors("sequence 0's share of a split KV cache runs out: ERR_DECODE_NO_KV_SLOT (status 1) in the prompt and in generation; the context stays usable", async () => {
+  // Without kvUnified, llama.cpp gives each of the 4 sequences a quarter of the cells (256), while
+  // the context reports, and the prompt and generation limits use, all 1024 of them: sequence 0
+  // fills up first and llama_decode finds no slot. (Bounding by llama_n_ctx_seq would turn these
+  // into ERR_CONTEXT_OVERFLOW and stopReason "contextFull"; then this test needs another trigger.)
+  const model = await sharedModel(path);
+  const context = await model.createContext({ contextSize: 1024, sequences: 4, kvUnified: false, threads });
+  try {
+    assert.is(context.info.contextSize, 1024);
+    const prompt = await rejectsWith(context.complete("hello world ".repeat(150), { maxTokens: 4 }), "ERR_DECODE_NO_KV_SLOT");
+    assert.is(prompt.status, 1);
+    assert.match(prompt.message, /prompt/);
+    assert.ok(context.tokens.length <= 256, `the cache holds what went in: ${context.tokens.length}`);
+    assert.is((await context.complete("hello", { maxTokens: 3 })).tokens.length, 3);
+    // 241 prompt tokens; greedy decoding of the tiny model runs past 15 more without an end token.
+    const streamed: number[] = [];
+    const generation = await rejectsWith(
+      context.complete("hello world ".repeat(120), { maxTokens: 100, onToken: ({ token }) => { if (token !== null) streamed.push(token); } }),
+      "ERR_DECODE_NO_KV_SLOT",
+    );
+    assert.is(generation.status, 1);
+    assert.match(generation.message, /generation/);
+    assert.is(context.tokens.length, 256, "sequence 0 is full, and the history says so");
+    assert.ok(streamed.length > 0, "tokens were generated before the cache ran out");
+    assert.is((await context.complete("hello", { maxTokens: 3 })).tokens.length, 3, "the context stays usable");
+  } finally {
+    await context.dispose();
   }
 });
 
