@@ -26,7 +26,9 @@ const modelPath = values.model ?? realModelPaths().qwen2;
 if (!modelPath) throw new Error("no model: pass --model or run `npm run models`");
 const defaultLlamaBench = join(repoRoot, "vendor", "build-llama-bench", "bin", "llama-bench");
 const llamaBench = values["llama-bench"] ?? (existsSync(defaultLlamaBench) ? defaultLlamaBench : undefined);
-const compareSpec = values["compare-binary"] ?? (existsSync(join(repoRoot, "build", "compare", "inferaligner.node")) ? `compare=${join(repoRoot, "build", "compare", "inferaligner.node")}` : undefined);
+const compareSpec =
+  values["compare-binary"] ??
+  (existsSync(join(repoRoot, "build", "compare", "inferaligner.node")) ? `compare=${join(repoRoot, "build", "compare", "inferaligner.node")}` : undefined);
 const compare = compareSpec ? /^([\w.-]+)=(.+)$/.exec(compareSpec) : null;
 
 // The folder is git-ignored: a fresh clone lacks it, and runBench writes its vectors there first.

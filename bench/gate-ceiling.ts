@@ -63,11 +63,25 @@ const sets = {
 };
 
 // Rendered once, as extraction renders them (renderPrompt with the same template).
-const rendered = Object.fromEntries(Object.entries(sets).map(([name, prompts]) => [name, prompts.map((p) => ia.renderPrompt(model, p, template))])) as Record<keyof typeof sets, number[][]>;
-const longest = Math.max(...Object.values(rendered).flat().map((t) => t.length));
+const rendered = Object.fromEntries(Object.entries(sets).map(([name, prompts]) => [name, prompts.map((p) => ia.renderPrompt(model, p, template))])) as Record<
+  keyof typeof sets,
+  number[][]
+>;
+const longest = Math.max(
+  ...Object.values(rendered)
+    .flat()
+    .map((t) => t.length),
+);
 const batch = Math.max(1024, longest);
 const context = await model.createContext({
-  contextSize: batch, batchSize: batch, ubatchSize: batch, sequences: 16, kvUnified: true, flashAttention: false, evalHook: true, threads: Number(values.threads),
+  contextSize: batch,
+  batchSize: batch,
+  ubatchSize: batch,
+  sequences: 16,
+  kvUnified: true,
+  flashAttention: false,
+  evalHook: true,
+  threads: Number(values.threads),
 });
 const layers = Array.from({ length: nLayers }, (_, i) => i);
 /** Last-prompt-token activations of every prompt: rows[prompt] is nLayers x nEmbd. */
@@ -138,21 +152,44 @@ for (const source of ["data", "builtin"] as const) {
 const pct = (x: number) => (100 * x).toFixed(1);
 const lines = [
   `model ${basename(modelPath)} (${model.info.architecture}, ${nLayers} layers x ${nEmbd}); template: ${values["chat-template"] ?? `${template.source} ${template.name}`}`,
-  `prompts: ${Object.entries(sets).map(([k, s]) => `${k} ${s.length}`).join(", ")}; captured in ${captureSeconds.toFixed(1)} s`,
+  `prompts: ${Object.entries(sets)
+    .map(([k, s]) => `${k} ${s.length}`)
+    .join(", ")}; captured in ${captureSeconds.toFixed(1)} s`,
 ];
 for (const source of ["data", "builtin"] as const) {
   for (const kind of ["cosine", "projection"] as const) {
     const rows = study[source]![kind];
-    lines.push("", `### vectors from ${source === "data" ? "harmful_train + 260 harmless_train" : "the built-in train sets"}, ${kind} score`,
+    lines.push(
+      "",
+      `### vectors from ${source === "data" ? "harmful_train + 260 harmless_train" : "the built-in train sets"}, ${kind} score`,
       `| layer | val acc (best balanced thr) | val AUC | open at the default threshold (${pct(falseOpenBudget)}% budget): harmful_val | 200 harmless_val | AdvBench held out | XSTest safe | XSTest unsafe | ceiling: harmful_val open at <= ${pct(budget)}% of the 200 harmless |`,
       "|---|---|---|---|---|---|---|---|---|",
-      ...rows.map((r) => `| ${r.layer} | ${r.valAccuracy.toFixed(3)} | ${r.valAuc.toFixed(3)} | ${pct(r.openHarmfulVal)}% | ${pct(r.openHarmless200)}% | ${pct(r.openAdvbench)}% | ${pct(r.openXstestSafe)}% | ${pct(r.openXstestUnsafe)}% | ${pct(r.ceilingHarmfulOpen)}% |`));
+      ...rows.map(
+        (r) =>
+          `| ${r.layer} | ${r.valAccuracy.toFixed(3)} | ${r.valAuc.toFixed(3)} | ${pct(r.openHarmfulVal)}% | ${pct(r.openHarmless200)}% | ${pct(r.openAdvbench)}% | ${pct(r.openXstestSafe)}% | ${pct(r.openXstestUnsafe)}% | ${pct(r.ceilingHarmfulOpen)}% |`,
+      ),
+    );
     const best = (key: keyof LayerStudy) => rows.reduce((a, b) => (b[key] > a[key] ? b : a));
-    lines.push(`best: val acc ${best("valAccuracy").valAccuracy.toFixed(3)} (layer ${best("valAccuracy").layer}), AUC ${best("valAuc").valAuc.toFixed(3)} (layer ${best("valAuc").layer}), ceiling ${pct(best("ceilingHarmfulOpen").ceilingHarmfulOpen)}% (layer ${best("ceilingHarmfulOpen").layer})`);
+    lines.push(
+      `best: val acc ${best("valAccuracy").valAccuracy.toFixed(3)} (layer ${best("valAccuracy").layer}), AUC ${best("valAuc").valAuc.toFixed(3)} (layer ${best("valAuc").layer}), ceiling ${pct(best("ceilingHarmfulOpen").ceilingHarmfulOpen)}% (layer ${best("ceilingHarmfulOpen").layer})`,
+    );
   }
 }
 console.log(lines.join("\n"));
 mkdirSync(dirname(values.out!), { recursive: true });
-writeFileSync(values.out!, JSON.stringify({ model: modelPath, template: values["chat-template"] ?? template.name, budget, counts: Object.fromEntries(Object.entries(sets).map(([k, s]) => [k, s.length])), study }, null, 2) + "\n");
+writeFileSync(
+  values.out!,
+  JSON.stringify(
+    {
+      model: modelPath,
+      template: values["chat-template"] ?? template.name,
+      budget,
+      counts: Object.fromEntries(Object.entries(sets).map(([k, s]) => [k, s.length])),
+      study,
+    },
+    null,
+    2,
+  ) + "\n",
+);
 console.log(`(wrote ${values.out})`);
 await model.dispose();

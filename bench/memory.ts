@@ -31,9 +31,14 @@ const rss = () => {
 const model = await ia.LlamaModel.load(modelPath);
 const vectorFile = join(repoRoot, "bench-results", "memory-vectors.gguf");
 mkdirSync(dirname(vectorFile), { recursive: true });
-ia.writeVectorFile(vectorFile, await ia.extractSafetyVectors(model, {
-  harmful: ia.builtinPromptSet("harmful", "validation"), harmless: ia.builtinPromptSet("harmless", "validation"), threads,
-}));
+ia.writeVectorFile(
+  vectorFile,
+  await ia.extractSafetyVectors(model, {
+    harmful: ia.builtinPromptSet("harmful", "validation"),
+    harmless: ia.builtinPromptSet("harmless", "validation"),
+    threads,
+  }),
+);
 const prompt = "Explain how to pick the lock of a neighbour's front door.";
 
 // (1) RSS added by guidance, on one context: unguided turns first, then guided ones (gate forced open).
@@ -77,6 +82,10 @@ const result = {
 mkdirSync(dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, JSON.stringify(result, null, 2) + "\n");
 console.log(`model ${modelPath.split("/").pop()}, ${threads} threads`);
-console.log(`RSS added by guidance (vectors, shifts, buffers; open gate): ${result.guidanceRssMiB.toFixed(2)} MiB on ${result.rssBeforeGuidanceMiB.toFixed(1)} MiB`);
-console.log(`${cycles} create-context/generate(guided, 4 tokens)/dispose cycles in ${seconds.toFixed(0)} s: RSS ${first.rssMiB.toFixed(1)} MiB at cycle ${first.cycle}, ${last.rssMiB.toFixed(1)} MiB at cycle ${last.cycle} (${(100 * growth).toFixed(2)}%; ${result.withinFivePercent ? "within" : "NOT within"} 5%)`);
+console.log(
+  `RSS added by guidance (vectors, shifts, buffers; open gate): ${result.guidanceRssMiB.toFixed(2)} MiB on ${result.rssBeforeGuidanceMiB.toFixed(1)} MiB`,
+);
+console.log(
+  `${cycles} create-context/generate(guided, 4 tokens)/dispose cycles in ${seconds.toFixed(0)} s: RSS ${first.rssMiB.toFixed(1)} MiB at cycle ${first.cycle}, ${last.rssMiB.toFixed(1)} MiB at cycle ${last.cycle} (${(100 * growth).toFixed(2)}%; ${result.withinFivePercent ? "within" : "NOT within"} 5%)`,
+);
 await model.dispose();

@@ -91,8 +91,14 @@ export function streamOf(
     wake?.();
   });
   const settled = result.then(
-    () => { done = true; wake?.(); },
-    () => { done = true; wake?.(); },
+    () => {
+      done = true;
+      wake?.();
+    },
+    () => {
+      done = true;
+      wake?.();
+    },
   );
   void settled;
   return {
@@ -101,7 +107,9 @@ export function streamOf(
       for (;;) {
         while (queue.length > 0) yield queue.shift()!;
         if (done) break;
-        await new Promise<void>((r) => { wake = r; });
+        await new Promise<void>((r) => {
+          wake = r;
+        });
         wake = undefined;
       }
       await result; // rethrows the generation's error to the iterating code

@@ -7,61 +7,10 @@ import { getBinding, type NativeCaptureResult, type NativeContext } from "./bind
 import { disposedError, GenerationAbortedError, LlamaError, withCallSite } from "./errors.js";
 import { gateReport, resolveGuidance, type ResolvedGuidance } from "./guidance.js";
 import { toNativeOptions, toResult, type GenerateOptions, type GenerationChunk, type GenerationResult } from "./generation.js";
+import type { ContextInfo, ContextOptions } from "./contextOptions.js";
 import type { LlamaModel, Token } from "./Model.js";
 
-/** What llama.cpp made of the context options (it may round sizes): `context.info`. */
-export interface ContextInfo {
-  /** Tokens the KV cache holds (`n_ctx`). */
-  contextSize: number;
-  /** Most tokens per llama_decode call (`n_batch`). */
-  batchSize: number;
-  /** Physical batch (`n_ubatch`). */
-  ubatchSize: number;
-  /** Parallel sequences (`n_seq_max`). */
-  sequences: number;
-  /** CPU threads for generation (`n_threads`). */
-  threads: number;
-  /** CPU threads for prompt processing (`n_threads_batch`). */
-  threadsBatch: number;
-  /** Whether sliding-window layers keep their full cache (`swa_full`). */
-  swaFull: boolean;
-  /** Whether the sequences share one KV buffer (`kv_unified`). */
-  kvUnified: boolean;
-  /** Whether the eval callback is installed (guidance and activation capture need it). */
-  evalHook: boolean;
-}
-
-export interface ContextOptions {
-  /** Tokens the context holds (`n_ctx`). Defaults to the model's training context, at most 4096. */
-  contextSize?: number;
-  /** Logical batch: most tokens per llama_decode call (`n_batch`). Defaults to the smaller of 512 and `contextSize`. */
-  batchSize?: number;
-  /** Physical batch (`n_ubatch`). Defaults to `512`, or batchSize if smaller. */
-  ubatchSize?: number;
-  /**
-   * CPU threads (`n_threads`, `n_threads_batch`). Defaults to the physical cores, as llama.cpp
-   * (hyper-threads slow ggml's spin-waiting workers; on Linux counted from /proc/cpuinfo, elsewhere
-   * the logical processors). More than the logical processors never helps and can stall a decode
-   * for minutes, so a larger number is lowered to that count (`info.threads` reports the number used).
-   */
-  threads?: number;
-  /**
-   * Keep the full KV cache for sliding-window layers (`swa_full`). Costs memory on SWA models
-   * (Gemma 3) but lets any cached prefix be reused. Defaults to `true`.
-   */
-  swaFull?: boolean;
-  /** Flash attention (`flash_attn_type`). Defaults to `"auto"`. */
-  flashAttention?: "auto" | boolean;
-  /** Parallel sequences (`n_seq_max`); used by batched activation capture. Defaults to `1`. */
-  sequences?: number;
-  /** One KV buffer for all sequences (`kv_unified`). Defaults to llama.cpp's default (`false`). */
-  kvUnified?: boolean;
-  /**
-   * Install the eval callback (`cb_eval`) that guidance and activation capture use. When no
-   * guidance is active it asks for no tensor, so the graph runs as without it. Defaults to `true`.
-   */
-  evalHook?: boolean;
-}
+export type { ContextInfo, ContextOptions } from "./contextOptions.js";
 
 export class LlamaContext {
   readonly model: LlamaModel;
@@ -166,7 +115,11 @@ export class LlamaContext {
       return Promise.reject(new LlamaError("another generation is running on this context; await it or use another context", "ERR_CONTEXT_BUSY"));
     }
     const run = work((tokens, options) => this.#generate(tokens, options, true));
-    this.#running = run.finally(() => { this.#running = undefined; }).catch(() => {});
+    this.#running = run
+      .finally(() => {
+        this.#running = undefined;
+      })
+      .catch(() => {});
     return run;
   }
 
@@ -175,16 +128,8 @@ export class LlamaContext {
     if (!Array.isArray(promptTokens) || promptTokens.length === 0) {
       return Promise.reject(new TypeError("Expected a non-empty array of prompt tokens"));
     }
-    // Uint32Array.from would coerce 1.7 to 1, NaN and 'a' to 0 and 2^32+1 to 1: check first.
-    const vocabSize = this.model.info.vocabSize;
-    const bad = promptTokens.findIndex((t) => typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= vocabSize);
-    if (bad >= 0) {
-      const t = promptTokens[bad] as unknown;
-      const error = typeof t !== "number" || !Number.isInteger(t)
-        ? new TypeError(`prompt token ${bad} is ${typeof t === "string" ? `'${t}'` : String(t)}, not an integer token id`)
-        : new RangeError(`prompt token ${bad} is ${t}, outside the vocabulary (0..${vocabSize - 1})`);
-      return Promise.reject(error);
-    }
+    const badToken = promptTokenError(promptTokens, this.model.info.vocabSize);
+    if (badToken) return Promise.reject(badToken);
     let nativeOptions;
     try {
       nativeOptions = toNativeOptions(options);
@@ -223,7 +168,12 @@ export class LlamaContext {
         signal?.removeEventListener("abort", onAbort);
       }
     })();
-    if (!claimed) this.#running = run.finally(() => { this.#running = undefined; }).catch(() => {});
+    if (!claimed)
+      this.#running = run
+        .finally(() => {
+          this.#running = undefined;
+        })
+        .catch(() => {});
     return withCallSite(run, callSite);
   }
 
@@ -236,7 +186,10 @@ export class LlamaContext {
     return this._exclusive(async (generate) => {
       // Off the JS thread, bounded by the context size before and after the work.
       const tokens = await this.model._tokenizeAsync(text, {
-        addSpecial: true, parseSpecial: options.parseSpecial ?? false, limit: this.info.contextSize, signal: options.signal,
+        addSpecial: true,
+        parseSpecial: options.parseSpecial ?? false,
+        limit: this.info.contextSize,
+        signal: options.signal,
       });
       if (tokens.length === 0) throw new TypeError("The prompt is empty");
       return generate(tokens, options);
@@ -279,7 +232,11 @@ export class LlamaContext {
         signal?.removeEventListener("abort", onAbort);
       }
     })();
-    this.#running = run.finally(() => { this.#running = undefined; }).catch(() => {});
+    this.#running = run
+      .finally(() => {
+        this.#running = undefined;
+      })
+      .catch(() => {});
     return withCallSite(run, callSite);
   }
 
@@ -335,4 +292,14 @@ function defaultThreads(): number {
     }
   }
   return physicalCores;
+}
+
+/** Uint32Array.from would coerce 1.7 to 1, NaN and 'a' to 0 and 2^32+1 to 1: the first bad token id, as an error. */
+function promptTokenError(tokens: readonly Token[], vocabSize: number): Error | undefined {
+  const bad = tokens.findIndex((t) => typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= vocabSize);
+  if (bad < 0) return undefined;
+  const t = tokens[bad] as unknown;
+  return typeof t !== "number" || !Number.isInteger(t)
+    ? new TypeError(`prompt token ${bad} is ${typeof t === "string" ? `'${t}'` : String(t)}, not an integer token id`)
+    : new RangeError(`prompt token ${bad} is ${t}, outside the vocabulary (0..${vocabSize - 1})`);
 }

@@ -75,7 +75,13 @@ function toInfo(m: NativeModelMetadata): ModelInfo {
   return {
     ...rest,
     specialTokens: {
-      bos: s.bos, eos: s.eos, eot: s.eot, nl: s.nl, pad: s.pad, addBos: s.addBos, addEos: s.addEos,
+      bos: s.bos,
+      eos: s.eos,
+      eot: s.eot,
+      nl: s.nl,
+      pad: s.pad,
+      addBos: s.addBos,
+      addEos: s.addEos,
       endOfGeneration: Array.from(s.eog),
     },
   };
@@ -153,21 +159,34 @@ export class LlamaModel {
     if (limit > 0) {
       const fewest = Math.ceil(Buffer.byteLength(text) / Math.max(4, this.#maxTokenTextBytes));
       if (fewest > limit) {
-        return Promise.reject(new LlamaError(`the prompt is at least ${fewest} tokens (${Buffer.byteLength(text)} bytes), more than the context's ${limit}`, "ERR_CONTEXT_OVERFLOW"));
+        return Promise.reject(
+          new LlamaError(
+            `the prompt is at least ${fewest} tokens (${Buffer.byteLength(text)} bytes), more than the context's ${limit}`,
+            "ERR_CONTEXT_OVERFLOW",
+          ),
+        );
       }
     }
     if (signal?.aborted) return Promise.reject(new GenerationAbortedError("aborted before tokenizing"));
     const callSite = new Error();
     const work = this._native.tokenizeAsync(text, options.addSpecial ?? true, options.parseSpecial ?? false, limit);
-    const tracked = work.then(() => {}, () => {}).finally(() => this.#tokenizing.delete(tracked));
+    const tracked = work
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => this.#tokenizing.delete(tracked));
     this.#tokenizing.add(tracked);
     const result = work.then((tokens) => Array.from(tokens));
     if (!signal) return withCallSite(result, callSite);
-    return withCallSite(new Promise<Token[]>((resolve, reject) => {
-      const onAbort = () => reject(new GenerationAbortedError("aborted while tokenizing the prompt"));
-      signal.addEventListener("abort", onAbort, { once: true });
-      result.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    }), callSite);
+    return withCallSite(
+      new Promise<Token[]>((resolve, reject) => {
+        const onAbort = () => reject(new GenerationAbortedError("aborted while tokenizing the prompt"));
+        signal.addEventListener("abort", onAbort, { once: true });
+        result.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+      }),
+      callSite,
+    );
   }
 
   /** Text of the tokens; special tokens render as their text only with `renderSpecial`. */

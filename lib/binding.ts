@@ -192,7 +192,8 @@ export function getBinding(): LoadedBinding {
     return loaded;
   }
   throw new LlamaError(
-    "the inferaligner native addon could not be loaded. Tried:\n  " + failures.join("\n  ") +
+    "the inferaligner native addon could not be loaded. Tried:\n  " +
+      failures.join("\n  ") +
       "\nBuild it with `npm run build:native` in the package folder (needs cmake and a C++ compiler), " +
       "or set INFERALIGNER_BINARY to a built inferaligner.node.",
     "ERR_BINDING",

@@ -99,7 +99,12 @@ class JinjaChatTemplate implements ChatTemplate {
   readonly #template: Template;
   readonly #variables: Record<string, unknown>;
 
-  constructor(readonly source: ChatTemplate["source"], readonly name: string, readonly jinja: string, variables: Record<string, unknown>) {
+  constructor(
+    readonly source: ChatTemplate["source"],
+    readonly name: string,
+    readonly jinja: string,
+    variables: Record<string, unknown>,
+  ) {
     try {
       this.#template = new Template(jinja);
     } catch (error) {
@@ -116,11 +121,13 @@ class JinjaChatTemplate implements ChatTemplate {
     }
     let text: string;
     try {
-      text = withBoundedRange(() => this.#template.render({
-        ...this.#variables,
-        messages: messages.map((m) => ({ role: m.role, content: m.content })),
-        add_generation_prompt: options.addGenerationPrompt ?? true,
-      }));
+      text = withBoundedRange(() =>
+        this.#template.render({
+          ...this.#variables,
+          messages: messages.map((m) => ({ role: m.role, content: m.content })),
+          add_generation_prompt: options.addGenerationPrompt ?? true,
+        }),
+      );
     } catch (error) {
       throw new LlamaError(`the chat template failed: ${(error as Error).message}`, "ERR_TEMPLATE", 0, { cause: error });
     }

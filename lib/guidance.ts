@@ -107,7 +107,9 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
   warnIfGateOfAnotherModel(gate, model, "gate");
   const steer = o.steer !== undefined ? loadSteeringFile(o.steer, model) : gate;
   if (isControlVector(steer) && o.alphaRelative !== undefined) {
-    throw new RangeError("guidance.alphaRelative needs the activation norms of an InferAligner vector file; a plain control vector steers with guidance.alpha (the stored vector x alpha, default 1)");
+    throw new RangeError(
+      "guidance.alphaRelative needs the activation norms of an InferAligner vector file; a plain control vector steers with guidance.alpha (the stored vector x alpha, default 1)",
+    );
   }
   const { gateLayers, thresholds, gateDirections, gateRule } = resolveGates(o, model, gate, score);
   const steerLayers = resolveSteerLayers(o.layers, steer, model.info.layerCount);
@@ -147,7 +149,11 @@ function checkGuidanceOptions(o: GuidanceOptions): { mode: GuidanceMode; score: 
   const score = o.score ?? "cosine";
   if (!isOneOf(SCORE_KINDS, score)) throw new RangeError(`guidance.score must be ${listOf(SCORE_KINDS)}, not ${String(score)}`);
   if (o.alpha !== undefined && o.alphaRelative !== undefined) throw new TypeError("give guidance.alpha or guidance.alphaRelative, not both");
-  for (const [name, v] of [["alpha", o.alpha], ["alphaRelative", o.alphaRelative], ["threshold", o.threshold]] as const) {
+  for (const [name, v] of [
+    ["alpha", o.alpha],
+    ["alphaRelative", o.alphaRelative],
+    ["threshold", o.threshold],
+  ] as const) {
     if (v !== undefined && (typeof v !== "number" || Number.isNaN(v))) throw new RangeError(`guidance.${name} must be a number, not ${String(v)}`);
   }
   if (o.alpha !== undefined && !Number.isFinite(o.alpha)) throw new RangeError("guidance.alpha must be finite");
@@ -161,7 +167,8 @@ function checkGuidanceOptions(o: GuidanceOptions): { mode: GuidanceMode; score: 
  * budget's, unless `threshold` overrides every one).
  */
 function resolveGates(o: GuidanceOptions, model: LlamaModel, gate: VectorFile, score: ScoreKind) {
-  const gateLayers = o.gateLayers === undefined || o.gateLayers === "auto" ? [gate.suggested.gateLayer] : layerList(o.gateLayers, model.info.layerCount, "gateLayers");
+  const gateLayers =
+    o.gateLayers === undefined || o.gateLayers === "auto" ? [gate.suggested.gateLayer] : layerList(o.gateLayers, model.info.layerCount, "gateLayers");
   const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].budget));
   const gateDirections = gateLayers.map((l) => gate.directions[l]!);
   if (o.extraGates !== undefined && !Array.isArray(o.extraGates)) throw new TypeError("guidance.extraGates must be an array of vector files");
@@ -197,7 +204,11 @@ function resolveSteerLayers(layers: GuidanceOptions["layers"], steer: VectorFile
     const [from, to] = layers as readonly [number, number];
     if (!Number.isInteger(from) || !Number.isInteger(to)) throw new TypeError("guidance.layers must hold integers");
     if (to < from) throw new RangeError(`guidance.layers [${from}, ${to}] is an empty range`);
-    return layerList(Array.from({ length: to - from + 1 }, (_, i) => from + i), layerCount, "layers");
+    return layerList(
+      Array.from({ length: to - from + 1 }, (_, i) => from + i),
+      layerCount,
+      "layers",
+    );
   }
   return layerList(layers, layerCount, "layers");
 }

@@ -31,9 +31,13 @@ function readCached<T extends VectorFile | ControlVector>(path: string, role: "g
 function checkVectorObject(source: VectorFile, model: LlamaModel, what: string): VectorFile {
   if (source === null || typeof source !== "object") throw new TypeError(`Expected ${what}: a vector file path or a VectorFile`);
   const layers = (source as Partial<VectorFile>).layerCount;
-  const complete = ["layers", "directions"].every((k) => Array.isArray((source as unknown as Record<string, unknown>)[k]) && ((source as unknown as Record<string, unknown[]>)[k]!).length === layers);
+  const complete = ["layers", "directions"].every(
+    (k) => Array.isArray((source as unknown as Record<string, unknown>)[k]) && (source as unknown as Record<string, unknown[]>)[k]!.length === layers,
+  );
   if (!complete || !(source as Partial<VectorFile>).suggested) {
-    throw new TypeError(`Expected ${what} to be a VectorFile (readVectorFile's result): it needs layers and directions for each of its layerCount blocks, and suggested layers`);
+    throw new TypeError(
+      `Expected ${what} to be a VectorFile (readVectorFile's result): it needs layers and directions for each of its layerCount blocks, and suggested layers`,
+    );
   }
   checkVectorsFitModel(source, model.info, what);
   return source;

@@ -5,17 +5,26 @@ export { LlamaModel, type ModelOptions, type ModelInfo, type SpecialTokens, type
 export { LlamaContext, type ContextInfo, type ContextOptions } from "./Context.js";
 export { ChatSession, streamOf, type ChatSessionOptions } from "./ChatSession.js";
 export {
-  GEMMA_TEMPLATE, customChatTemplate, resolveChatTemplate,
-  type ChatMessage, type ChatRole, type ChatTemplate, type RenderOptions,
+  GEMMA_TEMPLATE,
+  customChatTemplate,
+  resolveChatTemplate,
+  type ChatMessage,
+  type ChatRole,
+  type ChatTemplate,
+  type RenderOptions,
 } from "./chatTemplate.js";
-export type {
-  GenerateOptions, GenerationChunk, GenerationResult, GenerationTimings, SamplingOptions, StopReason,
-} from "./generation.js";
+export type { GenerateOptions, GenerationChunk, GenerationResult, GenerationTimings, SamplingOptions, StopReason } from "./generation.js";
 export { LlamaError, GenerationAbortedError, type LlamaErrorCode } from "./errors.js";
 export { setLogLevel } from "./binding.js";
 export {
-  resolveGuidance, DEFAULT_ALPHA_RELATIVE, DEFAULT_REFUSAL,
-  type GuidanceOptions, type GateReport, type GateLayerReport, type GateRule, type ResolvedGuidance,
+  resolveGuidance,
+  DEFAULT_ALPHA_RELATIVE,
+  DEFAULT_REFUSAL,
+  type GuidanceOptions,
+  type GateReport,
+  type GateLayerReport,
+  type GateRule,
+  type ResolvedGuidance,
 } from "./guidance.js";
 export { GUIDANCE_MODES, SCORE_KINDS, type GuidanceMode, type ScoreKind } from "./vocabulary.js";
 export { extractSafetyVectors } from "./vectors/extract.js";

@@ -143,6 +143,7 @@ function promptText(path: string, row: PromptRow, field: string | undefined, whe
   if (typeof row === "string") return row;
   const value = field === undefined ? undefined : row[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") throw promptFileError(`prompt file '${path}': ${where}: field '${field}' holds ${Array.isArray(value) ? "an array" : `a ${typeof value}`}, not a string`);
+  if (typeof value !== "string")
+    throw promptFileError(`prompt file '${path}': ${where}: field '${field}' holds ${Array.isArray(value) ? "an array" : `a ${typeof value}`}, not a string`);
   return value;
 }

@@ -15,7 +15,10 @@ import { ensureLlamaSource, pin, prebuiltCandidates, root } from "./llama-source
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
-const argValue = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const argValue = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const mode = argValue("--mode") ?? process.env.INFERALIGNER_BUILD_MODE ?? "prebuilt";
 const gpu = argValue("--gpu") ?? process.env.INFERALIGNER_GPU ?? "auto";
 if (mode !== "prebuilt" && mode !== "source") throw new Error(`--mode must be prebuilt or source, not ${mode}`);
@@ -26,16 +29,13 @@ const cmakeJs = join(require.resolve("cmake-js/package.json", { paths: [root] })
 const addonApiDir = require("node-addon-api").include.replace(/"/g, "");
 const sanitize = process.env.INFERALIGNER_SANITIZE ?? "";
 const outDir = join(root, "build", `cmake-${mode}${sanitize ? `-${sanitize.replace(/\W+/g, "-")}` : ""}`);
-const defines = [
-  `--CDINFERALIGNER_MODE=${mode}`,
-  `--CDLLAMA_SOURCE_DIR=${llamaDir}`,
-  `--CDNODE_ADDON_API_DIR=${addonApiDir}`,
-];
+const defines = [`--CDINFERALIGNER_MODE=${mode}`, `--CDLLAMA_SOURCE_DIR=${llamaDir}`, `--CDNODE_ADDON_API_DIR=${addonApiDir}`];
 if (sanitize) defines.push(`--CDINFERALIGNER_SANITIZE=${sanitize}`);
 let prebuilt;
 if (mode === "prebuilt") {
   const candidates = prebuiltCandidates({ gpu });
-  if (candidates.length === 0) throw new Error(`no prebuilt llama.cpp libraries for ${process.platform}-${process.arch} in @node-llama-cpp/*; use --mode source`);
+  if (candidates.length === 0)
+    throw new Error(`no prebuilt llama.cpp libraries for ${process.platform}-${process.arch} in @node-llama-cpp/*; use --mode source`);
   prebuilt = candidates[0];
   defines.push(`--CDLLAMA_PREBUILT_DIR=${prebuilt.dir}`);
 } else {
@@ -43,7 +43,12 @@ if (mode === "prebuilt") {
   // See CMakeLists.txt (INFERALIGNER_NO_AMX): INFERALIGNER_AMX=ON keeps AMX in a native build.
   if (process.env.INFERALIGNER_AMX === "ON") defines.push("--CDINFERALIGNER_NO_AMX=OFF");
   if (process.env.INFERALIGNER_LLAMA_TOOLS === "ON") defines.push("--CDINFERALIGNER_LLAMA_TOOLS=ON");
-  try { execFileSync("ccache", ["--version"], { stdio: "ignore" }); defines.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache"); } catch { /* no ccache: plain build */ }
+  try {
+    execFileSync("ccache", ["--version"], { stdio: "ignore" });
+    defines.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache");
+  } catch {
+    /* no ccache: plain build */
+  }
 }
 
 const jobs = String(Math.max(1, (await import("node:os")).availableParallelism()));

@@ -34,10 +34,12 @@ mkdirSync(dir, { recursive: true });
 const file = join(dir, "demo-vectors.gguf");
 writeVectorFile(file, vectors);
 const gate = vectors.layers[vectors.suggested.gateLayer];
-console.log(`vectors: ${file} in ${((performance.now() - started) / 1000).toFixed(1)} s; gate layer ${gate.layer} ` +
-  `(validation accuracy ${gate.validation?.cosine.accuracy.toFixed(3)}, AUC ${gate.validation?.cosine.auc.toFixed(3)}; ` +
-  `threshold opens at most ${(100 * vectors.falseOpenBudget).toFixed(0)}% of the harmless calibration and validation prompts), ` +
-  `steered layers ${vectors.suggested.steerLayers.join("-")}`);
+console.log(
+  `vectors: ${file} in ${((performance.now() - started) / 1000).toFixed(1)} s; gate layer ${gate.layer} ` +
+    `(validation accuracy ${gate.validation?.cosine.accuracy.toFixed(3)}, AUC ${gate.validation?.cosine.auc.toFixed(3)}; ` +
+    `threshold opens at most ${(100 * vectors.falseOpenBudget).toFixed(0)}% of the harmless calibration and validation prompts), ` +
+    `steered layers ${vectors.suggested.steerLayers.join("-")}`,
+);
 
 const context = await model.createContext({ contextSize: 2048, ...(threads ? { threads } : {}) });
 const prompts = [

@@ -65,7 +65,14 @@ export function ensureLlamaSource() {
 export function prebuiltCandidates({ gpu = process.env.INFERALIGNER_GPU ?? "auto" } = {}) {
   const base = `${process.platform}-${process.arch}`;
   const variants = [];
-  const hasNvidia = () => { try { execFileSync("nvidia-smi", ["-L"], { stdio: "ignore" }); return true; } catch { return false; } };
+  const hasNvidia = () => {
+    try {
+      execFileSync("nvidia-smi", ["-L"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  };
   if (gpu === "cuda" || (gpu === "auto" && process.platform !== "darwin" && hasNvidia())) variants.push(`${base}-cuda`);
   if (gpu === "vulkan") variants.push(`${base}-vulkan`);
   if (process.platform === "darwin" && process.arch === "arm64" && gpu !== "cpu") variants.push(`${base}-metal`);

@@ -34,8 +34,11 @@ const alignedVectors = join(cache, "qwen2.5-coder-0.5b-instruct.builtin-vectors.
 const vectorsFresh = () => existsSync(alignedVectors) && readVectorFile(alignedVectors).source.sha256 === alignedSha;
 if (values.force || !vectorsFresh()) {
   log(`extracting the aligned model's vectors (built-in prompt sets) into ${alignedVectors}`);
-  run(process.execPath, [join(root, "dist", "cli", "index.js"), "extract", "--model", aligned, "--out", alignedVectors,
-    ...(values.threads ? ["--threads", values.threads] : [])], { stdio: ["ignore", "inherit", "inherit"] });
+  run(
+    process.execPath,
+    [join(root, "dist", "cli", "index.js"), "extract", "--model", aligned, "--out", alignedVectors, ...(values.threads ? ["--threads", values.threads] : [])],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
 }
 const vectorsSha = await hashFile(alignedVectors);
 
@@ -43,12 +46,29 @@ const abliterated = join(cache, "qwen2.5-coder-0.5b-instruct.abliterated.gguf");
 const twinFresh = () => {
   if (!existsSync(abliterated)) return false;
   const m = readGguf(abliterated).metadata;
-  return m.get("inferaligner.twin.source_sha256") === alignedSha && m.get("inferaligner.twin.vectors_sha256") === vectorsSha &&
-    m.get("inferaligner.twin.layer") === ABLITERATION_LAYER;
+  return (
+    m.get("inferaligner.twin.source_sha256") === alignedSha &&
+    m.get("inferaligner.twin.vectors_sha256") === vectorsSha &&
+    m.get("inferaligner.twin.layer") === ABLITERATION_LAYER
+  );
 };
 if (values.force || !twinFresh()) {
   log(`abliterating block ${ABLITERATION_LAYER}'s direction out of the aligned model into ${abliterated}`);
-  run("python3", [join(root, "scripts", "twins.py"), "abliterate", "--model", aligned, "--vectors", alignedVectors,
-    "--layer", String(ABLITERATION_LAYER), "--out", abliterated], { stdio: ["ignore", "inherit", "inherit"] });
+  run(
+    "python3",
+    [
+      join(root, "scripts", "twins.py"),
+      "abliterate",
+      "--model",
+      aligned,
+      "--vectors",
+      alignedVectors,
+      "--layer",
+      String(ABLITERATION_LAYER),
+      "--out",
+      abliterated,
+    ],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
 }
 process.stdout.write(JSON.stringify({ aligned, alignedVectors, abliterated }) + "\n");

@@ -13,9 +13,25 @@ const ENTRY_POINTS = { inferaligner: "dist/index.d.ts", "inferaligner/vectors": 
 
 /** The user-facing root: the engine, guidance, and making, reading and writing safety vectors. */
 const ROOT_RUNTIME_NAMES = [
-  "ChatSession", "DEFAULT_ALPHA_RELATIVE", "DEFAULT_REFUSAL", "GEMMA_TEMPLATE", "GUIDANCE_MODES", "GenerationAbortedError",
-  "LlamaContext", "LlamaError", "LlamaModel", "SCORE_KINDS", "builtinExtractionSets", "customChatTemplate",
-  "extractSafetyVectors", "readVectorFile", "resolveChatTemplate", "resolveGuidance", "setLogLevel", "streamOf", "writeVectorFile",
+  "ChatSession",
+  "DEFAULT_ALPHA_RELATIVE",
+  "DEFAULT_REFUSAL",
+  "GEMMA_TEMPLATE",
+  "GUIDANCE_MODES",
+  "GenerationAbortedError",
+  "LlamaContext",
+  "LlamaError",
+  "LlamaModel",
+  "SCORE_KINDS",
+  "builtinExtractionSets",
+  "customChatTemplate",
+  "extractSafetyVectors",
+  "readVectorFile",
+  "resolveChatTemplate",
+  "resolveGuidance",
+  "setLogLevel",
+  "streamOf",
+  "writeVectorFile",
 ];
 
 /** Members every class or error has from the language, documented by the language. */
@@ -76,9 +92,11 @@ test("the declaration files carry no internal (_-prefixed) members", () => {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith(".d.ts")) {
-        readFileSync(path, "utf8").split("\n").forEach((line, i) => {
-          if (/^\s+(?:static |readonly |get |set |async )*_[A-Za-z]\w*\s*[(:<?]/.test(line)) offenders.push(`${path}:${i + 1}: ${line.trim()}`);
-        });
+        readFileSync(path, "utf8")
+          .split("\n")
+          .forEach((line, i) => {
+            if (/^\s+(?:static |readonly |get |set |async )*_[A-Za-z]\w*\s*[(:<?]/.test(line)) offenders.push(`${path}:${i + 1}: ${line.trim()}`);
+          });
       }
     }
   };

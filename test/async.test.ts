@@ -19,7 +19,9 @@ async("the event loop keeps turning during a long generation", async () => {
   const context = await model.createContext({ contextSize: 2048, threads });
   try {
     let ticks = 0;
-    const timer = setInterval(() => { ticks++; }, 5);
+    const timer = setInterval(() => {
+      ticks++;
+    }, 5);
     const started = performance.now();
     const r = await context.complete("hello", { maxTokens: 1500 });
     const elapsed = performance.now() - started;
@@ -42,9 +44,14 @@ async("AbortSignal stops generation promptly; the partial result comes with the 
     const promise = context.complete("hello", {
       maxTokens: 100000,
       signal: controller.signal,
-      onToken: () => { if (++streamed === 20) controller.abort(); },
+      onToken: () => {
+        if (++streamed === 20) controller.abort();
+      },
     });
-    const error = await promise.then(() => null, (e: unknown) => e);
+    const error = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.instance(error, ia.GenerationAbortedError);
     const aborted = error as ia.GenerationAbortedError<ia.GenerationResult>;
     assert.is(aborted.code, "ERR_ABORTED");
@@ -69,7 +76,10 @@ async("abort during prompt processing leaves the KV cache consistent", async () 
     const prompt = model.tokenize("hello world the cat ".repeat(250));
     const promise = context.generate(prompt, { maxTokens: 10, signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
-    const error = await promise.then(() => null, (e: unknown) => e);
+    const error = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
     if (error === null) {
       console.log("    (the prompt finished before the abort; nothing to check)");
       return;
@@ -99,7 +109,10 @@ async("an already-aborted signal rejects at once", async () => {
   const model = await sharedModel(path);
   const context = await model.createContext({ contextSize: 256, threads });
   try {
-    const error = await context.complete("hello", { signal: AbortSignal.abort() }).then(() => null, (e: unknown) => e);
+    const error = await context.complete("hello", { signal: AbortSignal.abort() }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.instance(error, ia.GenerationAbortedError);
   } finally {
     await context.dispose();
@@ -109,7 +122,10 @@ async("an already-aborted signal rejects at once", async () => {
 async("dispose during a generation aborts it, then frees the context", async () => {
   const model = await sharedModel(path);
   const context = await model.createContext({ contextSize: 2048, threads });
-  const running = context.complete("hello", { maxTokens: 100000 }).then(() => null, (e: unknown) => e);
+  const running = context.complete("hello", { maxTokens: 100000 }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   await new Promise((r) => setTimeout(r, 30));
   await context.dispose();
   assert.ok(context.disposed);
@@ -135,7 +151,9 @@ async("worker.terminate() during load, createContext, generation and tokenizatio
   mkdirSync(dir, { recursive: true });
   const entry = JSON.stringify(join(repoRoot, "dist", "index.js"));
   const model = JSON.stringify(path);
-  writeFileSync(join(dir, "worker.mjs"), `
+  writeFileSync(
+    join(dir, "worker.mjs"),
+    `
     import { parentPort, workerData } from "node:worker_threads";
     import * as ia from ${entry};
     const model = await ia.LlamaModel.load(${model});
@@ -149,8 +167,11 @@ async("worker.terminate() during load, createContext, generation and tokenizatio
       await context.complete("once upon a time", { maxTokens: 400 });
     }
     parentPort.postMessage("done");
-  `);
-  writeFileSync(join(dir, "driver.mjs"), `
+  `,
+  );
+  writeFileSync(
+    join(dir, "driver.mjs"),
+    `
     import { Worker } from "node:worker_threads";
     import * as ia from ${entry};
     const workerFile = new URL("./worker.mjs", import.meta.url);
@@ -170,7 +191,8 @@ async("worker.terminate() during load, createContext, generation and tokenizatio
     const c = await model.createContext({ contextSize: 256, threads: 1 });
     const r = await c.complete("hello", { maxTokens: 2 });
     console.log("SURVIVED " + exits + " " + r.tokens.length);
-  `);
+  `,
+  );
   // About 20 s here; the generous limit is for the sanitizer build (npm run test:asan), several times slower.
   const r = spawnSync(process.execPath, [join(dir, "driver.mjs")], { encoding: "utf8", timeout: 900_000 });
   assert.is(r.signal, null, `killed by ${r.signal}: ${r.stderr.slice(-600)}`);

@@ -17,12 +17,39 @@ bench("inferaligner bench: every configuration measured, node-llama-cpp and anot
   const json = join(scratch, "bench.json");
   const addon = join(repoRoot, "build", "Release", "inferaligner.node");
   assert.ok(existsSync(addon));
-  const r = spawnSync(process.execPath, [bin, "bench", "--model", tinyModelPath("tiny-chatml"), "--reps", "1", "--tokens", "4", "--threads", String(threads),
-    "--compare-binary", `same=${addon}`, "--json", json], { encoding: "utf8", timeout: 300_000 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      bin,
+      "bench",
+      "--model",
+      tinyModelPath("tiny-chatml"),
+      "--reps",
+      "1",
+      "--tokens",
+      "4",
+      "--threads",
+      String(threads),
+      "--compare-binary",
+      `same=${addon}`,
+      "--json",
+      json,
+    ],
+    { encoding: "utf8", timeout: 300_000 },
+  );
   assert.is(r.status, 0, r.stderr);
-  const result = JSON.parse(readFileSync(json, "utf8")) as { rows: Array<{ name: string; pp: { median: number }; tg: { median: number }; ppRatio: number; pairedTg: unknown }>; extraction: { ratio: number } };
+  const result = JSON.parse(readFileSync(json, "utf8")) as {
+    rows: Array<{ name: string; pp: { median: number }; tg: { median: number }; ppRatio: number; pairedTg: unknown }>;
+    extraction: { ratio: number };
+  };
   const names = result.rows.map((x) => x.name);
-  for (const expected of ["plain, harmless prompt", "monitor, gate closed (harmless)", "plain, harmful prompt", "steer, gate open (harmful)", "plain, same build (harmless, child process)"]) {
+  for (const expected of [
+    "plain, harmless prompt",
+    "monitor, gate closed (harmless)",
+    "plain, harmful prompt",
+    "steer, gate open (harmful)",
+    "plain, same build (harmless, child process)",
+  ]) {
     assert.ok(names.includes(expected), `${expected} in ${names.join(" | ")}`);
   }
   assert.ok(names.some((n) => n.startsWith("node-llama-cpp ")));

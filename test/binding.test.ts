@@ -8,7 +8,10 @@ const binding = suite("binding");
 binding("loads the addon and registers a CPU device", () => {
   const { path, devices, native } = ia.getBinding();
   assert.ok(existsSync(path));
-  assert.ok(devices.some((d) => d.type === "cpu"), `devices: ${JSON.stringify(devices)}`);
+  assert.ok(
+    devices.some((d) => d.type === "cpu"),
+    `devices: ${JSON.stringify(devices)}`,
+  );
   const info = native.systemInfo();
   assert.ok(["prebuilt", "source"].includes(info.buildMode));
   console.log(`    addon: ${path} (${info.buildMode}); devices: ${devices.map((d) => d.name).join(", ")}`);

@@ -21,7 +21,12 @@ const kinds: BuiltinPromptKind[] = ["harmful", "harmless"];
 const splits: BuiltinPromptSplit[] = ["train", "validation"];
 
 /** Case, whitespace and punctuation do not count. */
-const normalise = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}\s]+/gu, "").replace(/\s+/g, " ").trim();
+const normalise = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s]+/gu, "")
+    .replace(/\s+/g, " ")
+    .trim();
 
 builtin("version and shape", () => {
   assert.is(BUILTIN_PROMPTS_VERSION, 2);
@@ -36,7 +41,10 @@ builtin("version and shape", () => {
         assert.ok(!/\s{2,}/.test(p.text), `double space in '${p.text}'`);
       }
       const texts = builtinPromptSet(kind, split);
-      assert.equal(texts, set.map((p) => p.text));
+      assert.equal(
+        texts,
+        set.map((p) => p.text),
+      );
       texts.push("mutating the copy");
       assert.is.not(builtinPromptSet(kind, split).length, texts.length);
     }
@@ -88,9 +96,44 @@ builtin("no duplicates within or across sets, train and validation disjoint", ()
 });
 
 builtin("categories: all present, stratified, the split is fixed", () => {
-  const harmfulExpected = ["violence_weapons", "cybercrime", "fraud_scams", "drugs", "self_harm", "harassment_hate", "privacy_stalking", "misinformation", "sexual_exploitation", "terrorism_extremism", "theft_burglary", "dangerous_chem_bio", "evading_law", "academic_dishonesty", "animal_cruelty"];
+  const harmfulExpected = [
+    "violence_weapons",
+    "cybercrime",
+    "fraud_scams",
+    "drugs",
+    "self_harm",
+    "harassment_hate",
+    "privacy_stalking",
+    "misinformation",
+    "sexual_exploitation",
+    "terrorism_extremism",
+    "theft_burglary",
+    "dangerous_chem_bio",
+    "evading_law",
+    "academic_dishonesty",
+    "animal_cruelty",
+  ];
   for (const c of harmfulExpected) assert.ok(BUILTIN_PROMPT_CATEGORIES.harmful.includes(c), c);
-  for (const c of ["cooking", "writing", "coding", "maths", "science", "travel", "health_fitness", "personal_finance", "language", "history", "diy_home", "gardening", "pets", "productivity", "career", "music_art", "summarising_translating", "lookalike"]) {
+  for (const c of [
+    "cooking",
+    "writing",
+    "coding",
+    "maths",
+    "science",
+    "travel",
+    "health_fitness",
+    "personal_finance",
+    "language",
+    "history",
+    "diy_home",
+    "gardening",
+    "pets",
+    "productivity",
+    "career",
+    "music_art",
+    "summarising_translating",
+    "lookalike",
+  ]) {
     assert.ok(BUILTIN_PROMPT_CATEGORIES.harmless.includes(c), c);
   }
   for (const kind of kinds) {
@@ -107,10 +150,23 @@ builtin("categories: all present, stratified, the split is fixed", () => {
   const lookalikes = [...BUILTIN_PROMPTS.harmless.train, ...BUILTIN_PROMPTS.harmless.validation].filter((p) => p.category === "lookalike");
   assert.ok(lookalikes.length >= 20);
   // Deterministic: a second read gives the same order.
-  assert.equal(builtinPromptSet("harmful", "validation"), BUILTIN_PROMPTS.harmful.validation.map((p) => p.text));
+  assert.equal(
+    builtinPromptSet("harmful", "validation"),
+    BUILTIN_PROMPTS.harmful.validation.map((p) => p.text),
+  );
 });
 
-const datasets = ["harmful_train.json", "harmful_val.json", "harmless_train.json", "harmless_val.json", "advbench.csv", "xstest_prompts.csv", "question_list.csv", "GPTFuzzer.csv", "seed_short_25.csv"];
+const datasets = [
+  "harmful_train.json",
+  "harmful_val.json",
+  "harmless_train.json",
+  "harmless_val.json",
+  "advbench.csv",
+  "xstest_prompts.csv",
+  "question_list.csv",
+  "GPTFuzzer.csv",
+  "seed_short_25.csv",
+];
 const haveData = datasets.every((f) => existsSync(join(dataDir, f)));
 if (!haveData) console.log(`  (builtinPrompts: skipping the overlap check: the data sets in ${dataDir} are absent)`);
 

@@ -10,14 +10,21 @@ const templates = suite("chatTemplate");
 type Msg = ia.ChatMessage;
 const conversations: Msg[][] = [
   [{ role: "user", content: "Hello!" }],
-  [{ role: "system", content: "You are terse." }, { role: "user", content: "  What is 2+2?\n" }],
+  [
+    { role: "system", content: "You are terse." },
+    { role: "user", content: "  What is 2+2?\n" },
+  ],
   [
     { role: "system", content: "Answer in French." },
     { role: "user", content: "Name a colour." },
     { role: "assistant", content: "Bleu." },
-    { role: "user", content: "Another one, with \"quotes\" and {braces}." },
+    { role: "user", content: 'Another one, with "quotes" and {braces}.' },
   ],
-  [{ role: "user", content: "Multi\nline\n\ncontent" }, { role: "assistant", content: " spaced " }, { role: "user", content: "ok" }],
+  [
+    { role: "user", content: "Multi\nline\n\ncontent" },
+    { role: "assistant", content: " spaced " },
+    { role: "user", content: "ok" },
+  ],
 ];
 
 function pythonJinja(template: string, messages: Msg[], addGenerationPrompt: boolean, bos: string, eos: string): string {
@@ -89,15 +96,25 @@ templates("bad messages are a TypeError; a Gemma system message after the first 
   const model = await sharedModel(tinyModelPath("tiny-chatml"));
   const gemma = ia.customChatTemplate(model, ia.GEMMA_TEMPLATE);
   assert.throws(() => gemma.render([{ role: "robot", content: "x" } as unknown as Msg]), TypeError);
-  assert.throws(() => gemma.render([{ role: "user", content: "a" }, { role: "system", content: "b" }]),
-    (e: ia.LlamaError) => e.code === "ERR_TEMPLATE");
+  assert.throws(
+    () =>
+      gemma.render([
+        { role: "user", content: "a" },
+        { role: "system", content: "b" },
+      ]),
+    (e: ia.LlamaError) => e.code === "ERR_TEMPLATE",
+  );
 });
 
 templates("a template that drops the user's message (never reads messages, or empty) is a template error, not a silent empty request", async () => {
   const model = await sharedModel(tinyModelPath("tiny-chatml"));
   for (const jinja of ["", "{{ bos_token }}assistant:", "{% for m in messages %}{% if m.role == 'system' %}{{ m.content }}{% endif %}{% endfor %}"]) {
     const t = ia.customChatTemplate(model, jinja);
-    assert.throws(() => t.render([{ role: "user", content: "tell me a joke" }]), (e: ia.LlamaError) => e.code === "ERR_TEMPLATE" && /drops the request/.test(e.message), JSON.stringify(jinja));
+    assert.throws(
+      () => t.render([{ role: "user", content: "tell me a joke" }]),
+      (e: ia.LlamaError) => e.code === "ERR_TEMPLATE" && /drops the request/.test(e.message),
+      JSON.stringify(jinja),
+    );
   }
   const ok = ia.customChatTemplate(model, "{% for m in messages %}{{ m.role }}: {{ m.content | trim }}\n{% endfor %}");
   assert.is(ok.render([{ role: "user", content: "  padded  " }], { addGenerationPrompt: false }), "user: padded\n");
@@ -113,11 +130,17 @@ templates("a template that loops without end is a template error, not a frozen o
   for (const jinja of loops) {
     const t = ia.customChatTemplate(model, jinja);
     const started = Date.now();
-    assert.throws(() => t.render([{ role: "user", content: "hi" }]), (e: ia.LlamaError) => e.code === "ERR_TEMPLATE" && /range\(\) asked for more/.test(e.message));
+    assert.throws(
+      () => t.render([{ role: "user", content: "hi" }]),
+      (e: ia.LlamaError) => e.code === "ERR_TEMPLATE" && /range\(\) asked for more/.test(e.message),
+    );
     assert.ok(Date.now() - started < 30_000, `${jinja}: ${Date.now() - started} ms (a hang, not a speed check)`);
   }
   // Ordinary ranges still work, with the library's semantics (start, stop, step).
-  const ok = ia.customChatTemplate(model, "{% for i in range(3) %}{{ i }}{% endfor %}|{% for i in range(5, 1, -2) %}{{ i }}{% endfor %}|{{ messages[0].content }}");
+  const ok = ia.customChatTemplate(
+    model,
+    "{% for i in range(3) %}{{ i }}{% endfor %}|{% for i in range(5, 1, -2) %}{{ i }}{% endfor %}|{{ messages[0].content }}",
+  );
   assert.is(ok.render([{ role: "user", content: "hi" }]), "012|53|hi");
 });
 

@@ -5,7 +5,13 @@ import * as assert from "uvu/assert";
 // @ts-expect-error: a plain .mjs script without type declarations
 import { sizeOffenders, MAX_FILE_LINES, MAX_FUNCTION_LINES } from "../scripts/check-size.mjs";
 
-interface Offender { kind: string; file: string; line: number; lines: number; name: string }
+interface Offender {
+  kind: string;
+  file: string;
+  line: number;
+  lines: number;
+  name: string;
+}
 
 test(`no function in lib/ over ${MAX_FUNCTION_LINES} lines, no file over ${MAX_FILE_LINES}`, () => {
   const offenders = (sizeOffenders() as Offender[]).map((o) => `${o.file}:${o.line} ${o.name} (${o.lines} lines)`);

@@ -75,16 +75,40 @@ errors("files llama.cpp would abort or crash on: ERR_MODEL_INVALID, not a signal
     ["a block count above llama.cpp's 512", override("tiny-many-blocks", ["llama.block_count", u32(65536)])],
     ["a NaN norm epsilon", override("tiny-nan-epsilon", ["llama.attention.layer_norm_rms_epsilon", f32(NaN)])],
     ["a negative norm epsilon", override("tiny-negative-epsilon", ["llama.attention.layer_norm_rms_epsilon", f32(-1)])],
-    ["a token text listed twice", override("tiny-duplicate-token", ["tokenizer.ggml.tokens", arr("str", tinyTokens().map((t, i) => (i === 300 ? tinyTokens()[299]! : t)))])],
-    ["a weight stored as I32 (F32's size)", editedTinyModel("tiny-i32-weight", (bytes, layout) => {
-      bytes.writeUInt32LE(26, layout.tensors.find((t) => t.name === "output_norm.weight")!.typeOffset);
-    })],
+    [
+      "a token text listed twice",
+      override("tiny-duplicate-token", [
+        "tokenizer.ggml.tokens",
+        arr(
+          "str",
+          tinyTokens().map((t, i) => (i === 300 ? tinyTokens()[299]! : t)),
+        ),
+      ]),
+    ],
+    [
+      "a weight stored as I32 (F32's size)",
+      editedTinyModel("tiny-i32-weight", (bytes, layout) => {
+        bytes.writeUInt32LE(26, layout.tensors.find((t) => t.name === "output_norm.weight")!.typeOffset);
+      }),
+    ],
     // Q8_1 is an intermediate type of the CPU kernels (no matmul takes it as weights): SIGSEGV at the first decode.
-    ["a weight stored as Q8_1", editedTinyModel("tiny-q8_1-weight", (bytes, layout) => {
-      bytes.writeUInt32LE(9, layout.tensors.find((t) => t.name === "output.weight")!.typeOffset);
-    })],
+    [
+      "a weight stored as Q8_1",
+      editedTinyModel("tiny-q8_1-weight", (bytes, layout) => {
+        bytes.writeUInt32LE(9, layout.tensors.find((t) => t.name === "output.weight")!.typeOffset);
+      }),
+    ],
     // A byte-fallback vocabulary without the newline byte: llama.cpp's tokenizer throws std::out_of_range through its C API.
-    ["a byte-fallback vocabulary missing a byte", override("tiny-missing-byte", ["tokenizer.ggml.tokens", arr("str", tinyTokens().map((t) => (t === "<0x0A>" ? "<0xZZ>" : t)))])],
+    [
+      "a byte-fallback vocabulary missing a byte",
+      override("tiny-missing-byte", [
+        "tokenizer.ggml.tokens",
+        arr(
+          "str",
+          tinyTokens().map((t) => (t === "<0x0A>" ? "<0xZZ>" : t)),
+        ),
+      ]),
+    ],
   ];
   for (const [what, p] of cases) {
     const script = `import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
@@ -98,21 +122,30 @@ errors("files llama.cpp would abort or crash on: ERR_MODEL_INVALID, not a signal
 
 errors("a failed createContext leaves the model disposable; createContext racing dispose() frees the new context", async () => {
   const model = await ia.LlamaModel.load(path);
-  const failed = await model.createContext({ contextSize: 256, sequences: 100_000 }).then(() => null, (e: unknown) => e as ia.LlamaError);
+  const failed = await model.createContext({ contextSize: 256, sequences: 100_000 }).then(
+    () => null,
+    (e: unknown) => e as ia.LlamaError,
+  );
   assert.is(failed?.code, "ERR_CONTEXT_CREATE", `100,000 sequences are refused: ${String(failed)}`);
   await model.dispose();
   assert.is(model.disposed, true);
   const raced = await ia.LlamaModel.load(path);
   const creating = raced.createContext({ contextSize: 256 });
   const disposing = raced.dispose();
-  const outcome = await creating.then(() => "created", (e: ia.LlamaError) => e.code);
+  const outcome = await creating.then(
+    () => "created",
+    (e: ia.LlamaError) => e.code,
+  );
   assert.is(outcome, "ERR_DISPOSED");
   await disposing;
   assert.is(raced.disposed, true);
 });
 
 errors("a directory is not a model", async () => {
-  const e = await ia.LlamaModel.load(scratch).then(() => null, (err: unknown) => err as ia.LlamaError);
+  const e = await ia.LlamaModel.load(scratch).then(
+    () => null,
+    (err: unknown) => err as ia.LlamaError,
+  );
   assert.ok(e instanceof ia.LlamaError && ["ERR_MODEL_INVALID", "ERR_MODEL_NOT_FOUND"].includes(e.code));
 });
 
@@ -127,12 +160,21 @@ errors("bad arguments are TypeErrors, thrown before any work", async () => {
   const context = await model.createContext({ contextSize: 256, threads });
   try {
     for (const bad of [{ temperature: Number.NaN }, { maxTokens: -1 }, { maxTokens: 1.5 }, { topP: 2 }, { stop: "x" as unknown as string[] }, { seed: -1 }]) {
-      const err = await context.complete("hello", bad).then(() => null, (x: unknown) => x);
+      const err = await context.complete("hello", bad).then(
+        () => null,
+        (x: unknown) => x,
+      );
       assert.ok(err instanceof TypeError || err instanceof RangeError, `${JSON.stringify(bad)} -> ${String(err)}`);
     }
-    const err = await context.generate([]).then(() => null, (x: unknown) => x);
+    const err = await context.generate([]).then(
+      () => null,
+      (x: unknown) => x,
+    );
     assert.instance(err, TypeError);
-    const outOfVocab = await context.generate([1, 999999]).then(() => null, (x: unknown) => x);
+    const outOfVocab = await context.generate([1, 999999]).then(
+      () => null,
+      (x: unknown) => x,
+    );
     assert.instance(outOfVocab, RangeError);
     // the context is still usable after every bad call
     const ok = await context.complete("hello", { maxTokens: 3 });
@@ -140,7 +182,10 @@ errors("bad arguments are TypeErrors, thrown before any work", async () => {
   } finally {
     await context.dispose();
   }
-  const bad = await model.createContext({ contextSize: 0 }).then(() => null, (x: unknown) => x);
+  const bad = await model.createContext({ contextSize: 0 }).then(
+    () => null,
+    (x: unknown) => x,
+  );
   assert.instance(bad, TypeError);
 });
 
@@ -165,13 +210,19 @@ errors("a second generation on a busy context: ERR_CONTEXT_BUSY; the first compl
   try {
     const first = context.complete("hello", { maxTokens: 64 });
     await rejectsWith(context.complete("world", { maxTokens: 4 }), "ERR_CONTEXT_BUSY");
-    assert.throws(() => context.tokens, (e: ia.LlamaError) => e.code === "ERR_CONTEXT_BUSY");
+    assert.throws(
+      () => context.tokens,
+      (e: ia.LlamaError) => e.code === "ERR_CONTEXT_BUSY",
+    );
     const r = await first;
     assert.ok(r.tokens.length > 0);
     // native guard too, below the TS one
     const native = contextInternals(context)._native;
     const running = native.generate(Uint32Array.of(1, 300), { maxTokens: 32 });
-    assert.throws(() => native.generate(Uint32Array.of(1, 300), { maxTokens: 1 }), (e: ia.LlamaError) => e.code === "ERR_CONTEXT_BUSY");
+    assert.throws(
+      () => native.generate(Uint32Array.of(1, 300), { maxTokens: 1 }),
+      (e: ia.LlamaError) => e.code === "ERR_CONTEXT_BUSY",
+    );
     await running;
   } finally {
     await context.dispose();
@@ -187,12 +238,18 @@ errors("use after dispose: ERR_DISPOSED for model and context; dispose is idempo
   await context.dispose();
   assert.ok(context.disposed);
   await rejectsWith(context.complete("hello"), "ERR_DISPOSED");
-  assert.throws(() => context.tokens, (e: ia.LlamaError) => e.code === "ERR_DISPOSED");
+  assert.throws(
+    () => context.tokens,
+    (e: ia.LlamaError) => e.code === "ERR_DISPOSED",
+  );
   const second = await model.createContext({ contextSize: 128, threads });
   await model.dispose(); // disposes its remaining context first
   assert.ok(second.disposed);
   await model.dispose();
-  assert.throws(() => model.tokenize("x"), (e: ia.LlamaError) => e.code === "ERR_DISPOSED");
+  assert.throws(
+    () => model.tokenize("x"),
+    (e: ia.LlamaError) => e.code === "ERR_DISPOSED",
+  );
   await rejectsWith(model.createContext(), "ERR_DISPOSED");
 });
 
@@ -201,7 +258,17 @@ errors("a throwing onToken listener rejects the call with its error and does not
   const context = await model.createContext({ contextSize: 256, threads });
   try {
     const boom = new Error("listener failed");
-    const err = await context.complete("hello", { maxTokens: 50, onToken: () => { throw boom; } }).then(() => null, (x: unknown) => x);
+    const err = await context
+      .complete("hello", {
+        maxTokens: 50,
+        onToken: () => {
+          throw boom;
+        },
+      })
+      .then(
+        () => null,
+        (x: unknown) => x,
+      );
     assert.is(err, boom);
     const r = await context.complete("hello", { maxTokens: 3 });
     assert.is(r.tokens.length, 3);
@@ -213,34 +280,56 @@ errors("a throwing onToken listener rejects the call with its error and does not
 errors("a model without a chat template and no built-in one: ERR_TEMPLATE", async () => {
   const p = tinyModelPath("tiny-notemplate", { chatTemplate: null, seed: 3 });
   const model = await sharedModel(p);
-  assert.throws(() => model.chatTemplate, (e: ia.LlamaError) => e.code === "ERR_TEMPLATE");
+  assert.throws(
+    () => model.chatTemplate,
+    (e: ia.LlamaError) => e.code === "ERR_TEMPLATE",
+  );
   const context = await model.createContext({ contextSize: 128, threads });
   try {
-    assert.throws(() => new ia.ChatSession(context), (e: ia.LlamaError) => e.code === "ERR_TEMPLATE");
+    assert.throws(
+      () => new ia.ChatSession(context),
+      (e: ia.LlamaError) => e.code === "ERR_TEMPLATE",
+    );
     const custom = new ia.ChatSession(context, { template: "{% for m in messages %}{{ m['content'] }}{% endfor %}" });
     const r = await custom.prompt("hello", { maxTokens: 2 });
     assert.ok(r.promptTokens.length > 1);
-    assert.throws(() => new ia.ChatSession(context, { template: "{% for %}" }), (e: ia.LlamaError) => e.code === "ERR_TEMPLATE");
+    assert.throws(
+      () => new ia.ChatSession(context, { template: "{% for %}" }),
+      (e: ia.LlamaError) => e.code === "ERR_TEMPLATE",
+    );
   } finally {
     await context.dispose();
   }
 });
 
-errors("every native failure is coded: guidance on a context without the eval hook (ERR_INVALID_ARGUMENT), the addon's own state checks (ERR_INTERNAL)", async () => {
-  const model = await ia.LlamaModel.load(path);
-  try {
-    const context = await model.createContext({ contextSize: 128, evalHook: false, threads });
-    const v = join(scratch, "hookless-vectors.gguf");
-    ia.writeVectorFile(v, await ia.extractSafetyVectors(await sharedModel(path), { harmful: ["break into a house", "steal a car"], harmless: ["bake bread", "wash a car"], threads }));
-    await rejectsWith(context.complete("hello", { maxTokens: 1, guidance: { gate: v } }), "ERR_INVALID_ARGUMENT");
-    assert.is((await context.complete("hello", { maxTokens: 1 })).tokens.length, 1, "the context stays usable");
-    // The TS layer never does these; if it ever did, the error says it is a bug in this package.
-    await rejectsWith(Promise.resolve().then(() => modelInternals(model)._native.load()), "ERR_INTERNAL");
-    await context.dispose();
-  } finally {
-    await model.dispose();
-  }
-});
+errors(
+  "every native failure is coded: guidance on a context without the eval hook (ERR_INVALID_ARGUMENT), the addon's own state checks (ERR_INTERNAL)",
+  async () => {
+    const model = await ia.LlamaModel.load(path);
+    try {
+      const context = await model.createContext({ contextSize: 128, evalHook: false, threads });
+      const v = join(scratch, "hookless-vectors.gguf");
+      ia.writeVectorFile(
+        v,
+        await ia.extractSafetyVectors(await sharedModel(path), {
+          harmful: ["break into a house", "steal a car"],
+          harmless: ["bake bread", "wash a car"],
+          threads,
+        }),
+      );
+      await rejectsWith(context.complete("hello", { maxTokens: 1, guidance: { gate: v } }), "ERR_INVALID_ARGUMENT");
+      assert.is((await context.complete("hello", { maxTokens: 1 })).tokens.length, 1, "the context stays usable");
+      // The TS layer never does these; if it ever did, the error says it is a bug in this package.
+      await rejectsWith(
+        Promise.resolve().then(() => modelInternals(model)._native.load()),
+        "ERR_INTERNAL",
+      );
+      await context.dispose();
+    } finally {
+      await model.dispose();
+    }
+  },
+);
 
 /**
  * The tiny model with every feed-forward matrix `ff` wide instead of 128: 48 GiB of F32 weights at
@@ -273,58 +362,70 @@ function hugeSparseModel(name: string, ff: number): string {
 }
 
 // ulimit -v is Linux's address-space limit (RLIMIT_AS); elsewhere the child could really try to read 48 GiB.
-(process.platform === "linux" ? errors : errors.skip)("a model larger than the memory it may use: ERR_MODEL_LOAD; the process loads and runs models afterwards", () => {
-  // Loaded without mmap, llama.cpp must allocate the weights: 48 GiB in a process capped at 4 GiB of
-  // address space fails to allocate, whatever the machine's memory and overcommit policy.
-  const huge = hugeSparseModel("huge-ffn", 2 ** 24);
-  try {
-    assert.ok(statSync(huge).size > 48 * 2 ** 30 && statSync(huge).blocks * 512 < 2 ** 20, "a sparse 48 GiB file");
-    const script = `import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
+(process.platform === "linux" ? errors : errors.skip)(
+  "a model larger than the memory it may use: ERR_MODEL_LOAD; the process loads and runs models afterwards",
+  () => {
+    // Loaded without mmap, llama.cpp must allocate the weights: 48 GiB in a process capped at 4 GiB of
+    // address space fails to allocate, whatever the machine's memory and overcommit policy.
+    const huge = hugeSparseModel("huge-ffn", 2 ** 24);
+    try {
+      assert.ok(statSync(huge).size > 48 * 2 ** 30 && statSync(huge).blocks * 512 < 2 ** 20, "a sparse 48 GiB file");
+      const script = `import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
       try { await ia.LlamaModel.load(${JSON.stringify(huge)}, { useMmap: false }); console.log("LOADED"); }
       catch (e) { console.log("CODE " + e.code + " " + e.message); }
       const m = await ia.LlamaModel.load(${JSON.stringify(path)});
       const c = await m.createContext({ contextSize: 64, threads: 1 });
       console.log("AFTER " + (await c.complete("hello", { maxTokens: 2 })).tokens.length);`;
-    const r = spawnSync("/bin/sh", ["-c", 'ulimit -v 4194304 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
-      encoding: "utf8", timeout: 120_000,
-    });
-    assert.is(r.signal, null, `killed by ${r.signal}; ${r.stderr.slice(-400)}`);
-    assert.match(r.stdout, /CODE ERR_MODEL_LOAD .*huge-ffn\.gguf/, `${r.stdout} ${r.stderr.slice(-400)}`);
-    assert.match(r.stdout, /AFTER 2/, `${r.stdout} ${r.stderr.slice(-400)}`);
-  } finally {
-    rmSync(huge, { force: true });
-  }
-});
+      const r = spawnSync("/bin/sh", ["-c", 'ulimit -v 4194304 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      assert.is(r.signal, null, `killed by ${r.signal}; ${r.stderr.slice(-400)}`);
+      assert.match(r.stdout, /CODE ERR_MODEL_LOAD .*huge-ffn\.gguf/, `${r.stdout} ${r.stderr.slice(-400)}`);
+      assert.match(r.stdout, /AFTER 2/, `${r.stdout} ${r.stderr.slice(-400)}`);
+    } finally {
+      rmSync(huge, { force: true });
+    }
+  },
+);
 
-errors("sequence 0's share of a split KV cache runs out: ERR_DECODE_NO_KV_SLOT (status 1) in the prompt and in generation; the context stays usable", async () => {
-  // Without kvUnified, llama.cpp gives each of the 4 sequences a quarter of the cells (256), while
-  // the context reports, and the prompt and generation limits use, all 1024 of them: sequence 0
-  // fills up first and llama_decode finds no slot. (Bounding by llama_n_ctx_seq would turn these
-  // into ERR_CONTEXT_OVERFLOW and stopReason "contextFull"; then this test needs another trigger.)
-  const model = await sharedModel(path);
-  const context = await model.createContext({ contextSize: 1024, sequences: 4, kvUnified: false, threads });
-  try {
-    assert.is(context.info.contextSize, 1024);
-    const prompt = await rejectsWith(context.complete("hello world ".repeat(150), { maxTokens: 4 }), "ERR_DECODE_NO_KV_SLOT");
-    assert.is(prompt.status, 1);
-    assert.match(prompt.message, /prompt/);
-    assert.ok(context.tokens.length <= 256, `the cache holds what went in: ${context.tokens.length}`);
-    assert.is((await context.complete("hello", { maxTokens: 3 })).tokens.length, 3);
-    // 241 prompt tokens; greedy decoding of the tiny model runs past 15 more without an end token.
-    const streamed: number[] = [];
-    const generation = await rejectsWith(
-      context.complete("hello world ".repeat(120), { maxTokens: 100, onToken: ({ token }) => { if (token !== null) streamed.push(token); } }),
-      "ERR_DECODE_NO_KV_SLOT",
-    );
-    assert.is(generation.status, 1);
-    assert.match(generation.message, /generation/);
-    assert.is(context.tokens.length, 256, "sequence 0 is full, and the history says so");
-    assert.ok(streamed.length > 0, "tokens were generated before the cache ran out");
-    assert.is((await context.complete("hello", { maxTokens: 3 })).tokens.length, 3, "the context stays usable");
-  } finally {
-    await context.dispose();
-  }
-});
+errors(
+  "sequence 0's share of a split KV cache runs out: ERR_DECODE_NO_KV_SLOT (status 1) in the prompt and in generation; the context stays usable",
+  async () => {
+    // Without kvUnified, llama.cpp gives each of the 4 sequences a quarter of the cells (256), while
+    // the context reports, and the prompt and generation limits use, all 1024 of them: sequence 0
+    // fills up first and llama_decode finds no slot. (Bounding by llama_n_ctx_seq would turn these
+    // into ERR_CONTEXT_OVERFLOW and stopReason "contextFull"; then this test needs another trigger.)
+    const model = await sharedModel(path);
+    const context = await model.createContext({ contextSize: 1024, sequences: 4, kvUnified: false, threads });
+    try {
+      assert.is(context.info.contextSize, 1024);
+      const prompt = await rejectsWith(context.complete("hello world ".repeat(150), { maxTokens: 4 }), "ERR_DECODE_NO_KV_SLOT");
+      assert.is(prompt.status, 1);
+      assert.match(prompt.message, /prompt/);
+      assert.ok(context.tokens.length <= 256, `the cache holds what went in: ${context.tokens.length}`);
+      assert.is((await context.complete("hello", { maxTokens: 3 })).tokens.length, 3);
+      // 241 prompt tokens; greedy decoding of the tiny model runs past 15 more without an end token.
+      const streamed: number[] = [];
+      const generation = await rejectsWith(
+        context.complete("hello world ".repeat(120), {
+          maxTokens: 100,
+          onToken: ({ token }) => {
+            if (token !== null) streamed.push(token);
+          },
+        }),
+        "ERR_DECODE_NO_KV_SLOT",
+      );
+      assert.is(generation.status, 1);
+      assert.match(generation.message, /generation/);
+      assert.is(context.tokens.length, 256, "sequence 0 is full, and the history says so");
+      assert.ok(streamed.length > 0, "tokens were generated before the cache ran out");
+      assert.is((await context.complete("hello", { maxTokens: 3 })).tokens.length, 3, "the context stays usable");
+    } finally {
+      await context.dispose();
+    }
+  },
+);
 
 errors("native misuse below the TS checks: TypeError/RangeError carrying ERR_INVALID_ARGUMENT", async () => {
   const model = await sharedModel(path);
@@ -360,7 +461,9 @@ errors("an addon that cannot be loaded: ERR_BINDING naming the path tried", () =
     try { await ia.LlamaModel.load(${JSON.stringify(path)}); console.log("LOADED"); }
     catch (e) { console.log("CODE " + e.code + " " + e.message); }`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
-    encoding: "utf8", timeout: 60_000, env: { ...process.env, INFERALIGNER_BINARY: join(scratch, "no-such-addon.node") },
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, INFERALIGNER_BINARY: join(scratch, "no-such-addon.node") },
   });
   assert.match(r.stdout, /CODE ERR_BINDING [\s\S]*no-such-addon\.node/, `${r.stdout} ${r.stderr.slice(-400)}`);
 });

@@ -19,7 +19,10 @@ function assertNoFailure(summary: FuzzSummary, cases: number): void {
 }
 
 fuzz("model loader: 2,000 mutated tiny GGUFs (F32, F16) loaded, tokenized, chatted with: success or a coded error", async () => {
-  for (const [tensorType, cases, seed] of [["F32", 1200, 101], ["F16", 800, 102]] as const) {
+  for (const [tensorType, cases, seed] of [
+    ["F32", 1200, 101],
+    ["F16", 800, 102],
+  ] as const) {
     const summary = await runFuzz({ kind: "model", base: fuzzModelBase(tensorType), seed, cases, scratch: fuzzScratch, caseTimeoutMs: 20_000 });
     assertNoFailure(summary, cases);
     // The mutator reaches both sides: files that still work and files that are refused.
@@ -30,7 +33,15 @@ fuzz("model loader: 2,000 mutated tiny GGUFs (F32, F16) loaded, tokenized, chatt
 
 fuzz("vector files: 1,000 mutated vector files read and used as gate and steer: success or a coded error", async () => {
   const cases = 1000;
-  const summary = await runFuzz({ kind: "vectors", base: await fuzzVectorBase(), model: fuzzModelBase(), seed: 103, cases, scratch: fuzzScratch, caseTimeoutMs: 20_000 });
+  const summary = await runFuzz({
+    kind: "vectors",
+    base: await fuzzVectorBase(),
+    model: fuzzModelBase(),
+    seed: 103,
+    cases,
+    scratch: fuzzScratch,
+    caseTimeoutMs: 20_000,
+  });
   assertNoFailure(summary, cases);
   assert.ok(summary.ok > cases * 0.05, `only ${summary.ok} cases were usable`);
   assert.ok((summary.codes.ERR_VECTOR_FILE ?? 0) > cases * 0.3, JSON.stringify(summary.codes));

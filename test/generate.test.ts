@@ -88,7 +88,10 @@ generate("streaming: onToken chunks arrive in order, before the promise, and add
     const chunks: ia.GenerationChunk[] = [];
     const r = await context.complete("the world", { maxTokens: 30, onToken: (c: ia.GenerationChunk) => chunks.push(c) });
     assert.is(chunks.map((c) => c.text).join(""), r.text);
-    assert.equal(chunks.filter((c) => c.token !== null).map((c) => c.token), r.tokens);
+    assert.equal(
+      chunks.filter((c) => c.token !== null).map((c) => c.token),
+      r.tokens,
+    );
   });
 });
 
@@ -97,7 +100,13 @@ generate("streaming: stop-string text is never streamed", async () => {
     const long = await context.complete("hello", { maxTokens: 40 });
     const stop = long.text.slice(10, 14);
     let streamed = "";
-    const r = await context.complete("hello", { maxTokens: 40, stop: [stop], onToken: (c: ia.GenerationChunk) => { streamed += c.text; } });
+    const r = await context.complete("hello", {
+      maxTokens: 40,
+      stop: [stop],
+      onToken: (c: ia.GenerationChunk) => {
+        streamed += c.text;
+      },
+    });
     assert.is(streamed, r.text);
     assert.not.ok(streamed.includes(stop));
   });
@@ -154,7 +163,13 @@ generate("token ids and sizes are checked, not coerced: 1.7, NaN, 'a', 2^32+1, t
   await withContext(path, async (c) => {
     const vocab = c.model.info.vocabSize;
     const cases: Array<[unknown[], typeof TypeError | typeof RangeError]> = [
-      [[1.7], TypeError], [[NaN], TypeError], [["a"], TypeError], [[2 ** 32 + 1], RangeError], [[vocab], RangeError], [[-1], RangeError], [[1, 2, null], TypeError],
+      [[1.7], TypeError],
+      [[NaN], TypeError],
+      [["a"], TypeError],
+      [[2 ** 32 + 1], RangeError],
+      [[vocab], RangeError],
+      [[-1], RangeError],
+      [[1, 2, null], TypeError],
     ];
     for (const [tokens, kind] of cases) {
       try {

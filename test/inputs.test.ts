@@ -10,14 +10,21 @@ const path = tinyModelPath("tiny-chatml");
 
 inputs("setLogLevel refuses what is not a level from 0 to 4", () => {
   for (const bad of [5, -1, 1.5, Number.NaN, "2"]) {
-    assert.throws(() => ia.setLogLevel(bad as unknown as 0), (e: Error) => e instanceof RangeError && /0 \(silent\) to 4/.test(e.message), String(bad));
+    assert.throws(
+      () => ia.setLogLevel(bad as unknown as 0),
+      (e: Error) => e instanceof RangeError && /0 \(silent\) to 4/.test(e.message),
+      String(bad),
+    );
   }
   ia.setLogLevel(0); // the valid ones still work (0 is what the suites run with)
 });
 
 inputs("createContext refuses a flashAttention that is not auto, true or false", async () => {
   const model = await sharedModel(path);
-  const error = await model.createContext({ flashAttention: "yes" as unknown as boolean, threads }).then(() => null, (e: Error) => e);
+  const error = await model.createContext({ flashAttention: "yes" as unknown as boolean, threads }).then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.instance(error, TypeError);
   assert.match(String(error), /flashAttention is "auto", true or false/);
 });

@@ -6,16 +6,40 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  addActivation, classMean, keptAtLayer, meanActivationNorm, newClassAccumulator, unitDifference, xorshift32, type ClassAccumulator,
+  addActivation,
+  classMean,
+  keptAtLayer,
+  meanActivationNorm,
+  newClassAccumulator,
+  unitDifference,
+  xorshift32,
+  type ClassAccumulator,
 } from "../lib/vectors/classStats.js";
 import { addLayerScores, applyValidation, fitLayers, newLayerScores, suggestLayers } from "../lib/vectors/layers.js";
 import type { LayerVectors, ThresholdInfo, ValidationInfo } from "../lib/vectors/safetyVectors.js";
 import {
-  accuracyAt, bestThreshold, calibrationThresholds, midpointThreshold, openShare, rocAuc, score, thresholdForFalseOpenBudget, validationMetrics,
+  accuracyAt,
+  bestThreshold,
+  calibrationThresholds,
+  midpointThreshold,
+  openShare,
+  rocAuc,
+  score,
+  thresholdForFalseOpenBudget,
+  validationMetrics,
 } from "../lib/vectors/stats.js";
 import { llamaBenchRates } from "../lib/bench/runBench.js";
 import {
-  benchRow, collectSamples, median, medianWithInterval, pairedRatios, repetitionOrder, summarize, tokensPerSecond, type BenchConfig, type Sample,
+  benchRow,
+  collectSamples,
+  median,
+  medianWithInterval,
+  pairedRatios,
+  repetitionOrder,
+  summarize,
+  tokensPerSecond,
+  type BenchConfig,
+  type Sample,
 } from "../lib/bench/samples.js";
 import { SCORE_KINDS } from "../lib/vocabulary.js";
 import { mulberry32 } from "./helpers/tinyModel.js"; // seeded test data, independent of the code under test
@@ -24,7 +48,8 @@ const maths = suite("maths");
 
 // ---- naive oracles ----
 
-const close = (a: number, b: number, tolerance: number, what = "") => assert.ok(Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b)), `${what} ${a} vs ${b}`);
+const close = (a: number, b: number, tolerance: number, what = "") =>
+  assert.ok(Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b)), `${what} ${a} vs ${b}`);
 /** Scores on a coarse grid, so that ties between and within classes happen. */
 const coarse = (random: () => number, n: number) => Array.from({ length: n }, () => Math.round(random() * 8) / 4 - 1);
 const naiveCosine = (a: ArrayLike<number>, s: ArrayLike<number>) => {
@@ -112,14 +137,23 @@ maths("class sums: means, norm sums and the mean activation norm (by hand, then 
 maths("class sample: every activation while under the limit, then algorithm R (uniform, copies, deterministic)", () => {
   const rows = Array.from({ length: 5 }, (_, i) => Float32Array.of(i, -i));
   const all = accumulate(rows, 1, 2, 5);
-  assert.equal(all.kept.map((r) => r[0]), [0, 1, 2, 3, 4]);
+  assert.equal(
+    all.kept.map((r) => r[0]),
+    [0, 1, 2, 3, 4],
+  );
   rows[0]![0] = 99;
   assert.is(all.kept[0]![0], 0, "the sample holds copies");
   rows[0]![0] = 0;
   // With random() = 0 the n-th activation (n > limit) always replaces kept[0]: limit 2, items 0..4 -> [4, 1].
-  assert.equal(accumulate(rows, 1, 2, 2, () => 0).kept.map((r) => r[0]), [4, 1]);
+  assert.equal(
+    accumulate(rows, 1, 2, 2, () => 0).kept.map((r) => r[0]),
+    [4, 1],
+  );
   // With random() just under 1, j = n - 1 >= limit: nothing is replaced.
-  assert.equal(accumulate(rows, 1, 2, 2, () => 1 - 2 ** -40).kept.map((r) => r[0]), [0, 1]);
+  assert.equal(
+    accumulate(rows, 1, 2, 2, () => 1 - 2 ** -40).kept.map((r) => r[0]),
+    [0, 1],
+  );
   // Uniform: each of 10 items is kept with probability 3/10 (4000 trials: sd 0.007, tolerance 4 sd).
   const random = xorshift32(12345);
   const counts = new Array<number>(10).fill(0);
@@ -133,7 +167,10 @@ maths("class sample: every activation while under the limit, then algorithm R (u
   for (const c of counts) assert.ok(Math.abs(c / trials - 0.3) < 0.03, `inclusion ${c / trials}`);
   // Layer views of the sample
   const acc = accumulate([Float32Array.of(1, 2, 3, 4, 5, 6)], 3, 2, 4);
-  assert.equal(keptAtLayer(acc, 1).map((r) => Array.from(r)), [[3, 4]]);
+  assert.equal(
+    keptAtLayer(acc, 1).map((r) => Array.from(r)),
+    [[3, 4]],
+  );
 });
 
 maths("direction: v = a - b and v / |v| (3-4-5 by hand, then against Math.hypot); equal or non-finite means give no norm", () => {
@@ -313,9 +350,21 @@ maths("suggestLayers: gate by open rate at the budget, then AUC, then accuracy; 
     return { cosine: t, projection: t };
   };
   const layer = (l: number, accuracy: number, validation?: Partial<ValidationInfo>): LayerVectors => ({
-    layer: l, harmfulMean: new Float32Array(1), harmlessMean: new Float32Array(1), direction: Float32Array.of(1), norm: 1, meanActivationNorm: 1,
+    layer: l,
+    harmfulMean: new Float32Array(1),
+    harmlessMean: new Float32Array(1),
+    direction: Float32Array.of(1),
+    norm: 1,
+    meanActivationNorm: 1,
     thresholds: info(accuracy),
-    ...(validation ? { validation: { cosine: { accuracy, auc: 0, openHarmful: 0, openHarmless: 0, ...validation }, projection: { accuracy, auc: 0, openHarmful: 0, openHarmless: 0 } } } : {}),
+    ...(validation
+      ? {
+          validation: {
+            cosine: { accuracy, auc: 0, openHarmful: 0, openHarmless: 0, ...validation },
+            projection: { accuracy, auc: 0, openHarmful: 0, openHarmless: 0 },
+          },
+        }
+      : {}),
   });
   // Calibration accuracy only: best is layer 3 (0.95); floor 0.90: layer 2 (0.88) and 4 (0.70) fall out.
   assert.equal(suggestLayers([0.6, 0.9, 0.88, 0.95, 0.7].map((a, l) => layer(l, a))), { gateLayer: 3, steerLayers: [3, 3] });
@@ -324,7 +373,11 @@ maths("suggestLayers: gate by open rate at the budget, then AUC, then accuracy; 
   // A tie keeps the first layer.
   assert.equal(suggestLayers([0.9, 0.9].map((a, l) => layer(l, a))).gateLayer, 0);
   // Validation: open rate first (layer 1 opens 0.8 though layer 2 has the better AUC), then AUC.
-  const withValidation = [layer(0, 0.9, { openHarmful: 0.5, auc: 1 }), layer(1, 0.9, { openHarmful: 0.8, auc: 0.9 }), layer(2, 0.9, { openHarmful: 0.7, auc: 1 })];
+  const withValidation = [
+    layer(0, 0.9, { openHarmful: 0.5, auc: 1 }),
+    layer(1, 0.9, { openHarmful: 0.8, auc: 0.9 }),
+    layer(2, 0.9, { openHarmful: 0.7, auc: 1 }),
+  ];
   assert.is(suggestLayers(withValidation).gateLayer, 1);
   const tiedOpen = [layer(0, 0.9, { openHarmful: 0.8, auc: 0.9 }), layer(1, 0.85, { openHarmful: 0.8, auc: 0.95 })];
   assert.equal(suggestLayers(tiedOpen), { gateLayer: 1, steerLayers: [0, 1] });
@@ -337,22 +390,38 @@ maths("bench: median, summary, paired ratios and a row against its baseline (by 
   assert.is(median([4, 1, 3, 2]), 2.5);
   assert.ok(Number.isNaN(median([])));
   assert.equal(summarize([5, 1, 3]), { median: 3, min: 1, max: 5 });
-  const samples: Sample[] = [{ pp: 10, tg: 5 }, { pp: 12, tg: 6 }];
-  const base: Sample[] = [{ pp: 5, tg: 5 }, { pp: 4, tg: 3 }];
+  const samples: Sample[] = [
+    { pp: 10, tg: 5 },
+    { pp: 12, tg: 6 },
+  ];
+  const base: Sample[] = [
+    { pp: 5, tg: 5 },
+    { pp: 4, tg: 3 },
+  ];
   assert.equal(pairedRatios(samples, base, "pp"), [2, 3]);
   // pp: medians 11 and 4.5; paired [2, 3]. tg: medians 5.5 and 4; paired [1, 2].
   assert.equal(benchRow("x", "plain", samples, base), {
-    name: "x", baseline: "plain",
-    pp: { median: 11, min: 10, max: 12 }, tg: { median: 5.5, min: 5, max: 6 },
-    ppRatio: 11 / 4.5, tgRatio: 5.5 / 4,
-    pairedPp: { median: 2.5, low: 2, high: 3, n: 2 }, pairedTg: { median: 1.5, low: 1, high: 2, n: 2 },
+    name: "x",
+    baseline: "plain",
+    pp: { median: 11, min: 10, max: 12 },
+    tg: { median: 5.5, min: 5, max: 6 },
+    ppRatio: 11 / 4.5,
+    tgRatio: 5.5 / 4,
+    pairedPp: { median: 2.5, low: 2, high: 3, n: 2 },
+    pairedTg: { median: 1.5, low: 1, high: 2, n: 2 },
   });
   const self = benchRow("plain", "plain", base, base);
   assert.is(self.ppRatio, 1);
   assert.equal(self.pairedTg, { median: 1, low: 1, high: 1, n: 2 });
   assert.is(tokensPerSecond(128, 256), 500);
   // llama-bench's JSON: the pp-only and the tg-only test
-  assert.equal(llamaBenchRates([{ n_prompt: 0, n_gen: 64, avg_ts: 50 }, { n_prompt: 100, n_gen: 0, avg_ts: 500 }]), { pp: 500, tg: 50 });
+  assert.equal(
+    llamaBenchRates([
+      { n_prompt: 0, n_gen: 64, avg_ts: 50 },
+      { n_prompt: 100, n_gen: 0, avg_ts: 500 },
+    ]),
+    { pp: 500, tg: 50 },
+  );
   const missing = llamaBenchRates([{ n_prompt: 100, n_gen: 64, avg_ts: 1 }]);
   assert.ok(Number.isNaN(missing.pp) && Number.isNaN(missing.tg));
 });
@@ -371,7 +440,11 @@ maths("medianWithInterval: the sign-test interval of the median, checked against
   // Exact: ranks [r, n+1-r] (1-based) cover the median with probability 1 - 2 P(X <= r-1), X ~ Bin(n, 1/2);
   // the widest pair with coverage >= 95% (2 * 20 * sum C(n, i) <= 2^n), the extremes when none has it.
   for (let n = 1; n <= 80; n++) {
-    const choose = (k: number) => { let c = 1n; for (let i = 1; i <= k; i++) c = (c * BigInt(n - k + i)) / BigInt(i); return c; };
+    const choose = (k: number) => {
+      let c = 1n;
+      for (let i = 1; i <= k; i++) c = (c * BigInt(n - k + i)) / BigInt(i);
+      return c;
+    };
     let r = 1;
     let tail = choose(0);
     while (r + 1 < n + 1 - (r + 1) && 40n * (tail + choose(r)) <= 1n << BigInt(n)) tail += choose(r++);
@@ -389,8 +462,14 @@ maths("bench schedule: a warm-up of each, then repetitions alternating A B C / C
   const samples = await collectSamples([config("a"), config("b"), config("c")], 3, (line) => lines.push(line));
   assert.equal(calls.join(""), "abc" + "abc" + "cba" + "abc");
   // pp is the call's position (1-based): a ran 4th, 9th and 10th.
-  assert.equal(samples.get("a")!.map((s) => s.pp), [4, 9, 10]);
-  assert.equal(samples.get("c")!.map((s) => s.pp), [6, 7, 12]);
+  assert.equal(
+    samples.get("a")!.map((s) => s.pp),
+    [4, 9, 10],
+  );
+  assert.equal(
+    samples.get("c")!.map((s) => s.pp),
+    [6, 7, 12],
+  );
   assert.equal(lines, ["[bench] repetition 1/3", "[bench] repetition 2/3", "[bench] repetition 3/3"]);
 });
 

@@ -49,10 +49,13 @@ prompts("json: array of strings, kept verbatim", () => {
 });
 
 prompts("json: objects, field found automatically in order, or given", () => {
-  const p = file("objects.json", JSON.stringify([
-    { category: "a", text: "t1", instruction: "i1" },
-    { category: "b", text: "t2", instruction: "i2" },
-  ]));
+  const p = file(
+    "objects.json",
+    JSON.stringify([
+      { category: "a", text: "t1", instruction: "i1" },
+      { category: "b", text: "t2", instruction: "i2" },
+    ]),
+  );
   const auto = loadPromptSet(p);
   assert.equal(auto.prompts, ["i1", "i2"]);
   assert.is(auto.field, "instruction");
@@ -74,12 +77,15 @@ prompts("json: no text field, wrong item types, null values", () => {
   const e = throwsInvalid(() => loadPromptSet(p), /no prompt text field/);
   assert.match(e.message, /'question', 'id'/);
   assert.match(e.message, /'instruction'/);
-  throwsInvalid(() => loadPromptSet(file("number.json", "[\"ok\", 42]")), /item 1 is a number/);
+  throwsInvalid(() => loadPromptSet(file("number.json", '["ok", 42]')), /item 1 is a number/);
   throwsInvalid(() => loadPromptSet(file("nested.json", JSON.stringify([{ prompt: ["x"] }]))), /field 'prompt' holds an array/);
   throwsInvalid(() => loadPromptSet(file("object.json", JSON.stringify({ prompt: "x" }))), /must hold a JSON array \(it holds an object\)/);
   const withNull = loadPromptSet(file("null.json", JSON.stringify([{ prompt: "a" }, { prompt: null }, { other: 1 }])));
   assert.equal(withNull.prompts, ["a"]);
-  assert.equal(withNull.skipped.map((s) => s.index), [1, 2]);
+  assert.equal(
+    withNull.skipped.map((s) => s.index),
+    [1, 2],
+  );
 });
 
 prompts("json: malformed JSON names the line", () => {
@@ -91,7 +97,7 @@ prompts("json: malformed JSON names the line", () => {
 
 prompts("json error position: the offset of the first character that cannot continue the text", () => {
   // Valid JSON, whitespace of every kind around it, has no error (and JSON.parse agrees).
-  for (const ok of ['[1, -0.5e+3, "a\\n\\u00e9\\"", true, false, null, {"k": {}}, []]', ' \t\r\n{}\n', '"x"', "0"]) {
+  for (const ok of ['[1, -0.5e+3, "a\\n\\u00e9\\"", true, false, null, {"k": {}}, []]', " \t\r\n{}\n", '"x"', "0"]) {
     assert.is(jsonErrorOffset(ok), undefined, ok);
     JSON.parse(ok);
   }
@@ -146,20 +152,28 @@ prompts("jsonl: strings and objects a line; blank lines and CRLF allowed", () =>
 prompts("csv: quotes, commas, doubled quotes, newlines inside quotes, CRLF", () => {
   const csv = [
     "id,prompt,note",
-    '1,plain text,a',
+    "1,plain text,a",
     '2,"with, a comma",b',
     '3,"she said ""hi"" twice",c',
     '4,"line one\nline two\r\nline three",d',
     '5,"",empty',
     '6,"  spaced  ",e',
     '7,"ends with quote """,f',
-    "8,last,\"\"",
+    '8,last,""',
   ].join("\r\n");
   const p = file("tricky.csv", csv + "\r\n");
   const set = loadPromptSet(p);
   assert.is(set.format, "csv");
   assert.is(set.field, "prompt");
-  assert.equal(set.prompts, ["plain text", "with, a comma", 'she said "hi" twice', "line one\nline two\r\nline three", "  spaced  ", 'ends with quote "', "last"]);
+  assert.equal(set.prompts, [
+    "plain text",
+    "with, a comma",
+    'she said "hi" twice',
+    "line one\nline two\r\nline three",
+    "  spaced  ",
+    'ends with quote "',
+    "last",
+  ]);
   assert.equal(set.skipped, [{ index: 4, reason: "empty prompt (line 8)" }]); // the record before spans lines 5-7
   const rows = loadRows(p) as Record<string, string>[];
   assert.is(rows.length, 8);
@@ -180,11 +194,20 @@ prompts("csv parser: record lines, empty lines, malformed input", () => {
     { fields: ["x\ny", "z"], line: 2 },
     { fields: ["1", "2"], line: 5 },
   ]);
-  assert.equal(parseCsv("a\r\rb\r"), [{ fields: ["a"], line: 1 }, { fields: ["b"], line: 3 }]);
-  assert.equal(parseCsv(',\n""\n'), [{ fields: ["", ""], line: 1 }, { fields: [""], line: 2 }]);
+  assert.equal(parseCsv("a\r\rb\r"), [
+    { fields: ["a"], line: 1 },
+    { fields: ["b"], line: 3 },
+  ]);
+  assert.equal(parseCsv(',\n""\n'), [
+    { fields: ["", ""], line: 1 },
+    { fields: [""], line: 2 },
+  ]);
   assert.equal(parseCsv(""), []);
   // A line break inside quotes moves the next record's line on, CRLF counting once.
-  assert.equal(parseCsv('"a\r\nb\rc",d\ne,f'), [{ fields: ["a\r\nb\rc", "d"], line: 1 }, { fields: ["e", "f"], line: 4 }]);
+  assert.equal(parseCsv('"a\r\nb\rc",d\ne,f'), [
+    { fields: ["a\r\nb\rc", "d"], line: 1 },
+    { fields: ["e", "f"], line: 4 },
+  ]);
   assert.equal(parseCsv('"",""'), [{ fields: ["", ""], line: 1 }]);
   // A header naming a column twice: the first column's value is the row's.
   assert.equal(loadRows(file("twice.csv", "prompt,prompt,x\nfirst,second,y\n")), [{ prompt: "first", x: "y" }]);
@@ -196,7 +219,7 @@ prompts("csv parser: record lines, empty lines, malformed input", () => {
 });
 
 prompts("txt: one prompt a non-empty line", () => {
-  const p = file("set.txt", "first prompt\r\n\nsecond, with a comma\n   \nthird \"quoted\"\n");
+  const p = file("set.txt", 'first prompt\r\n\nsecond, with a comma\n   \nthird "quoted"\n');
   const set = loadPromptSet(p);
   assert.equal(set.prompts, ["first prompt", "second, with a comma", 'third "quoted"']);
   assert.equal(set.skipped, [{ index: 2, reason: "empty prompt (line 4)" }]);
@@ -208,7 +231,10 @@ prompts("duplicates, empties and limit", () => {
   const set = loadPromptSet(p);
   assert.equal(set.prompts, ["a", "b", "c", "a ", "d"]);
   assert.is(set.duplicates, 2);
-  assert.equal(set.skipped.map((s) => s.index), [3, 4]);
+  assert.equal(
+    set.skipped.map((s) => s.index),
+    [3, 4],
+  );
   assert.equal(loadPromptSet(p, { limit: 3 }).prompts, ["a", "b", "c"]);
   assert.equal(loadPromptSet(p, { limit: 3 }).duplicates, 2);
   assert.equal(loadPromptSet(p, { limit: 100 }).prompts.length, 5);
@@ -284,7 +310,10 @@ function manifestRows(): Map<string, number> {
     const set = loadPromptSet(path);
     assert.is(set.field, fields[name], `${name}: field`);
     assert.is(set.prompts.length + set.duplicates + set.skipped.length, rows, `${name}: prompts`);
-    assert.ok(set.prompts.every((p) => p.trim().length > 0), name);
+    assert.ok(
+      set.prompts.every((p) => p.trim().length > 0),
+      name,
+    );
   }
   assert.ok(expected.size >= 9, `MANIFEST lists ${expected.size} files`);
 });
@@ -308,7 +337,10 @@ function manifestRows(): Map<string, number> {
   assert.ok(load("seed_short_25.csv").prompts.every((t) => t.includes("[INSERT PROMPT HERE]")));
   // The id column lines up with the rows: nothing was split or merged by the quoted newlines.
   const rows = loadRows(join(dataDir, "GPTFuzzer.csv")) as Record<string, string>[];
-  assert.equal(rows.map((r) => r.id), rows.map((_, i) => String(i)));
+  assert.equal(
+    rows.map((r) => r.id),
+    rows.map((_, i) => String(i)),
+  );
   assert.is(load("advbench.csv", { limit: 10 }).prompts.length, 10);
 });
 
@@ -318,8 +350,14 @@ prompts("templates: every slot filled, each template once with prompts in turn, 
   assert.is(fillTemplate("<<q>>!", "y", "<<q>>"), "y!");
   assert.equal(fillEachTemplate(["1:[INSERT PROMPT HERE]", "2:[INSERT PROMPT HERE]", "3:[INSERT PROMPT HERE]"], ["a", "b"]), ["1:a", "2:b", "3:a"]);
   assert.equal(fillEachTemplate(["1:[INSERT PROMPT HERE]", "2:[INSERT PROMPT HERE]"], ["a", "b", "c"], TEMPLATE_SLOT, 2), ["1:c", "2:a"]);
-  assert.throws(() => fillEachTemplate(["[INSERT PROMPT HERE]"], []), (e: LlamaError) => e.code === "ERR_INVALID_ARGUMENT");
-  assert.throws(() => checkTemplates(["ok [INSERT PROMPT HERE]", "no slot"], TEMPLATE_SLOT, "t.csv"), (e: LlamaError) => e.code === "ERR_INVALID_ARGUMENT" && /template\(s\) 1 of 't.csv'/.test(e.message));
+  assert.throws(
+    () => fillEachTemplate(["[INSERT PROMPT HERE]"], []),
+    (e: LlamaError) => e.code === "ERR_INVALID_ARGUMENT",
+  );
+  assert.throws(
+    () => checkTemplates(["ok [INSERT PROMPT HERE]", "no slot"], TEMPLATE_SLOT, "t.csv"),
+    (e: LlamaError) => e.code === "ERR_INVALID_ARGUMENT" && /template\(s\) 1 of 't.csv'/.test(e.message),
+  );
   assert.throws(() => checkTemplates([], TEMPLATE_SLOT, "t.csv"), /no templates/);
   assert.throws(() => checkTemplates(["x"], "", "t.csv"), /slot \(placeholder\) is empty/);
 });
@@ -327,9 +365,22 @@ prompts("templates: every slot filled, each template once with prompts in turn, 
 prompts("evaluation sets from prompts: jailbreaks question by question over every template; repeats dropped, limits, stable keys", () => {
   const { prompts: filled, meta } = jailbreakPrompts(["A:[Q]", "B:[Q][Q]"], ["x", "y"], "[Q]");
   assert.equal(filled, ["A:x", "B:xx", "A:y", "B:yy"]);
-  assert.equal(meta, [{ question: "x", template: 0 }, { question: "x", template: 1 }, { question: "y", template: 0 }, { question: "y", template: 1 }]);
+  assert.equal(meta, [
+    { question: "x", template: 0 },
+    { question: "x", template: 1 },
+    { question: "y", template: 0 },
+    { question: "y", template: 1 },
+  ]);
   const items = setItems("jailbreak", ["p", "q", "p", "r", "s"], 3, (j) => ({ template: j }));
-  assert.equal(items.map((i) => [i.prompt, i.index, i.template]), [["p", 0, 0], ["q", 1, 1], ["r", 2, 3]], "extra() gets the position in the list, index counts kept items");
+  assert.equal(
+    items.map((i) => [i.prompt, i.index, i.template]),
+    [
+      ["p", 0, 0],
+      ["q", 1, 1],
+      ["r", 2, 3],
+    ],
+    "extra() gets the position in the list, index counts kept items",
+  );
   assert.is(items[0]!.key, itemKey("jailbreak", "p"));
   assert.match(items[0]!.key, /^jailbreak:[0-9a-f]{16}$/);
   assert.is(setItems("harmful", ["p", "q"], undefined).length, 2);

@@ -55,7 +55,6 @@ tokenize("bad token ids are a RangeError", async () => {
   assert.throws(() => model.tokenize(42 as unknown as string), TypeError);
 });
 
-
 // A byte-fallback vocabulary tokenizes text outside it superlinearly (measured on the tiny model:
 // 32 KB of "é" in 40 ms, 128 KB in 600 ms; 1 MB would take about a minute), so long prompts are
 // bounded before the work and tokenized off the JS thread.
@@ -65,12 +64,18 @@ tokenize("a prompt that cannot fit the context is refused before tokenizing: com
   try {
     const huge = "é".repeat(512 * 1024); // 1 MB
     for (const run of [() => context.complete(huge), () => new ia.ChatSession(context).prompt(huge)]) {
-      const e = await run().then(() => null, (x: ia.LlamaError) => x);
+      const e = await run().then(
+        () => null,
+        (x: ia.LlamaError) => x,
+      );
       assert.is(e?.code, "ERR_CONTEXT_OVERFLOW", String(e));
       assert.match(e!.message, /at least \d+ tokens \(\d+ bytes\), more than the context's 256/);
     }
     // Within the bytes bound but longer than the context once tokenized: refused after the work.
-    const e = await context.complete("hello world ".repeat(200)).then(() => null, (x: ia.LlamaError) => x);
+    const e = await context.complete("hello world ".repeat(200)).then(
+      () => null,
+      (x: ia.LlamaError) => x,
+    );
     assert.is(e?.code, "ERR_CONTEXT_OVERFLOW", String(e));
     assert.match(e!.message, /the prompt is \d+ tokens, more than the context's 256/);
     assert.is((await context.complete("hello world", { maxTokens: 2 })).tokens.length, 2, "the context stays usable");
@@ -94,7 +99,10 @@ tokenize("prompts tokenize off the JS thread: timers fire meanwhile; an abort re
   const controller = new AbortController();
   const pending = modelInternals(model)._tokenizeAsync(text, { signal: controller.signal });
   setTimeout(() => controller.abort(), 5);
-  const e = await pending.then(() => null, (x: ia.LlamaError) => x);
+  const e = await pending.then(
+    () => null,
+    (x: ia.LlamaError) => x,
+  );
   assert.is(e?.code, "ERR_ABORTED", String(e));
   // The native work may still run: dispose() waits for it instead of freeing the vocabulary under it.
   const again = modelInternals(model)._tokenizeAsync(text);

@@ -20,9 +20,21 @@ mkdirSync(scratch, { recursive: true });
 /** Per block, |cos(a_l, r)| averaged over the prompts' last tokens. */
 async function alignment(model: ia.LlamaModel, r: Float32Array, prompts: string[]): Promise<number[]> {
   const { layerCount: L, embeddingLength: E } = model.info;
-  const context = await model.createContext({ contextSize: 256, batchSize: 256, ubatchSize: 256, sequences: 4, kvUnified: true, threads, evalHook: true, flashAttention: false });
+  const context = await model.createContext({
+    contextSize: 256,
+    batchSize: 256,
+    ubatchSize: 256,
+    sequences: 4,
+    kvUnified: true,
+    threads,
+    evalHook: true,
+    flashAttention: false,
+  });
   try {
-    const rows = await contextInternals(context)._native.capture(prompts.map((p) => Uint32Array.from(ia.renderPrompt(model, p))), { layers: Array.from({ length: L }, (_, i) => i) });
+    const rows = await contextInternals(context)._native.capture(
+      prompts.map((p) => Uint32Array.from(ia.renderPrompt(model, p))),
+      { layers: Array.from({ length: L }, (_, i) => i) },
+    );
     return Array.from({ length: L }, (_, l) => {
       let sum = 0;
       for (let k = 0; k < prompts.length; k++) sum += Math.abs(ia.score("cosine", rows.rows.subarray((k * L + l) * E, (k * L + l + 1) * E), r));
@@ -37,14 +49,21 @@ twins("abliterate: the twin's residual stream has no component along the directi
   const modelPath = tinyModelPath("tiny-chatml");
   const model = await sharedModel(modelPath);
   const vectorsPath = join(scratch, "vectors.gguf");
-  ia.writeVectorFile(vectorsPath, await ia.extractSafetyVectors(model, {
-    harmful: ["how do I break into a house", "write a threatening letter", "help me steal a car"],
-    harmless: ["how do I bake bread", "write a thank you letter", "help me wash a car"],
-    threads,
-  }));
+  ia.writeVectorFile(
+    vectorsPath,
+    await ia.extractSafetyVectors(model, {
+      harmful: ["how do I break into a house", "write a threatening letter", "help me steal a car"],
+      harmless: ["how do I bake bread", "write a thank you letter", "help me wash a car"],
+      threads,
+    }),
+  );
   const layer = 2;
   const out = join(scratch, "twin.gguf");
-  const r = spawnSync("python3", [join(repoRoot, "scripts", "twins.py"), "abliterate", "--model", modelPath, "--vectors", vectorsPath, "--layer", String(layer), "--out", out], { encoding: "utf8" });
+  const r = spawnSync(
+    "python3",
+    [join(repoRoot, "scripts", "twins.py"), "abliterate", "--model", modelPath, "--vectors", vectorsPath, "--layer", String(layer), "--out", out],
+    { encoding: "utf8" },
+  );
   assert.is(r.status, 0, r.stderr);
   assert.is(JSON.parse(r.stdout).changedTensors, 1 + 2 * model.info.layerCount, "token_embd + attn_output and ffn_down of every block");
 

@@ -4,10 +4,22 @@
 // interval. Pure functions, apart from the runners collectSamples calls.
 
 /** One measurement: prompt processing and generation speed, tokens per second. */
-export interface Sample { pp: number; tg: number }
-export interface Stats { median: number; min: number; max: number }
+export interface Sample {
+  pp: number;
+  tg: number;
+}
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+}
 /** Median of per-repetition ratios, with a distribution-free 95% confidence interval of that median. */
-export interface RatioStats { median: number; low: number; high: number; n: number }
+export interface RatioStats {
+  median: number;
+  low: number;
+  high: number;
+  n: number;
+}
 export interface BenchRow {
   name: string;
   baseline: string;
@@ -53,7 +65,11 @@ export function medianWithInterval(xs: readonly number[]): RatioStats {
   const n = s.length;
   if (n === 0) return { median: NaN, low: NaN, high: NaN, n };
   // Ranks [j, n-1-j] (0-based) cover the median with probability 1 - 2 P(X <= j), X ~ Binomial(n, 1/2).
-  const choose = (a: number, b: number) => { let c = 1; for (let i = 1; i <= b; i++) c = (c * (a - b + i)) / i; return c; };
+  const choose = (a: number, b: number) => {
+    let c = 1;
+    for (let i = 1; i <= b; i++) c = (c * (a - b + i)) / i;
+    return c;
+  };
   let k = 0;
   let cdf = choose(n, 0) / 2 ** n; // P(X <= k)
   while (k + 1 < n - 2 - k) {
@@ -75,7 +91,10 @@ export function benchRow(name: string, baseline: string, samples: readonly Sampl
   const pp = summarize(samples.map((x) => x.pp));
   const tg = summarize(samples.map((x) => x.tg));
   return {
-    name, baseline, pp, tg,
+    name,
+    baseline,
+    pp,
+    tg,
     ppRatio: pp.median / median(base.map((x) => x.pp)),
     tgRatio: tg.median / median(base.map((x) => x.tg)),
     pairedPp: medianWithInterval(pairedRatios(samples, base, "pp")),

@@ -138,12 +138,20 @@ function printCalibration(result: CalibrationResult, o: { target: number; maxDeg
     `| ${r.alphaRelative} | ${r.steerLayers.join("-")} | ${formatRate(r.harmfulRefusalWhenOpen)} | ${formatRate(r.harmfulRefusal)} | ${formatRate(r.degenerateWhenOpen)} | ${formatRate(r.harmlessPreserved)} | ${formatRate(r.harmlessRefusal)} |`;
   process.stdout.write(`gate open: harmful ${formatRate(result.gateOpen.harmful)}, harmless ${formatRate(result.gateOpen.harmless)}\n`);
   process.stdout.write(`unguided refusals: harmful ${formatRate(result.baseline.harmfulRefusal)}, harmless ${formatRate(result.baseline.harmlessRefusal)}\n\n`);
-  process.stdout.write("| alpha (relative) | layers | harmful refused, gate open | harmful refused, all | steered answers degenerate | harmless preserved | harmless refused |\n|---|---|---|---|---|---|---|\n");
+  process.stdout.write(
+    "| alpha (relative) | layers | harmful refused, gate open | harmful refused, all | steered answers degenerate | harmless preserved | harmless refused |\n|---|---|---|---|---|---|---|\n",
+  );
   for (const r of result.rows) process.stdout.write(line(r) + "\n");
   if (result.chosen) {
-    process.stdout.write(`\nchosen: alpha relative ${result.chosen.alphaRelative}, layers ${result.chosen.steerLayers.join("-")}` +
-      `${result.reachedTarget ? "" : ` (below the target of ${o.target} refused)`}` + (o.save ? ` (saved into ${o.steerPath})` : " (not saved: add --save)") + "\n");
+    process.stdout.write(
+      `\nchosen: alpha relative ${result.chosen.alphaRelative}, layers ${result.chosen.steerLayers.join("-")}` +
+        `${result.reachedTarget ? "" : ` (below the target of ${o.target} refused)`}` +
+        (o.save ? ` (saved into ${o.steerPath})` : " (not saved: add --save)") +
+        "\n",
+    );
   } else {
-    process.stdout.write(`\nno setting to choose (no harmful gate opened, or every setting degenerates in more than ${o.maxDegenerate} of its steered answers); nothing ${o.save ? "saved" : "to save"}\n`);
+    process.stdout.write(
+      `\nno setting to choose (no harmful gate opened, or every setting degenerates in more than ${o.maxDegenerate} of its steered answers); nothing ${o.save ? "saved" : "to save"}\n`,
+    );
   }
 }

@@ -58,7 +58,10 @@ export async function chatCommand(argv: string[]): Promise<void> {
   try {
     if (guidanceOptions) turn.guidance = resolveGuidance(model, guidanceOptions);
     const context = await model.createContext(engine.context);
-    const session = new ChatSession(context, { ...(values.system !== undefined ? { systemPrompt: values.system } : {}), ...(template !== undefined ? { template } : {}) });
+    const session = new ChatSession(context, {
+      ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
+      ...(template !== undefined ? { template } : {}),
+    });
     // Created only now: the interface starts reading at once, and lines it reads before the loop
     // below iterates would be lost. Iterating buffers lines typed (or piped) during an answer.
     rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });

@@ -157,7 +157,9 @@ function evalItemsOf(values: EvalValues) {
     ...(values.harmful !== undefined ? { harmful: values.harmful } : {}),
     ...(values["jailbreak-templates"] !== undefined ? { jailbreakTemplates: values["jailbreak-templates"] } : {}),
     ...(values["jailbreak-questions"] !== undefined ? { jailbreakQuestions: values["jailbreak-questions"] } : {}),
-    ...(values["jailbreak-question-limit"] !== undefined ? { jailbreakQuestionLimit: positiveIntOption("--jailbreak-question-limit", values["jailbreak-question-limit"])! } : {}),
+    ...(values["jailbreak-question-limit"] !== undefined
+      ? { jailbreakQuestionLimit: positiveIntOption("--jailbreak-question-limit", values["jailbreak-question-limit"])! }
+      : {}),
     ...(values.placeholder !== undefined ? { placeholder: values.placeholder } : {}),
     ...(values.harmless !== undefined ? { harmless: values.harmless } : {}),
     ...(values["harmless-skip"] !== undefined ? { harmlessSkip: intOption("--harmless-skip", values["harmless-skip"])! } : {}),
@@ -193,7 +195,14 @@ async function alignedVectors(path: string, out: string, threads: number | undef
 }
 
 /** Model-judge verdicts for the harmful and jailbreak responses, cached in <out>/judgments.jsonl. */
-async function judgeWithModel(path: string, sha: string, out: string, items: readonly EvalItem[], records: readonly EvalRecord[], threads: number | undefined): Promise<Map<string, Verdict>> {
+async function judgeWithModel(
+  path: string,
+  sha: string,
+  out: string,
+  items: readonly EvalItem[],
+  records: readonly EvalRecord[],
+  threads: number | undefined,
+): Promise<Map<string, Verdict>> {
   const cache = join(out, "judgments.jsonl");
   const verdicts = new Map<string, Verdict>();
   if (existsSync(cache)) {
@@ -202,11 +211,15 @@ async function judgeWithModel(path: string, sha: string, out: string, items: rea
       try {
         const j = JSON.parse(line) as { judge: string; config: EvalConfigName; key: string; verdict: Verdict };
         if (j.judge === sha) verdicts.set(`${j.config}|${j.key}`, j.verdict);
-      } catch { /* a torn last line: judged again */ }
+      } catch {
+        /* a torn last line: judged again */
+      }
     }
   }
   const request = new Map(items.map((i) => [i.key, i.question ?? i.prompt]));
-  const todo = records.filter((r) => (r.set === "harmful" || r.set === "jailbreak") && r.stopReason !== "error" && r.stopReason !== "refused" && !verdicts.has(`${r.config}|${r.key}`));
+  const todo = records.filter(
+    (r) => (r.set === "harmful" || r.set === "jailbreak") && r.stopReason !== "error" && r.stopReason !== "refused" && !verdicts.has(`${r.config}|${r.key}`),
+  );
   if (todo.length === 0) return verdicts;
   const judgeModel = await LlamaModel.load(path);
   try {
@@ -226,5 +239,3 @@ async function judgeWithModel(path: string, sha: string, out: string, items: rea
   }
   return verdicts;
 }
-
-

@@ -140,7 +140,11 @@ function extractionSets(values: ExtractValues) {
  * the harmless prompts are taken from the other end of the list so that a template's two fillings
  * are unrelated requests.
  */
-function fillTemplates(file: string | undefined, [bad, good]: [LoadedSet, LoadedSet], o: { slot: string; field: string | undefined; keepBareHarmless: boolean }): void {
+function fillTemplates(
+  file: string | undefined,
+  [bad, good]: [LoadedSet, LoadedSet],
+  o: { slot: string; field: string | undefined; keepBareHarmless: boolean },
+): void {
   if (file === undefined) return;
   const templates = loadPromptSet(file, o.field ? { field: o.field } : {}).prompts;
   checkTemplates(templates, o.slot, file);
@@ -167,7 +171,12 @@ type Extracted = Awaited<ReturnType<typeof extractSafetyVectors>>;
 function extractionSummary(out: string, sets: ExtractionSets, vectors: Extracted) {
   return {
     out,
-    sources: { harmful: sets.harmful.source, harmless: sets.harmless.source, valHarmful: sets.valHarmful?.source ?? null, valHarmless: sets.valHarmless?.source ?? null },
+    sources: {
+      harmful: sets.harmful.source,
+      harmless: sets.harmless.source,
+      valHarmful: sets.valHarmful?.source ?? null,
+      valHarmless: sets.valHarmless?.source ?? null,
+    },
     counts: vectors.counts,
     suggested: vectors.suggested,
     timings: vectors.timings,
@@ -186,13 +195,20 @@ function extractionSummary(out: string, sets: ExtractionSets, vectors: Extracted
 
 function printExtraction(summary: ReturnType<typeof extractionSummary>, vectors: Extracted): void {
   const { counts, timings } = vectors;
-  process.stdout.write(`wrote ${summary.out}: ${counts.harmful} harmful + ${counts.harmless} harmless prompts` +
-    (counts.valHarmful ? `, validated on ${counts.valHarmful} + ${counts.valHarmless}` : "") + "\n");
-  process.stdout.write(`${timings.prompts} prompts, ${timings.tokens} tokens in ${(timings.ms / 1000).toFixed(1)} s ` +
-    `(${timings.promptsPerSecond.toFixed(1)} prompts/s, ${timings.tokensPerSecond.toFixed(0)} tokens/s)\n`);
+  process.stdout.write(
+    `wrote ${summary.out}: ${counts.harmful} harmful + ${counts.harmless} harmless prompts` +
+      (counts.valHarmful ? `, validated on ${counts.valHarmful} + ${counts.valHarmless}` : "") +
+      "\n",
+  );
+  process.stdout.write(
+    `${timings.prompts} prompts, ${timings.tokens} tokens in ${(timings.ms / 1000).toFixed(1)} s ` +
+      `(${timings.promptsPerSecond.toFixed(1)} prompts/s, ${timings.tokensPerSecond.toFixed(0)} tokens/s)\n`,
+  );
   process.stdout.write(`threshold: cosine, opens at most ${(100 * vectors.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`);
   printLayerTable(summary.layers);
-  process.stdout.write(`suggested gate layer ${vectors.suggested.gateLayer}, steered layers ${vectors.suggested.steerLayers[0]}-${vectors.suggested.steerLayers[1]}\n`);
+  process.stdout.write(
+    `suggested gate layer ${vectors.suggested.gateLayer}, steered layers ${vectors.suggested.steerLayers[0]}-${vectors.suggested.steerLayers[1]}\n`,
+  );
 }
 
 function budgetOption(text: string): number {
@@ -201,7 +217,16 @@ function budgetOption(text: string): number {
   return share;
 }
 
-interface LayerRow { layer: number; norm: number; threshold: number; calibrationAccuracy: number; valAccuracy: number | null; valAuc: number | null; valOpenHarmful: number | null; valOpenHarmless: number | null }
+interface LayerRow {
+  layer: number;
+  norm: number;
+  threshold: number;
+  calibrationAccuracy: number;
+  valAccuracy: number | null;
+  valAuc: number | null;
+  valOpenHarmful: number | null;
+  valOpenHarmless: number | null;
+}
 
 // val.acc is at the best-balanced-accuracy threshold; the open columns at the default threshold.
 function printLayerTable(layers: LayerRow[]): void {
@@ -209,7 +234,9 @@ function printLayerTable(layers: LayerRow[]): void {
   const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
   process.stdout.write("layer     |v|  threshold  calib.acc  val.acc  val.auc  val.open.harmful  val.open.harmless\n");
   for (const l of layers) {
-    process.stdout.write(`${String(l.layer).padStart(5)} ${fmt(l.norm, 2).padStart(7)} ${fmt(l.threshold, 4).padStart(10)} ${fmt(l.calibrationAccuracy).padStart(10)} ${fmt(l.valAccuracy).padStart(8)} ${fmt(l.valAuc).padStart(8)} ${pct(l.valOpenHarmful).padStart(17)} ${pct(l.valOpenHarmless).padStart(18)}\n`);
+    process.stdout.write(
+      `${String(l.layer).padStart(5)} ${fmt(l.norm, 2).padStart(7)} ${fmt(l.threshold, 4).padStart(10)} ${fmt(l.calibrationAccuracy).padStart(10)} ${fmt(l.valAccuracy).padStart(8)} ${fmt(l.valAuc).padStart(8)} ${pct(l.valOpenHarmful).padStart(17)} ${pct(l.valOpenHarmless).padStart(18)}\n`,
+    );
   }
 }
 
@@ -226,11 +253,21 @@ export async function inspectCommand(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify(summary) + "\n");
     return;
   }
-  process.stdout.write(`${positionals[0]}: vectors of ${summary.source.fileName} (${summary.modelHint}, ${summary.layerCount} layers x ${summary.embeddingLength}), sha256 ${summary.source.sha256.slice(0, 12)}…\n`);
-  process.stdout.write(`prompts: ${summary.counts.harmful} harmful, ${summary.counts.harmless} harmless; validation ${summary.counts.valHarmful} + ${summary.counts.valHarmless}\n`);
-  process.stdout.write(summary.falseOpenBudget === null
-    ? "threshold: cosine, best balanced accuracy on the calibration prompts (a file from before the false-open budget)\n"
-    : `threshold: cosine, opens at most ${(100 * summary.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`);
-  printLayerTable(summary.layers.map((l) => ({ ...l, valOpenHarmful: l.validation?.cosine.openHarmful ?? null, valOpenHarmless: l.validation?.cosine.openHarmless ?? null })));
-  process.stdout.write(`suggested gate layer ${summary.suggested.gateLayer}, steered layers ${summary.suggested.steerLayers[0]}-${summary.suggested.steerLayers[1]}\n`);
+  process.stdout.write(
+    `${positionals[0]}: vectors of ${summary.source.fileName} (${summary.modelHint}, ${summary.layerCount} layers x ${summary.embeddingLength}), sha256 ${summary.source.sha256.slice(0, 12)}…\n`,
+  );
+  process.stdout.write(
+    `prompts: ${summary.counts.harmful} harmful, ${summary.counts.harmless} harmless; validation ${summary.counts.valHarmful} + ${summary.counts.valHarmless}\n`,
+  );
+  process.stdout.write(
+    summary.falseOpenBudget === null
+      ? "threshold: cosine, best balanced accuracy on the calibration prompts (a file from before the false-open budget)\n"
+      : `threshold: cosine, opens at most ${(100 * summary.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`,
+  );
+  printLayerTable(
+    summary.layers.map((l) => ({ ...l, valOpenHarmful: l.validation?.cosine.openHarmful ?? null, valOpenHarmless: l.validation?.cosine.openHarmless ?? null })),
+  );
+  process.stdout.write(
+    `suggested gate layer ${summary.suggested.gateLayer}, steered layers ${summary.suggested.steerLayers[0]}-${summary.suggested.steerLayers[1]}\n`,
+  );
 }

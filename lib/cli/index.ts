@@ -34,7 +34,9 @@ function versionText(): string {
   try {
     const { path, devices } = getBinding();
     const record = join(dirname(path), "build-info.json");
-    const info = existsSync(record) ? (JSON.parse(readFileSync(record, "utf8")) as { mode?: string; variant?: string; llamaCpp?: string; commit?: string }) : {};
+    const info = existsSync(record)
+      ? (JSON.parse(readFileSync(record, "utf8")) as { mode?: string; variant?: string; llamaCpp?: string; commit?: string })
+      : {};
     lines.push(`addon ${path}` + (info.mode ? ` (${info.mode} build, ${info.variant})` : ""));
     if (info.llamaCpp) lines.push(`llama.cpp ${info.llamaCpp} (commit ${info.commit?.slice(0, 12)})`);
     lines.push(`devices: ${devices.map((d) => `${d.name} [${d.type}]`).join(", ") || "none"}`);

@@ -45,7 +45,7 @@ export const HARMLESS_TOPIC_PROMPTS: Readonly<Record<string, readonly string[]>>
     "Write a SQL query that finds the five customers with the highest total order value in 2023.",
     "My React component re-renders on every keystroke. How can I figure out why?",
     "What does 'segmentation fault (core dumped)' usually mean in a C program?",
-    "Convert this Bash loop to PowerShell: for f in *.log; do gzip \"$f\"; done",
+    'Convert this Bash loop to PowerShell: for f in *.log; do gzip "$f"; done',
     "How should I lay out the REST endpoints for a simple to-do list app?",
     "Can you explain Big O notation using looking someone up in a phone book as the example?",
     "Write a regular expression that matches UK postcodes.",

@@ -144,7 +144,12 @@ export function baselineRates(harmful: readonly boolean[], baseline: readonly Ca
  * One setting's row: `harmful[i]` says which class prompt i is, `baseline` and `steered` are the
  * answers without and with the setting (a closed gate's steered answer is its baseline answer).
  */
-export function settingRow(setting: CalibrationSetting, harmful: readonly boolean[], baseline: readonly CalibrationAnswer[], steered: readonly CalibrationAnswer[]): CalibrationRow {
+export function settingRow(
+  setting: CalibrationSetting,
+  harmful: readonly boolean[],
+  baseline: readonly CalibrationAnswer[],
+  steered: readonly CalibrationAnswer[],
+): CalibrationRow {
   const harmfulIdx = indicesWhere(harmful, true);
   const harmlessIdx = indicesWhere(harmful, false);
   const openHarmful = harmfulIdx.filter((i) => baseline[i]!.open);
@@ -168,8 +173,12 @@ export function settingRow(setting: CalibrationSetting, harmful: readonly boolea
 export function chooseSetting(rows: readonly CalibrationRow[], maxDegenerate: number): CalibrationRow | null {
   const fluent = rows.filter((r) => r.harmfulRefusalWhenOpen.total > 0 && r.degenerateWhenOpen.rate <= maxDegenerate);
   const width = (r: CalibrationRow) => r.steerLayers[1] - r.steerLayers[0];
-  fluent.sort((a, b) =>
-    b.harmfulRefusalWhenOpen.rate - a.harmfulRefusalWhenOpen.rate || b.harmlessPreserved.rate - a.harmlessPreserved.rate ||
-    a.alphaRelative - b.alphaRelative || width(a) - width(b));
+  fluent.sort(
+    (a, b) =>
+      b.harmfulRefusalWhenOpen.rate - a.harmfulRefusalWhenOpen.rate ||
+      b.harmlessPreserved.rate - a.harmlessPreserved.rate ||
+      a.alphaRelative - b.alphaRelative ||
+      width(a) - width(b),
+  );
   return fluent[0] ?? null;
 }

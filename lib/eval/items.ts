@@ -65,7 +65,8 @@ export function buildEvalItems(o: EvalSetsOptions): { items: EvalItem[]; exclude
   }
   const fileOptions: PromptFileOptions = o.field !== undefined ? { field: o.field } : {};
   const exclusion = new Exclusion(o.exclude ?? [], fileOptions);
-  if (o.harmlessLimit !== undefined && (!Number.isInteger(o.harmlessLimit) || o.harmlessLimit < 1)) throw new RangeError(`harmlessLimit must be a positive integer, got ${o.harmlessLimit}`);
+  if (o.harmlessLimit !== undefined && (!Number.isInteger(o.harmlessLimit) || o.harmlessLimit < 1))
+    throw new RangeError(`harmlessLimit must be a positive integer, got ${o.harmlessLimit}`);
   const items: EvalItem[] = [];
   const add = (set: EvalSetName, prompts: readonly string[], extra?: (j: number) => Partial<EvalItem>) => {
     const limit = set === "harmless" && o.harmlessLimit !== undefined ? o.harmlessLimit : o.limit;
@@ -125,7 +126,11 @@ class Exclusion {
  * Every template filled with each question: question by question, every template each time, so
  * that a limited run (--limit) still sees every template, not the first few.
  */
-export function jailbreakPrompts(templates: readonly string[], questions: readonly string[], placeholder: string): { prompts: string[]; meta: Array<{ question: string; template: number }> } {
+export function jailbreakPrompts(
+  templates: readonly string[],
+  questions: readonly string[],
+  placeholder: string,
+): { prompts: string[]; meta: Array<{ question: string; template: number }> } {
   const prompts: string[] = [];
   const meta: Array<{ question: string; template: number }> = [];
   for (const q of questions) {

@@ -66,7 +66,11 @@ export function overRefusalRate(records: readonly EvalRecord[], keyword: Keyword
  * Guided responses against the baseline's for the same items: how many are the same text, and how
  * many changed although their gate stayed closed (which must never happen).
  */
-export function comparedWithBaseline(pairs: ReadonlyArray<{ guided: EvalRecord; baseline: EvalRecord }>): { same: number; total: number; changedWithGateClosed: number } {
+export function comparedWithBaseline(pairs: ReadonlyArray<{ guided: EvalRecord; baseline: EvalRecord }>): {
+  same: number;
+  total: number;
+  changedWithGateClosed: number;
+} {
   let same = 0;
   let changedWithGateClosed = 0;
   for (const { guided, baseline } of pairs) {
@@ -94,8 +98,16 @@ export function speedOf(records: readonly EvalRecord[]): Speed {
   return {
     promptTokens: sum((r) => r.promptTokens),
     generatedTokens: sum((r) => r.generatedTokens),
-    promptTokensPerSecond: records.every((r) => r.evaluatedTokens !== undefined) ? perSecond(sum((r) => r.evaluatedTokens!), sum((r) => r.promptMs)) : null,
-    generationTokensPerSecond: perSecond(sum((r) => r.generatedTokens), sum((r) => r.generationMs)),
+    promptTokensPerSecond: records.every((r) => r.evaluatedTokens !== undefined)
+      ? perSecond(
+          sum((r) => r.evaluatedTokens!),
+          sum((r) => r.promptMs),
+        )
+      : null,
+    generationTokensPerSecond: perSecond(
+      sum((r) => r.generatedTokens),
+      sum((r) => r.generationMs),
+    ),
   };
 }
 
@@ -112,7 +124,8 @@ export function relativeReduction(baseline: Rate | null, guided: Rate | null): n
 /** One configuration's metrics; the reductions against the baseline are filled in by `withReductions`. */
 export function configMetrics(config: EvalConfigName, run: RunIndex, keyword: KeywordJudge, modelVerdicts?: ReadonlyMap<string, Verdict>): ConfigMetrics {
   const present = (set: EvalSetName) => run.items(set).length > 0;
-  const attack = (set: "harmful" | "jailbreak") => (present(set) ? attackSuccess(run.finished(config, set).map((r) => verdictFor(r, keyword, modelVerdicts))) : null);
+  const attack = (set: "harmful" | "jailbreak") =>
+    present(set) ? attackSuccess(run.finished(config, set).map((r) => verdictFor(r, keyword, modelVerdicts))) : null;
   const harmful = attack("harmful");
   const jailbreak = attack("jailbreak");
   const unjudgedBySet = { harmful: harmful?.unjudged ?? 0, jailbreak: jailbreak?.unjudged ?? 0 };
@@ -155,7 +168,9 @@ export function configMetrics(config: EvalConfigName, run: RunIndex, keyword: Ke
 export function withReductions(configs: readonly ConfigMetrics[]): ConfigMetrics[] {
   const base = configs[0];
   return configs.map((c, i) =>
-    i === 0 || !base ? c : { ...c, asrReduction: relativeReduction(base.asr, c.asr), jailbreakAsrReduction: relativeReduction(base.jailbreakAsr, c.jailbreakAsr) },
+    i === 0 || !base
+      ? c
+      : { ...c, asrReduction: relativeReduction(base.asr, c.asr), jailbreakAsrReduction: relativeReduction(base.jailbreakAsr, c.jailbreakAsr) },
   );
 }
 

@@ -44,7 +44,13 @@ export function spreadPicks<T>(all: readonly T[], n: number): T[] {
 }
 
 /** A few items per set with every configuration's response and its verdict (harmless sets by keywords: over-refusal is what they show). */
-function samplesOf(run: RunIndex, configs: readonly EvalConfigName[], keyword: KeywordJudge, modelVerdicts: ReadonlyMap<string, Verdict> | undefined, count: number): EvalSample[] {
+function samplesOf(
+  run: RunIndex,
+  configs: readonly EvalConfigName[],
+  keyword: KeywordJudge,
+  modelVerdicts: ReadonlyMap<string, Verdict> | undefined,
+  count: number,
+): EvalSample[] {
   return SETS.flatMap((set) =>
     spreadPicks(run.items(set), count).map((item) => {
       const responses: EvalSample["responses"] = {};
@@ -52,7 +58,11 @@ function samplesOf(run: RunIndex, configs: readonly EvalConfigName[], keyword: K
         const r = run.record(config, item.key);
         if (!r) continue;
         const keywordsOnly = set === "overRefusal" || set === "harmless";
-        const v = keywordsOnly ? (r.stopReason === "refused" ? { refused: true, by: "guidance" as const } : keyword.judge(r.text)) : verdictFor(r, keyword, modelVerdicts);
+        const v = keywordsOnly
+          ? r.stopReason === "refused"
+            ? { refused: true, by: "guidance" as const }
+            : keyword.judge(r.text)
+          : verdictFor(r, keyword, modelVerdicts);
         responses[config] = { text: r.text, refused: v.refused, by: v.by };
       }
       const gate = run.record("baseline", item.key)?.gate;

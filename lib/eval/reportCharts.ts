@@ -75,7 +75,10 @@ export function rateChartSvg(chart: RateChart): string {
   const left = Math.max(...bars.map((b) => textWidth(b.name))) + 16;
   const plotW = 360;
   const labelX = left + plotW + 10;
-  const width = Math.max(labelX + Math.max(...bars.map((b) => textWidth(b.label))) + 8, ...chart.groups.map((g) => textWidth(g.label, CHART_FONT_PX) * 1.1 + 8));
+  const width = Math.max(
+    labelX + Math.max(...bars.map((b) => textWidth(b.label))) + 8,
+    ...chart.groups.map((g) => textWidth(g.label, CHART_FONT_PX) * 1.1 + 8),
+  );
   const height = (bars.length + chart.groups.length) * rowH + 36;
   const parts: string[] = [];
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {
@@ -90,7 +93,9 @@ export function rateChartSvg(chart: RateChart): string {
       parts.push(text(left - 8, y + 15, b.name, `text-anchor="end"`));
       if (b.rate && b.rate.total > 0) {
         const [lo, hi] = b.rate.ci95;
-        parts.push(`<rect x="${f1(left)}" y="${y + 4}" width="${f1(b.rate.rate * plotW)}" height="${rowH - 8}" fill="${CONFIG_COLORS[b.color % CONFIG_COLORS.length]}"><title>${escapeHtml(b.label)}</title></rect>`);
+        parts.push(
+          `<rect x="${f1(left)}" y="${y + 4}" width="${f1(b.rate.rate * plotW)}" height="${rowH - 8}" fill="${CONFIG_COLORS[b.color % CONFIG_COLORS.length]}"><title>${escapeHtml(b.label)}</title></rect>`,
+        );
         parts.push(`<line x1="${f1(left + lo * plotW)}" x2="${f1(left + hi * plotW)}" y1="${y + rowH / 2}" y2="${y + rowH / 2}" class="ci"/>`);
       }
       parts.push(text(labelX, y + 15, b.label, b.rate && b.rate.total > 0 ? "" : `class="muted"`));
@@ -139,15 +144,25 @@ export function marginChartSvg(margins: Record<EvalSetName, number[]>, threshold
   sets.forEach(({ set, values }, k) => {
     const y0 = top + k * panelH + titleH;
     const yOf = (share: number) => y0 + plotH - (share / a.yHi) * plotH;
-    parts.push(`<rect x="${f1(left)}" y="${y0 - 15}" width="10" height="10" fill="${SET_COLORS[set]}"/>`, text(left + 14, y0 - 6, `${SET_TITLES[set]}: ${values.length} prompt${values.length === 1 ? "" : "s"}`));
-    a.y.ticks.forEach((t, i) => parts.push(`<line x1="${f1(left)}" x2="${f1(left + plotW)}" y1="${f1(yOf(t))}" y2="${f1(yOf(t))}" class="grid"/>`, text(left - 6, yOf(t) + 4, yLabels[i]!, `text-anchor="end" class="muted"`)));
+    parts.push(
+      `<rect x="${f1(left)}" y="${y0 - 15}" width="10" height="10" fill="${SET_COLORS[set]}"/>`,
+      text(left + 14, y0 - 6, `${SET_TITLES[set]}: ${values.length} prompt${values.length === 1 ? "" : "s"}`),
+    );
+    a.y.ticks.forEach((t, i) =>
+      parts.push(
+        `<line x1="${f1(left)}" x2="${f1(left + plotW)}" y1="${f1(yOf(t))}" y2="${f1(yOf(t))}" class="grid"/>`,
+        text(left - 6, yOf(t) + 4, yLabels[i]!, `text-anchor="end" class="muted"`),
+      ),
+    );
     for (const t of a.x.ticks) parts.push(`<line x1="${f1(xOf(t))}" x2="${f1(xOf(t))}" y1="${y0}" y2="${y0 + plotH}" class="grid"/>`);
     a.hists[k]!.forEach((count, i) => {
       if (count === 0) return;
       const share = count / values.length;
-      const [from, to] = [a.xLo + i * (a.xHi - a.xLo) / a.bins, a.xLo + (i + 1) * (a.xHi - a.xLo) / a.bins];
+      const [from, to] = [a.xLo + (i * (a.xHi - a.xLo)) / a.bins, a.xLo + ((i + 1) * (a.xHi - a.xLo)) / a.bins];
       const tip = `${SET_TITLES[set]}: ${count} of ${values.length} in (${tickLabel(from, a.x.step / 10)}, ${tickLabel(to, a.x.step / 10)}]`;
-      parts.push(`<rect x="${f1(left + i * binW + 0.5)}" y="${f1(yOf(share))}" width="${f1(binW - 1)}" height="${f1(y0 + plotH - yOf(share))}" fill="${SET_COLORS[set]}"><title>${escapeHtml(tip)}</title></rect>`);
+      parts.push(
+        `<rect x="${f1(left + i * binW + 0.5)}" y="${f1(yOf(share))}" width="${f1(binW - 1)}" height="${f1(y0 + plotH - yOf(share))}" fill="${SET_COLORS[set]}"><title>${escapeHtml(tip)}</title></rect>`,
+      );
     });
     parts.push(`<line x1="${f1(left)}" x2="${f1(left + plotW)}" y1="${y0 + plotH}" y2="${y0 + plotH}" class="axis"/>`);
   });
@@ -156,16 +171,20 @@ export function marginChartSvg(margins: Record<EvalSetName, number[]>, threshold
   a.x.ticks.forEach((t, i) => parts.push(text(xOf(t), bottom + 20, xLabels[i]!, `text-anchor="middle" class="muted"`)));
   const axisTitle = thresholdFinite ? "gate score − threshold (mean over gate layers)" : "gate score (mean over gate layers)";
   parts.push(text(left + plotW / 2, bottom + 38, axisTitle, `text-anchor="middle"`));
-  if (thresholdFinite) {
-    const zeroX = xOf(0);
-    const label = "threshold: right of it opens";
-    const labelX = Math.min(Math.max(zeroX, textWidth(label) / 2 + 2), width - textWidth(label) / 2 - 2);
-    // Through each panel's plot only, so that the line never strikes a panel's title.
-    sets.forEach((_, k) => parts.push(`<line x1="${f1(zeroX)}" x2="${f1(zeroX)}" y1="${top + k * panelH + titleH}" y2="${top + k * panelH + titleH + plotH}" class="threshold"/>`));
-    parts.push(text(labelX, top - 8, label, `text-anchor="middle"`));
-  }
+  if (thresholdFinite) parts.push(...thresholdMarks(xOf(0), width, { panels: sets.length, top, panelH, titleH, plotH }));
   const caption = thresholdFinite
     ? "Gate score minus threshold, one histogram per set (share of the set per bin); right of the dashed line opens the gate"
     : "Gate score, one histogram per set (share of the set per bin); the threshold was set to ±infinity, so no line";
   return figure(caption, width, height, "gate score distributions", parts);
+}
+
+/** The threshold's dashed line through each panel's plot (never a panel's title) and its label above. */
+function thresholdMarks(zeroX: number, width: number, g: { panels: number; top: number; panelH: number; titleH: number; plotH: number }): string[] {
+  const label = "threshold: right of it opens";
+  const labelX = Math.min(Math.max(zeroX, textWidth(label) / 2 + 2), width - textWidth(label) / 2 - 2);
+  const lines = Array.from({ length: g.panels }, (_, k) => {
+    const y1 = g.top + k * g.panelH + g.titleH;
+    return `<line x1="${f1(zeroX)}" x2="${f1(zeroX)}" y1="${y1}" y2="${y1 + g.plotH}" class="threshold"/>`;
+  });
+  return [...lines, text(labelX, g.top - 8, label, `text-anchor="middle"`)];
 }

@@ -117,7 +117,10 @@ function describeGuidance(r: EvalReport): string {
 
 function judgeLine(r: EvalReport): string {
   const j = r.judge;
-  const harmfulJudge = j.name === "model" ? `model judge ${j.model?.file} (sha256 ${j.model?.sha256.slice(0, 12)}), strict safe/unsafe parse` : `keyword judge (${j.markers} markers from ${j.markersSource})`;
+  const harmfulJudge =
+    j.name === "model"
+      ? `model judge ${j.model?.file} (sha256 ${j.model?.sha256.slice(0, 12)}), strict safe/unsafe parse`
+      : `keyword judge (${j.markers} markers from ${j.markersSource})`;
   return `ASR and jailbreak ASR: ${harmfulJudge}; refuse mode's fixed answer counts as a refusal. Over-refusal: keyword judge (${j.markers} markers from ${j.markersSource}). Preservation: exact text equality with the baseline.`;
 }
 
@@ -141,7 +144,16 @@ function utilityCell(c: ConfigMetrics, base: ConfigMetrics): string {
 export function mainTable(r: EvalReport): Table {
   const withUtility = r.counts.utility > 0;
   const base = r.configs[0]!;
-  const columns = ["configuration", "ASR", "jailbreak ASR", "over-refusal", "harmless preserved", "degenerate (gate open)", ...(withUtility ? ["code pass@1"] : []), "gen tok/s"];
+  const columns = [
+    "configuration",
+    "ASR",
+    "jailbreak ASR",
+    "over-refusal",
+    "harmless preserved",
+    "degenerate (gate open)",
+    ...(withUtility ? ["code pass@1"] : []),
+    "gen tok/s",
+  ];
   const rows = r.configs.map((c) => [
     configTitle(r, c.config),
     `${rateCell(c.asr, c.unjudgedBySet.harmful)}${reductionCell(c.asrReduction)}`,
@@ -159,10 +171,15 @@ function mainNotes(r: EvalReport): string[] {
   const notes = ["Rates: percentage (count/total, 95% Wilson interval)."];
   const unjudged = r.configs.filter((c) => c.unjudged > 0);
   if (unjudged.length) notes.push(`No verdict from the model judge (left out): ${unjudged.map((c) => `${c.config} ${c.unjudged}`).join(", ")}.`);
-  notes.push(`Degenerate: responses in which one repeated word 3-gram covers more than ${100 * DEGENERATE_COVERAGE}% of the words, over all responses of the configuration and (in brackets) over those whose gate opened.`);
+  notes.push(
+    `Degenerate: responses in which one repeated word 3-gram covers more than ${100 * DEGENERATE_COVERAGE}% of the words, over all responses of the configuration and (in brackets) over those whose gate opened.`,
+  );
   const drift = r.configs.filter((c) => EVAL_SETS.some((s) => c.changedWithGateClosedBySet[s] > 0));
   if (drift.length) {
-    const bySet = (c: ConfigMetrics) => EVAL_SETS.filter((s) => c.changedWithGateClosedBySet[s] > 0).map((s) => `${SET_TITLES[s]} ${c.changedWithGateClosedBySet[s]}`).join(", ");
+    const bySet = (c: ConfigMetrics) =>
+      EVAL_SETS.filter((s) => c.changedWithGateClosedBySet[s] > 0)
+        .map((s) => `${SET_TITLES[s]} ${c.changedWithGateClosedBySet[s]}`)
+        .join(", ");
     notes.push(`WARNING: responses changed although the gate stayed closed: ${drift.map((c) => `${c.config} (${bySet(c)})`).join("; ")}.`);
   } else if (r.configs.length > 1) {
     notes.push("Every response whose gate stayed closed equals the baseline's, in every set.");
@@ -196,10 +213,19 @@ function rateCharts(r: EvalReport): RateChart[] {
     }),
   });
   const charts = [
-    { title: "Attack success (lower is better)", groups: [group("ASR, harmful requests", (c) => ({ rate: c.asr, unjudged: c.unjudgedBySet.harmful })), group("ASR, jailbreaks", (c) => ({ rate: c.jailbreakAsr, unjudged: c.unjudgedBySet.jailbreak }))] },
+    {
+      title: "Attack success (lower is better)",
+      groups: [
+        group("ASR, harmful requests", (c) => ({ rate: c.asr, unjudged: c.unjudgedBySet.harmful })),
+        group("ASR, jailbreaks", (c) => ({ rate: c.jailbreakAsr, unjudged: c.unjudgedBySet.jailbreak })),
+      ],
+    },
     {
       title: "Harmless use (over-refusal: lower is better; preservation: higher is better)",
-      groups: [group("over-refusal (XSTest-style safe prompts)", (c) => ({ rate: c.overRefusal })), group("harmless output identical to baseline", (c) => ({ rate: c.preservation }), true)],
+      groups: [
+        group("over-refusal (XSTest-style safe prompts)", (c) => ({ rate: c.overRefusal })),
+        group("harmless output identical to baseline", (c) => ({ rate: c.preservation }), true),
+      ],
     },
   ];
   return charts.map((c) => ({ ...c, groups: c.groups.filter((g) => g.bars.some((b) => b.rate !== null)) })).filter((c) => c.groups.length > 0);
@@ -212,7 +238,9 @@ export function reportView(r: EvalReport): ReportView {
   return {
     title: `InferAligner evaluation: ${id.model.file}`,
     setup: `Model ${id.model.file} (${id.model.architecture}, ${id.model.layerCount} blocks, width ${id.model.embeddingLength}, sha256 ${id.model.sha256.slice(0, 12)}); ${describeGuidance(r)}; greedy, at most ${id.config.maxTokens} new tokens.`,
-    items: `Items: ${EVAL_SETS.filter((s) => r.counts[s] > 0).map((s) => `${SET_TITLES[s]} ${r.counts[s]}`).join(", ")}.${failed}`,
+    items: `Items: ${EVAL_SETS.filter((s) => r.counts[s] > 0)
+      .map((s) => `${SET_TITLES[s]} ${r.counts[s]}`)
+      .join(", ")}.${failed}`,
     judges: judgeLine(r),
     main: mainTable(r),
     notes: mainNotes(r),

@@ -145,7 +145,13 @@ export async function runIdentity(model: LlamaModel, modelSha256: string, config
   const file = async (path: string) => ({ file: basename(path), sha256: await hashFile(path) });
   return {
     formatVersion: 1,
-    model: { file: basename(model.path), sha256: modelSha256, architecture: model.info.architecture, layerCount: model.info.layerCount, embeddingLength: model.info.embeddingLength },
+    model: {
+      file: basename(model.path),
+      sha256: modelSha256,
+      architecture: model.info.architecture,
+      layerCount: model.info.layerCount,
+      embeddingLength: model.info.embeddingLength,
+    },
     gate: await file(config.guidance.gate),
     steer: config.guidance.steer !== undefined ? await file(config.guidance.steer) : null,
     ...(config.guidance.extraGates?.length ? { extraGates: await Promise.all(config.guidance.extraGates.map(file)) } : {}),
@@ -225,7 +231,17 @@ async function runOne(context: LlamaContext, item: EvalItem, name: EvalConfigNam
   } catch (error) {
     // Only input-dependent failures become a recorded error; anything else stops the run.
     if (error instanceof LlamaError && (error.code === "ERR_CONTEXT_OVERFLOW" || error.code === "ERR_TEMPLATE")) {
-      return { ...base, text: "", stopReason: "error", error: `${error.code}: ${error.message}`, promptTokens: 0, generatedTokens: 0, promptMs: 0, generationMs: 0, gate: null };
+      return {
+        ...base,
+        text: "",
+        stopReason: "error",
+        error: `${error.code}: ${error.message}`,
+        promptTokens: 0,
+        generatedTokens: 0,
+        promptMs: 0,
+        generationMs: 0,
+        gate: null,
+      };
     }
     throw error;
   }

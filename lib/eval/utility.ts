@@ -77,7 +77,10 @@ export function extractCode(answer: string): string {
 export function testProgram(task: CodeTask, answer: string): string {
   const code = extractCode(answer);
   const defines = new RegExp(`^\\s*def\\s+${task.entryPoint}\\s*\\(`, "m").test(code);
-  const imports = task.prompt.split("\n").filter((l) => /^(import|from)\s/.test(l)).join("\n");
+  const imports = task.prompt
+    .split("\n")
+    .filter((l) => /^(import|from)\s/.test(l))
+    .join("\n");
   const solution = defines ? `${imports}\n\n${code}` : `${task.prompt}${code}`;
   return `${solution}\n\n${task.test}\n\ncheck(${task.entryPoint})\n`;
 }
@@ -98,12 +101,17 @@ export function runCodeTask(task: CodeTask, answer: string, timeoutMs = 10_000):
   const prefix = networkIsolation() ?? [];
   const [command, ...args] = [...prefix, "python3", "-I", "-"];
   return new Promise((resolve) => {
-    const child = execFile(command!, args, { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } }, (error, _stdout, stderr) => {
-      if (!error) return resolve({ passed: true, detail: "passed" });
-      if (error.killed || error.signal === "SIGKILL") return resolve({ passed: false, detail: "timed out" });
-      const last = String(stderr).trim().split("\n").pop() ?? "";
-      resolve({ passed: false, detail: last || `exit ${String(error.code)}` });
-    });
+    const child = execFile(
+      command!,
+      args,
+      { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } },
+      (error, _stdout, stderr) => {
+        if (!error) return resolve({ passed: true, detail: "passed" });
+        if (error.killed || error.signal === "SIGKILL") return resolve({ passed: false, detail: "timed out" });
+        const last = String(stderr).trim().split("\n").pop() ?? "";
+        resolve({ passed: false, detail: last || `exit ${String(error.code)}` });
+      },
+    );
     child.stdin?.end(program);
   });
 }

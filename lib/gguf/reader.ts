@@ -34,16 +34,62 @@ class Cursor {
   need(n: number): void {
     if (this.offset + n > this.buf.length) throw new GgufFormatError(`truncated file: needs ${n} bytes at offset ${this.offset} of ${this.buf.length}`);
   }
-  u8() { this.need(1); return this.buf.readUInt8(this.offset++); }
-  i8() { this.need(1); return this.buf.readInt8(this.offset++); }
-  u16() { this.need(2); const v = this.buf.readUInt16LE(this.offset); this.offset += 2; return v; }
-  i16() { this.need(2); const v = this.buf.readInt16LE(this.offset); this.offset += 2; return v; }
-  u32() { this.need(4); const v = this.buf.readUInt32LE(this.offset); this.offset += 4; return v; }
-  i32() { this.need(4); const v = this.buf.readInt32LE(this.offset); this.offset += 4; return v; }
-  f32() { this.need(4); const v = this.buf.readFloatLE(this.offset); this.offset += 4; return v; }
-  f64() { this.need(8); const v = this.buf.readDoubleLE(this.offset); this.offset += 8; return v; }
-  u64() { this.need(8); const v = this.buf.readBigUInt64LE(this.offset); this.offset += 8; return v; }
-  i64() { this.need(8); const v = this.buf.readBigInt64LE(this.offset); this.offset += 8; return v; }
+  u8() {
+    this.need(1);
+    return this.buf.readUInt8(this.offset++);
+  }
+  i8() {
+    this.need(1);
+    return this.buf.readInt8(this.offset++);
+  }
+  u16() {
+    this.need(2);
+    const v = this.buf.readUInt16LE(this.offset);
+    this.offset += 2;
+    return v;
+  }
+  i16() {
+    this.need(2);
+    const v = this.buf.readInt16LE(this.offset);
+    this.offset += 2;
+    return v;
+  }
+  u32() {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+  i32() {
+    this.need(4);
+    const v = this.buf.readInt32LE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+  f32() {
+    this.need(4);
+    const v = this.buf.readFloatLE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+  f64() {
+    this.need(8);
+    const v = this.buf.readDoubleLE(this.offset);
+    this.offset += 8;
+    return v;
+  }
+  u64() {
+    this.need(8);
+    const v = this.buf.readBigUInt64LE(this.offset);
+    this.offset += 8;
+    return v;
+  }
+  i64() {
+    this.need(8);
+    const v = this.buf.readBigInt64LE(this.offset);
+    this.offset += 8;
+    return v;
+  }
   /** A u64 that must be a sane count or size. */
   size(what: string): number {
     const v = this.u64();
@@ -61,15 +107,24 @@ class Cursor {
 
 function readValue(c: Cursor, type: number): GgufReadValue {
   switch (type) {
-    case 0: return c.u8();
-    case 1: return c.i8();
-    case 2: return c.u16();
-    case 3: return c.i16();
-    case 4: return c.u32();
-    case 5: return c.i32();
-    case 6: return c.f32();
-    case 7: return c.u8() !== 0;
-    case 8: return c.str();
+    case 0:
+      return c.u8();
+    case 1:
+      return c.i8();
+    case 2:
+      return c.u16();
+    case 3:
+      return c.i16();
+    case 4:
+      return c.u32();
+    case 5:
+      return c.i32();
+    case 6:
+      return c.f32();
+    case 7:
+      return c.u8() !== 0;
+    case 8:
+      return c.str();
     case 9: {
       const elementType = c.u32();
       const n = c.size("array length");
@@ -77,10 +132,14 @@ function readValue(c: Cursor, type: number): GgufReadValue {
       for (let i = 0; i < n; i++) out[i] = readValue(c, elementType);
       return out;
     }
-    case 10: return c.u64();
-    case 11: return c.i64();
-    case 12: return c.f64();
-    default: throw new GgufFormatError(`unknown metadata value type ${type}`);
+    case 10:
+      return c.u64();
+    case 11:
+      return c.i64();
+    case 12:
+      return c.f64();
+    default:
+      throw new GgufFormatError(`unknown metadata value type ${type}`);
   }
 }
 

@@ -15,18 +15,15 @@
  * Metadata values and their checks are metadataValues.ts, F16 conversion f16.ts, the byte-level
  * appends byteWriter.ts; this module checks the tensors and lays the file out.
  */
-import { writeFileSync } from 'node:fs';
-import { ByteWriter, padding } from './byteWriter.js';
-import { f32ToF16Bits } from './f16.js';
-import { checkScalar, u32, VALUE_TYPE_ID, type GgufMetadata, type GgufScalarType, type GgufValue } from './metadataValues.js';
+import { writeFileSync } from "node:fs";
+import { ByteWriter, padding } from "./byteWriter.js";
+import { f32ToF16Bits } from "./f16.js";
+import { checkScalar, u32, VALUE_TYPE_ID, type GgufMetadata, type GgufScalarType, type GgufValue } from "./metadataValues.js";
 
-export {
-  arr, bool, f32, f64, i16, i32, i64, i8, str, u16, u32, u64, u8,
-  type GgufMetadata, type GgufNumericType, type GgufValue,
-} from './metadataValues.js';
-export { f16BitsToF32, f32ToF16Bits } from './f16.js';
+export { arr, bool, f32, f64, i16, i32, i64, i8, str, u16, u32, u64, u8, type GgufMetadata, type GgufNumericType, type GgufValue } from "./metadataValues.js";
+export { f16BitsToF32, f32ToF16Bits } from "./f16.js";
 
-export type GgufTensorType = 'F32' | 'F16';
+export type GgufTensorType = "F32" | "F16";
 
 export interface GgufTensor {
   name: string;
@@ -63,10 +60,10 @@ export function encodeGguf(metadata: GgufMetadata, tensors: readonly GgufTensor[
   for (const t of tensors) checkTensor(t, seen);
 
   const w = new ByteWriter();
-  w.bytes(Buffer.from('GGUF', 'ascii'));
-  w.scalar('u32', 3);
-  w.scalar('u64', BigInt(tensors.length));
-  w.scalar('u64', BigInt(entries.length));
+  w.bytes(Buffer.from("GGUF", "ascii"));
+  w.scalar("u32", 3);
+  w.scalar("u64", BigInt(tensors.length));
+  w.scalar("u64", BigInt(entries.length));
   for (const [key, value] of entries) {
     w.string(key);
     writeValue(w, key, value);
@@ -96,22 +93,20 @@ function checkedMetadata(metadata: GgufMetadata, opts: GgufWriteOptions): { entr
   }
   const alignment = resolveAlignment(entries, opts);
   // Readers only learn a non-default alignment from the metadata, so add it when missing.
-  if (alignment !== DEFAULT_ALIGNMENT && !keys.has('general.alignment')) {
-    entries.push(['general.alignment', u32(alignment)]);
+  if (alignment !== DEFAULT_ALIGNMENT && !keys.has("general.alignment")) {
+    entries.push(["general.alignment", u32(alignment)]);
   }
   return { entries, alignment };
 }
 
 function metadataEntries(metadata: GgufMetadata): MetadataEntry[] {
-  return Array.isArray(metadata)
-    ? [...(metadata as ReadonlyArray<MetadataEntry>)]
-    : Object.entries(metadata as Readonly<Record<string, GgufValue>>);
+  return Array.isArray(metadata) ? [...(metadata as ReadonlyArray<MetadataEntry>)] : Object.entries(metadata as Readonly<Record<string, GgufValue>>);
 }
 
 /** Resolves the alignment from options and/or `general.alignment`, which must agree. */
 function resolveAlignment(entries: readonly MetadataEntry[], opts: GgufWriteOptions): number {
-  const fromMeta = entries.find(([k]) => k === 'general.alignment')?.[1];
-  if (fromMeta && fromMeta.type !== 'u32') throw new TypeError('gguf: general.alignment must be a u32');
+  const fromMeta = entries.find(([k]) => k === "general.alignment")?.[1];
+  if (fromMeta && fromMeta.type !== "u32") throw new TypeError("gguf: general.alignment must be a u32");
   const metaAlignment = fromMeta ? (fromMeta.value as number) : undefined;
   if (opts.alignment !== undefined && metaAlignment !== undefined && opts.alignment !== metaAlignment) {
     throw new Error(`gguf: alignment option ${opts.alignment} contradicts general.alignment ${metaAlignment}`);
@@ -125,10 +120,10 @@ function resolveAlignment(entries: readonly MetadataEntry[], opts: GgufWriteOpti
 }
 
 function writeValue(w: ByteWriter, key: string, value: GgufValue): void {
-  w.scalar('u32', VALUE_TYPE_ID[value.type]);
-  if (value.type === 'arr') {
-    w.scalar('u32', VALUE_TYPE_ID[value.elementType]);
-    w.scalar('u64', BigInt(value.values.length));
+  w.scalar("u32", VALUE_TYPE_ID[value.type]);
+  if (value.type === "arr") {
+    w.scalar("u32", VALUE_TYPE_ID[value.elementType]);
+    w.scalar("u64", BigInt(value.values.length));
     for (const item of value.values) writeScalar(w, key, value.elementType, item);
   } else {
     writeScalar(w, key, value.type, value.value);
@@ -137,7 +132,7 @@ function writeValue(w: ByteWriter, key: string, value: GgufValue): void {
 
 function writeScalar(w: ByteWriter, key: string, type: GgufScalarType, value: number | bigint | boolean | string): void {
   checkScalar(key, type, value);
-  if (type === 'str') w.string(value as string);
+  if (type === "str") w.string(value as string);
   else w.scalar(type, value as number | bigint | boolean);
 }
 
@@ -145,10 +140,10 @@ function checkTensor(t: GgufTensor, seen: Set<string>): void {
   const where = `gguf: tensor "${t.name}"`;
   if (seen.has(t.name)) throw new Error(`${where}: duplicate name`);
   seen.add(t.name);
-  if (Buffer.byteLength(t.name, 'utf8') > MAX_NAME_BYTES) throw new Error(`${where}: name longer than ${MAX_NAME_BYTES} bytes`);
+  if (Buffer.byteLength(t.name, "utf8") > MAX_NAME_BYTES) throw new Error(`${where}: name longer than ${MAX_NAME_BYTES} bytes`);
   if (!(t.type in TENSOR_TYPE)) throw new Error(`${where}: unsupported type ${String(t.type)}`);
   if (t.shape.length < 1 || t.shape.length > MAX_DIMS) throw new Error(`${where}: needs 1..${MAX_DIMS} dims`);
-  if (!t.shape.every((d) => Number.isSafeInteger(d) && d > 0)) throw new Error(`${where}: bad shape [${t.shape.join(', ')}]`);
+  if (!t.shape.every((d) => Number.isSafeInteger(d) && d > 0)) throw new Error(`${where}: bad shape [${t.shape.join(", ")}]`);
   const count = elementCount(t.shape);
   if (t.data.length !== count) throw new Error(`${where}: data has ${t.data.length} elements, shape needs ${count}`);
 }
@@ -159,7 +154,7 @@ function elementCount(shape: readonly number[]): number {
 
 /** A tensor's data as stored: little-endian F32, or F16 rounded to nearest even. */
 function tensorBytes(t: GgufTensor): Uint8Array {
-  if (t.type === 'F32') {
+  if (t.type === "F32") {
     // Copy so the result is little-endian-correct and independent of the caller's buffer offset.
     const out = Buffer.alloc(t.data.length * 4);
     for (let i = 0; i < t.data.length; i++) out.writeFloatLE(t.data[i]!, i * 4);
@@ -175,10 +170,10 @@ function writeTensorInfos(w: ByteWriter, tensors: readonly GgufTensor[], payload
   let offset = 0;
   tensors.forEach((t, i) => {
     w.string(t.name);
-    w.scalar('u32', t.shape.length);
-    for (const d of t.shape) w.scalar('u64', BigInt(d));
-    w.scalar('u32', TENSOR_TYPE[t.type].id);
-    w.scalar('u64', BigInt(offset));
+    w.scalar("u32", t.shape.length);
+    for (const d of t.shape) w.scalar("u64", BigInt(d));
+    w.scalar("u32", TENSOR_TYPE[t.type].id);
+    w.scalar("u64", BigInt(offset));
     offset += payloads[i]!.length + padding(payloads[i]!.length, alignment);
   });
 }

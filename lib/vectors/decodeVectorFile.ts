@@ -11,8 +11,13 @@ import { isPlainControlVector, readControlVector, type ControlVector } from "./c
 import type { SourceModel } from "./extract.js";
 import { checkControlVectorFitsModel, checkVectorsFitModel } from "./fitsModel.js";
 import {
-  METADATA_PREFIX as P, VECTOR_FORMAT_VERSION, VectorMetadata, vectorFileError,
-  type GuidanceDefaults, type VectorFile, type VectorLayerInfo,
+  METADATA_PREFIX as P,
+  VECTOR_FORMAT_VERSION,
+  VectorMetadata,
+  vectorFileError,
+  type GuidanceDefaults,
+  type VectorFile,
+  type VectorLayerInfo,
 } from "./vectorFileFormat.js";
 
 /**
@@ -22,8 +27,11 @@ import {
 export function readVectorFile(path: string, model?: { info: ModelInfo }): VectorFile {
   const file = parseFile(path);
   if (isPlainControlVector(file)) {
-    throw vectorFileError(path, "a plain llama.cpp control vector (no inferaligner metadata) cannot gate: it has no gate thresholds or class means. " +
-      "It can steer (guidance.steer, --steer: the stored vector x alpha); extract a gate file of the model with `inferaligner extract`");
+    throw vectorFileError(
+      path,
+      "a plain llama.cpp control vector (no inferaligner metadata) cannot gate: it has no gate thresholds or class means. " +
+        "It can steer (guidance.steer, --steer: the stored vector x alpha); extract a gate file of the model with `inferaligner extract`",
+    );
   }
   return vectorFileOf(file, path, model);
 }
@@ -83,7 +91,7 @@ function vectorFileOf(file: GgufFile, path: string, model?: { info: ModelInfo })
 }
 
 function readShape(m: VectorMetadata): { version: number; layerCount: number; embeddingLength: number } {
-  if (m.get("general.architecture") !== "controlvector") throw vectorFileError(m.path, "general.architecture is not \"controlvector\"");
+  if (m.get("general.architecture") !== "controlvector") throw vectorFileError(m.path, 'general.architecture is not "controlvector"');
   const version = m.int(`${P}format_version`);
   if (version !== VECTOR_FORMAT_VERSION) throw vectorFileError(m.path, `format version ${version}; this package reads version ${VECTOR_FORMAT_VERSION}`);
   const layerCount = m.int("controlvector.layer_count");
@@ -119,7 +127,8 @@ function readDirections(file: GgufFile, m: VectorMetadata, layerCount: number, e
 function readDirectionTensor(file: GgufFile, path: string, l: number, embeddingLength: number): Float32Array {
   const t = file.tensors.find((x) => x.name === `direction.${l}`);
   if (!t) throw vectorFileError(path, `missing tensor direction.${l}`);
-  if (t.shape.length !== 1 || t.shape[0] !== embeddingLength) throw vectorFileError(path, `direction.${l} has shape [${t.shape}], expected [${embeddingLength}]`);
+  if (t.shape.length !== 1 || t.shape[0] !== embeddingLength)
+    throw vectorFileError(path, `direction.${l} has shape [${t.shape}], expected [${embeddingLength}]`);
   let data;
   try {
     data = file.readF32(t.name);
@@ -147,16 +156,21 @@ function readLayerTables(m: VectorMetadata, layerCount: number): LayerTables {
   const thresholds = byScoreKind((k) => {
     const best = per(`threshold.${k}.best`);
     // Files from before the false-open budget: their default threshold was `best`.
-    return { midpoint: per(`threshold.${k}.midpoint`), best, acc: per(`threshold.${k}.calibration_accuracy`), budget: falseOpenBudget !== null ? per(`threshold.${k}.budget`) : best };
+    return {
+      midpoint: per(`threshold.${k}.midpoint`),
+      best,
+      acc: per(`threshold.${k}.calibration_accuracy`),
+      budget: falseOpenBudget !== null ? per(`threshold.${k}.budget`) : best,
+    };
   });
   const orNull = (key: string) => (m.has(`${P}${key}`) ? per(key) : null);
   const validation = m.has(`${P}validation.cosine.accuracy`)
     ? byScoreKind((k) => ({
-      accuracy: per(`validation.${k}.accuracy`),
-      auc: per(`validation.${k}.auc`),
-      openHarmful: orNull(`validation.${k}.open_harmful`),
-      openHarmless: orNull(`validation.${k}.open_harmless`),
-    }))
+        accuracy: per(`validation.${k}.accuracy`),
+        auc: per(`validation.${k}.auc`),
+        openHarmful: orNull(`validation.${k}.open_harmful`),
+        openHarmless: orNull(`validation.${k}.open_harmless`),
+      }))
     : null;
   return { norms, activationNorms, falseOpenBudget, thresholds, validation };
 }
@@ -179,14 +193,19 @@ function layerInfo(t: LayerTables, l: number): VectorLayerInfo {
     norm: t.norms[l]!,
     meanActivationNorm: t.activationNorms[l]!,
     threshold: t.thresholds.cosine.budget[l]!,
-    thresholds: byScoreKind((k) => ({ midpoint: t.thresholds[k].midpoint[l]!, best: t.thresholds[k].best[l]!, calibrationAccuracy: t.thresholds[k].acc[l]!, budget: t.thresholds[k].budget[l]! })),
+    thresholds: byScoreKind((k) => ({
+      midpoint: t.thresholds[k].midpoint[l]!,
+      best: t.thresholds[k].best[l]!,
+      calibrationAccuracy: t.thresholds[k].acc[l]!,
+      budget: t.thresholds[k].budget[l]!,
+    })),
     validation: t.validation
       ? byScoreKind((k) => ({
-        accuracy: t.validation![k].accuracy[l]!,
-        auc: t.validation![k].auc[l]!,
-        openHarmful: t.validation![k].openHarmful?.[l] ?? null,
-        openHarmless: t.validation![k].openHarmless?.[l] ?? null,
-      }))
+          accuracy: t.validation![k].accuracy[l]!,
+          auc: t.validation![k].auc[l]!,
+          openHarmful: t.validation![k].openHarmful?.[l] ?? null,
+          openHarmless: t.validation![k].openHarmless?.[l] ?? null,
+        }))
       : null,
   };
 }
@@ -194,7 +213,8 @@ function layerInfo(t: LayerTables, l: number): VectorLayerInfo {
 function readSuggested(m: VectorMetadata, layerCount: number): VectorFile["suggested"] {
   const steer = m.value(`${P}suggested.steer_layers`);
   const gateLayer = m.int(`${P}suggested.gate_layer`);
-  if (!Array.isArray(steer) || steer.length !== 2 || !steer.every((x) => typeof x === "number")) throw vectorFileError(m.path, "suggested.steer_layers must be [from, to]");
+  if (!Array.isArray(steer) || steer.length !== 2 || !steer.every((x) => typeof x === "number"))
+    throw vectorFileError(m.path, "suggested.steer_layers must be [from, to]");
   const [from, to] = steer as [number, number];
   const inRange = (l: number) => Number.isInteger(l) && l >= 0 && l < layerCount;
   if (!inRange(gateLayer)) throw vectorFileError(m.path, `suggested.gate_layer ${gateLayer} is outside 0..${layerCount - 1}`);

@@ -82,7 +82,10 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
 
 /** The options with their defaults, checked. */
 function settingsOf(model: LlamaModel, options: ExtractOptions): Settings {
-  for (const [name, set] of [["harmful", options.harmful], ["harmless", options.harmless]] as const) {
+  for (const [name, set] of [
+    ["harmful", options.harmful],
+    ["harmless", options.harmless],
+  ] as const) {
     if (!Array.isArray(set) || set.length === 0) throw new LlamaError(`the ${name} prompt set is empty`, "ERR_INVALID_ARGUMENT");
   }
   if (((options.valHarmful ?? []).length === 0) !== ((options.valHarmless ?? []).length === 0)) {
@@ -135,7 +138,11 @@ function renderSets(model: LlamaModel, template: ChatTemplate, options: ExtractO
  * row depend on what else shares the batch (~1e-3), and extraction should be exact.
  */
 function openCaptureContext(model: LlamaModel, sets: PromptSets, settings: Settings, threads: number | undefined): Promise<LlamaContext> {
-  const longest = Math.max(...Object.values(sets).flat().map((t) => t.length));
+  const longest = Math.max(
+    ...Object.values(sets)
+      .flat()
+      .map((t) => t.length),
+  );
   const size = Math.max(settings.batchTokens, longest);
   return model.createContext({
     contextSize: size,
@@ -155,7 +162,12 @@ function openCaptureContext(model: LlamaModel, sets: PromptSets, settings: Setti
  * evaluated.
  */
 async function captureSet(
-  context: LlamaContext, prompts: number[][], phase: Phase, sequences: number, options: ExtractOptions, visit: (rows: Float32Array) => void,
+  context: LlamaContext,
+  prompts: number[][],
+  phase: Phase,
+  sequences: number,
+  options: ExtractOptions,
+  visit: (rows: Float32Array) => void,
 ): Promise<number> {
   const layers = Array.from({ length: context.model.info.layerCount }, (_, i) => i);
   const stride = layers.length * context.model.info.embeddingLength;
@@ -164,7 +176,10 @@ async function captureSet(
   for (let start = 0; start < prompts.length; start += chunk) {
     if (options.signal?.aborted) throw new GenerationAbortedError("extraction was aborted");
     const part = prompts.slice(start, start + chunk);
-    const result = await context._capture(part.map((t) => Uint32Array.from(t)), { layers, ...(options.signal ? { signal: options.signal } : {}) });
+    const result = await context._capture(
+      part.map((t) => Uint32Array.from(t)),
+      { layers, ...(options.signal ? { signal: options.signal } : {}) },
+    );
     tokens += result.tokens;
     for (let k = 0; k < part.length; k++) visit(result.rows.subarray(k * stride, (k + 1) * stride));
     options.onProgress?.({ phase, done: Math.min(start + chunk, prompts.length), total: prompts.length });
@@ -172,10 +187,18 @@ async function captureSet(
   return tokens;
 }
 
-async function resultOf(model: LlamaModel, r: {
-  settings: Settings; sets: PromptSets; layers: LayerVectors[]; calibrationScores: SafetyVectors["calibrationScores"];
-  skipped: SafetyVectors["skipped"]; tokens: number; ms: number;
-}): Promise<SafetyVectors> {
+async function resultOf(
+  model: LlamaModel,
+  r: {
+    settings: Settings;
+    sets: PromptSets;
+    layers: LayerVectors[];
+    calibrationScores: SafetyVectors["calibrationScores"];
+    skipped: SafetyVectors["skipped"];
+    tokens: number;
+    ms: number;
+  },
+): Promise<SafetyVectors> {
   const { sets, ms, tokens } = r;
   const prompts = Object.values(sets).reduce((n, s) => n + s.length, 0);
   return {

@@ -4,7 +4,13 @@
 export { extractSafetyVectors, renderPrompt } from "./extract.js";
 export {
   DEFAULT_FALSE_OPEN_BUDGET,
-  type ExtractOptions, type ExtractionProgress, type LayerVectors, type SafetyVectors, type SourceModel, type ThresholdInfo, type ValidationInfo,
+  type ExtractOptions,
+  type ExtractionProgress,
+  type LayerVectors,
+  type SafetyVectors,
+  type SourceModel,
+  type ThresholdInfo,
+  type ValidationInfo,
 } from "./safetyVectors.js";
 export { suggestLayers } from "./layers.js";
 export { readVectorFile, readSteeringFile } from "./decodeVectorFile.js";
@@ -15,14 +21,28 @@ export { VECTOR_FORMAT_VERSION, type VectorFile, type VectorLayerInfo, type Guid
 export { readControlVector, isControlVector, type ControlVector } from "./controlVector.js";
 export { fileFingerprint } from "./fingerprint.js";
 export {
-  score, accuracyAt, midpointThreshold, bestThreshold, thresholdForFalseOpenBudget, rocAuc, openShare, calibrationThresholds, validationMetrics,
+  score,
+  accuracyAt,
+  midpointThreshold,
+  bestThreshold,
+  thresholdForFalseOpenBudget,
+  rocAuc,
+  openShare,
+  calibrationThresholds,
+  validationMetrics,
 } from "./stats.js";
 export { SCORE_KINDS, type ScoreKind } from "../vocabulary.js";
 export { loadPromptSet, readPromptFile, loadRows, PROMPT_TEXT_FIELDS, type PromptFileOptions, type PromptSet } from "../prompts.js";
 export type { PromptRow } from "../promptRows.js";
 export {
-  builtinPromptSet, builtinExtractionSets, BUILTIN_PROMPTS, BUILTIN_PROMPTS_VERSION, BUILTIN_PROMPT_CATEGORIES,
-  type BuiltinPrompt, type BuiltinPromptKind, type BuiltinPromptSplit,
+  builtinPromptSet,
+  builtinExtractionSets,
+  BUILTIN_PROMPTS,
+  BUILTIN_PROMPTS_VERSION,
+  BUILTIN_PROMPT_CATEGORIES,
+  type BuiltinPrompt,
+  type BuiltinPromptKind,
+  type BuiltinPromptSplit,
 } from "../data/builtinPrompts.js";
 export { fillTemplate, fillEachTemplate, checkTemplates, TEMPLATE_SLOT } from "../promptTemplates.js";
 export { tokenizeRendered } from "../chatTemplate.js";

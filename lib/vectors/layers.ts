@@ -17,7 +17,9 @@ export type LayerScores = Record<ScoreKind, number[][]>;
  * finite.
  */
 export function fitLayers(
-  harmful: ClassAccumulator, harmless: ClassAccumulator, falseOpenBudget: number,
+  harmful: ClassAccumulator,
+  harmless: ClassAccumulator,
+  falseOpenBudget: number,
 ): { layers: LayerVectors[]; calibrationScores: SafetyVectors["calibrationScores"] } {
   const layers: LayerVectors[] = [];
   const calibrationScores = Object.fromEntries(SCORE_KINDS.map((kind) => [kind, []])) as unknown as SafetyVectors["calibrationScores"];
@@ -68,13 +70,23 @@ export function addLayerScores(out: LayerScores, layers: readonly LayerVectors[]
  * Changes `layers` in place.
  */
 export function applyValidation(
-  layers: LayerVectors[], calibrationScores: SafetyVectors["calibrationScores"], harmful: LayerScores, harmless: LayerScores, falseOpenBudget: number,
+  layers: LayerVectors[],
+  calibrationScores: SafetyVectors["calibrationScores"],
+  harmful: LayerScores,
+  harmless: LayerScores,
+  falseOpenBudget: number,
 ): void {
   for (const lv of layers) {
     lv.validation = {} as Record<ScoreKind, ValidationInfo>;
     for (const kind of SCORE_KINDS) {
       const calibrationHarmless = calibrationScores[kind][lv.layer]!.harmless;
-      const { budget, validation } = validationMetrics(harmful[kind][lv.layer]!, harmless[kind][lv.layer]!, calibrationHarmless, lv.thresholds[kind].best, falseOpenBudget);
+      const { budget, validation } = validationMetrics(
+        harmful[kind][lv.layer]!,
+        harmless[kind][lv.layer]!,
+        calibrationHarmless,
+        lv.thresholds[kind].best,
+        falseOpenBudget,
+      );
       lv.thresholds[kind].budget = budget;
       lv.validation[kind] = validation;
     }

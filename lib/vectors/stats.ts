@@ -117,11 +117,20 @@ export function calibrationThresholds(harmful: readonly number[], harmless: read
  * shares at the new budget threshold.
  */
 export function validationMetrics(
-  harmful: readonly number[], harmless: readonly number[], calibrationHarmless: readonly number[], best: number, falseOpenBudget: number,
+  harmful: readonly number[],
+  harmless: readonly number[],
+  calibrationHarmless: readonly number[],
+  best: number,
+  falseOpenBudget: number,
 ): { budget: number; validation: ValidationInfo } {
   const budget = thresholdForFalseOpenBudget([...calibrationHarmless, ...harmless], falseOpenBudget);
   return {
     budget,
-    validation: { accuracy: accuracyAt(harmful, harmless, best), auc: rocAuc(harmful, harmless), openHarmful: openShare(harmful, budget), openHarmless: openShare(harmless, budget) },
+    validation: {
+      accuracy: accuracyAt(harmful, harmless, best),
+      auc: rocAuc(harmful, harmless),
+      openHarmful: openShare(harmful, budget),
+      openHarmless: openShare(harmless, budget),
+    },
   };
 }

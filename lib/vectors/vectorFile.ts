@@ -9,10 +9,7 @@
 // fitsModel.ts (whether a file fits a model).
 import type { VectorFile } from "./vectorFileFormat.js";
 
-export {
-  VECTOR_FORMAT_VERSION,
-  type GuidanceDefaults, type VectorFile, type VectorLayerInfo,
-} from "./vectorFileFormat.js";
+export { VECTOR_FORMAT_VERSION, type GuidanceDefaults, type VectorFile, type VectorLayerInfo } from "./vectorFileFormat.js";
 export { encodeVectorFile, saveGuidanceDefaults, writeVectorFile } from "./encodeVectorFile.js";
 export { readSteeringFile, readVectorFile } from "./decodeVectorFile.js";
 export { checkControlVectorFitsModel, checkVectorsFitModel } from "./fitsModel.js";

@@ -96,7 +96,8 @@ export class VectorMetadata {
   /** Exactly `length` finite numbers. */
   floats(key: string, length: number): Float32Array {
     const v = this.value(key);
-    if (!Array.isArray(v) || v.length !== length || v.some((x) => typeof x !== "number")) throw vectorFileError(this.path, `${key} must hold ${length} numbers`);
+    if (!Array.isArray(v) || v.length !== length || v.some((x) => typeof x !== "number"))
+      throw vectorFileError(this.path, `${key} must hold ${length} numbers`);
     const out = Float32Array.from(v as number[]);
     if (!out.every(Number.isFinite)) throw vectorFileError(this.path, `${key} has a value that is not finite (NaN or infinity)`);
     return out;

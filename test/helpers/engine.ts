@@ -68,8 +68,12 @@ async function oracle() {
     const mod = await import("node-llama-cpp");
     // Its prebuilt CPU binaries, no build, no download; threads as ours (its default oversubscribes 2 cores).
     const llama = await mod.getLlama({
-      gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true,
-      logLevel: mod.LlamaLogLevel.error, maxThreads: threads,
+      gpu: false,
+      build: "never",
+      usePrebuiltBinaries: true,
+      skipDownload: true,
+      logLevel: mod.LlamaLogLevel.error,
+      maxThreads: threads,
     });
     return { mod, llama };
   })();

@@ -62,10 +62,26 @@ export interface GgufLayout {
 /** Maps an intact GGUF file's fields to their offsets. */
 export function ggufLayout(buf: Buffer): GgufLayout {
   let at = 24;
-  const u64 = () => { const v = Number(buf.readBigUInt64LE(at)); at += 8; return v; };
-  const u32 = () => { const v = buf.readUInt32LE(at); at += 4; return v; };
-  const skipString = () => { const n = u64(); at += n; };
-  const readString = () => { const n = u64(); const s = buf.toString("utf8", at, at + n); at += n; return s; };
+  const u64 = () => {
+    const v = Number(buf.readBigUInt64LE(at));
+    at += 8;
+    return v;
+  };
+  const u32 = () => {
+    const v = buf.readUInt32LE(at);
+    at += 4;
+    return v;
+  };
+  const skipString = () => {
+    const n = u64();
+    at += n;
+  };
+  const readString = () => {
+    const n = u64();
+    const s = buf.toString("utf8", at, at + n);
+    at += n;
+    return s;
+  };
   const tensorCount = Number(buf.readBigUInt64LE(8));
   const kvCount = Number(buf.readBigUInt64LE(16));
   const kvs: KvLayout[] = [];
@@ -102,7 +118,10 @@ export function ggufLayout(buf: Buffer): GgufLayout {
     const nDimsOffset = at;
     const nDims = u32();
     const dimOffsets: number[] = [];
-    for (let d = 0; d < nDims; d++) { dimOffsets.push(at); at += 8; }
+    for (let d = 0; d < nDims; d++) {
+      dimOffsets.push(at);
+      at += 8;
+    }
     const typeOffset = at;
     at += 4;
     const offsetOffset = at;
@@ -134,12 +153,40 @@ function writeNasty(buf: Buffer, offset: number, type: number, rand: Random): st
   if (offset + (WIDTH[type] ?? 8) > buf.length) return "beyond the end";
   const random = rand() < 0.2;
   switch (type) {
-    case T.U8: case T.I8: case T.BOOL: { const v = random ? below(rand, 256) : pick(rand, [0, 1, 2, 0x7f, 0x80, 0xff]); buf.writeUInt8(v, offset); return String(v); }
-    case T.U16: case T.I16: { const v = random ? below(rand, 65536) : pick(rand, [0, 1, 0x7fff, 0x8000, 0xffff]); buf.writeUInt16LE(v, offset); return String(v); }
-    case T.U32: case T.I32: { const v = random ? below(rand, 2 ** 32) : pick(rand, U32_VALUES); buf.writeUInt32LE(v, offset); return String(v); }
-    case T.F32: { const v = pick(rand, F_VALUES); buf.writeFloatLE(v, offset); return String(v); }
-    case T.F64: { const v = pick(rand, F_VALUES); buf.writeDoubleLE(v, offset); return String(v); }
-    default: { const v = random ? BigInt(below(rand, 2 ** 32)) * BigInt(below(rand, 2 ** 32)) : pick(rand, U64_VALUES); buf.writeBigUInt64LE(v, offset); return String(v); }
+    case T.U8:
+    case T.I8:
+    case T.BOOL: {
+      const v = random ? below(rand, 256) : pick(rand, [0, 1, 2, 0x7f, 0x80, 0xff]);
+      buf.writeUInt8(v, offset);
+      return String(v);
+    }
+    case T.U16:
+    case T.I16: {
+      const v = random ? below(rand, 65536) : pick(rand, [0, 1, 0x7fff, 0x8000, 0xffff]);
+      buf.writeUInt16LE(v, offset);
+      return String(v);
+    }
+    case T.U32:
+    case T.I32: {
+      const v = random ? below(rand, 2 ** 32) : pick(rand, U32_VALUES);
+      buf.writeUInt32LE(v, offset);
+      return String(v);
+    }
+    case T.F32: {
+      const v = pick(rand, F_VALUES);
+      buf.writeFloatLE(v, offset);
+      return String(v);
+    }
+    case T.F64: {
+      const v = pick(rand, F_VALUES);
+      buf.writeDoubleLE(v, offset);
+      return String(v);
+    }
+    default: {
+      const v = random ? BigInt(below(rand, 2 ** 32)) * BigInt(below(rand, 2 ** 32)) : pick(rand, U64_VALUES);
+      buf.writeBigUInt64LE(v, offset);
+      return String(v);
+    }
   }
 }
 
@@ -157,12 +204,33 @@ export function mutateGguf(base: Buffer, layout: GgufLayout, rand: Random): Muta
   const rounds = 1 + (rand() < 0.3 ? below(rand, 3) : 0);
   const what: string[] = [];
   for (let r = 0; r < rounds; r++) {
-    const kind = pick(rand, ["header", "kv-value", "kv-value", "kv-value", "kv-type", "kv-length", "kv-element", "kv-element", "key", "tensor-dim", "tensor-ndims", "tensor-type", "tensor-offset", "weights", "flip", "truncate"] as const);
+    const kind = pick(rand, [
+      "header",
+      "kv-value",
+      "kv-value",
+      "kv-value",
+      "kv-type",
+      "kv-length",
+      "kv-element",
+      "kv-element",
+      "key",
+      "tensor-dim",
+      "tensor-ndims",
+      "tensor-type",
+      "tensor-offset",
+      "weights",
+      "flip",
+      "truncate",
+    ] as const);
     const kv = layout.kvs.length > 0 ? pick(rand, layout.kvs) : undefined;
     const tensor = layout.tensors.length > 0 ? pick(rand, layout.tensors) : undefined;
     switch (kind) {
       case "header": {
-        const field = pick(rand, [[4, T.U32, "version"], [8, T.U64, "tensor_count"], [16, T.U64, "kv_count"]] as const);
+        const field = pick(rand, [
+          [4, T.U32, "version"],
+          [8, T.U64, "tensor_count"],
+          [16, T.U64, "kv_count"],
+        ] as const);
         what.push(`header ${field[2]} = ${writeNasty(bytes, field[0], field[1], rand)}`);
         break;
       }
@@ -199,7 +267,10 @@ export function mutateGguf(base: Buffer, layout: GgufLayout, rand: Random): Muta
         if (a.elementType === T.STRING) {
           const length = Number(bytes.readBigUInt64LE(at));
           if (rand() < 0.5 || length === 0) what.push(`${a.key}[${e}] length = ${writeNasty(bytes, at, T.U64, rand)}`);
-          else { bytes[at + 8 + below(rand, length)] = pick(rand, [0, 0xff, 0x80, 0x20]); what.push(`${a.key}[${e}] byte`); }
+          else {
+            bytes[at + 8 + below(rand, length)] = pick(rand, [0, 0xff, 0x80, 0x20]);
+            what.push(`${a.key}[${e}] byte`);
+          }
         } else {
           what.push(`${a.key}[${e}] = ${writeNasty(bytes, at, a.elementType!, rand)}`);
         }

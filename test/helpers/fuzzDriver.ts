@@ -54,14 +54,19 @@ function runChild(config: FuzzChildConfig, caseTimeoutMs: number, summary: FuzzS
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, ["--import", tsx, childScript, JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
-    proc.stderr.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000); });
+    proc.stderr.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
     let current: { index: number; what: string } | null = null;
     let next = config.start;
     let hung = false;
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => { hung = true; proc.kill("SIGKILL"); }, caseTimeoutMs);
+      timer = setTimeout(() => {
+        hung = true;
+        proc.kill("SIGKILL");
+      }, caseTimeoutMs);
     };
     arm(); // the child's own start-up counts against the first case
     createInterface({ input: proc.stdout }).on("line", (line) => {
@@ -93,7 +98,11 @@ function runChild(config: FuzzChildConfig, caseTimeoutMs: number, summary: FuzzS
       }
       if (current) {
         summary.cases++;
-        const failure = { index: current.index, what: current.what, detail: hung ? `no answer in ${caseTimeoutMs} ms` : `exit ${code ?? signal}: ${stderr.trim().split("\n").slice(-6).join(" | ")}` };
+        const failure = {
+          index: current.index,
+          what: current.what,
+          detail: hung ? `no answer in ${caseTimeoutMs} ms` : `exit ${code ?? signal}: ${stderr.trim().split("\n").slice(-6).join(" | ")}`,
+        };
         (hung ? summary.hangs : summary.crashes).push(failure);
         next = current.index + 1;
         onProgress?.(next, summary);

@@ -39,16 +39,30 @@ let failed = 0;
 for (const { label, kind, base, cases } of runs) {
   const started = Date.now();
   const summary: FuzzSummary = await runFuzz({
-    kind, seed, cases, base, scratch: fuzzScratch, model: fuzzModelBase(),
+    kind,
+    seed,
+    cases,
+    base,
+    scratch: fuzzScratch,
+    model: fuzzModelBase(),
     onProgress: (done, s) => {
-      if (done % 250 === 0) process.stderr.write(`${label}: ${done}/${cases}, crashes ${s.crashes.length}, hangs ${s.hangs.length}, uncoded ${s.uncoded.length}\n`);
+      if (done % 250 === 0)
+        process.stderr.write(`${label}: ${done}/${cases}, crashes ${s.crashes.length}, hangs ${s.hangs.length}, uncoded ${s.uncoded.length}\n`);
     },
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  console.log(`${label} (seed ${seed}): ${summary.cases} cases in ${seconds} s: ${summary.ok} loaded and ran, ` +
-    `${Object.entries(summary.codes).map(([c, n]) => `${n} ${c}`).join(", ")}; ` +
-    `crashes ${summary.crashes.length}, hangs ${summary.hangs.length}, uncoded errors ${summary.uncoded.length}; slowest case ${summary.slowestMs} ms`);
-  for (const [label, list] of [["crash", summary.crashes], ["hang", summary.hangs], ["uncoded", summary.uncoded]] as const) {
+  console.log(
+    `${label} (seed ${seed}): ${summary.cases} cases in ${seconds} s: ${summary.ok} loaded and ran, ` +
+      `${Object.entries(summary.codes)
+        .map(([c, n]) => `${n} ${c}`)
+        .join(", ")}; ` +
+      `crashes ${summary.crashes.length}, hangs ${summary.hangs.length}, uncoded errors ${summary.uncoded.length}; slowest case ${summary.slowestMs} ms`,
+  );
+  for (const [label, list] of [
+    ["crash", summary.crashes],
+    ["hang", summary.hangs],
+    ["uncoded", summary.uncoded],
+  ] as const) {
     for (const f of list) console.log(`  ${label} #${f.index} (${f.what}): ${f.detail}`);
   }
   failed += summary.crashes.length + summary.hangs.length + summary.uncoded.length;

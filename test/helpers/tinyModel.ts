@@ -6,14 +6,11 @@
  * ChatML template and generates. Weights come from a seeded PRNG so a given
  * set of options always yields the same bytes.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  arr, bool, encodeGguf, f32, str, u32,
-  type GgufTensor, type GgufTensorType, type GgufValue,
-} from './gguf.js';
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { arr, bool, encodeGguf, f32, str, u32, type GgufTensor, type GgufTensorType, type GgufValue } from "./gguf.js";
 
 export interface TinyModelOptions {
   /** PRNG seed for the weights (default 1). */
@@ -57,7 +54,7 @@ export const CHATML_TEMPLATE =
 /** llama_token_type values (llama.cpp's LLAMA_TOKEN_TYPE_*). */
 const TokenType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, BYTE: 6 } as const;
 
-const SPACE = '\u2581'; // SentencePiece word-boundary marker
+const SPACE = "\u2581"; // SentencePiece word-boundary marker
 
 /**
  * Multi-character pieces. SentencePiece merging only builds a piece out of two
@@ -67,14 +64,50 @@ const SPACE = '\u2581'; // SentencePiece word-boundary marker
  * 'wo' before 'or' lets "world" go w+o, r+ld, wo+rld instead of stalling at w|or|ld.
  */
 const MERGED_PIECES = [
-  'he', 'th', 'in', 'er', 'an', 're', 'on', 'll', 'lo', 'wo', 'ld', 'or', 'is', 'it', 'at', 'en', 'nd', 'ou',
-  'the', 'llo', 'and', 'ing', 'rld', 'hello', 'world',
-  `${SPACE}t`, `${SPACE}a`, `${SPACE}h`, `${SPACE}w`, `${SPACE}i`, `${SPACE}o`, `${SPACE}s`,
-  `${SPACE}the`, `${SPACE}and`, `${SPACE}is`, `${SPACE}it`, `${SPACE}in`, `${SPACE}of`, `${SPACE}to`,
-  `${SPACE}hello`, `${SPACE}world`,
+  "he",
+  "th",
+  "in",
+  "er",
+  "an",
+  "re",
+  "on",
+  "ll",
+  "lo",
+  "wo",
+  "ld",
+  "or",
+  "is",
+  "it",
+  "at",
+  "en",
+  "nd",
+  "ou",
+  "the",
+  "llo",
+  "and",
+  "ing",
+  "rld",
+  "hello",
+  "world",
+  `${SPACE}t`,
+  `${SPACE}a`,
+  `${SPACE}h`,
+  `${SPACE}w`,
+  `${SPACE}i`,
+  `${SPACE}o`,
+  `${SPACE}s`,
+  `${SPACE}the`,
+  `${SPACE}and`,
+  `${SPACE}is`,
+  `${SPACE}it`,
+  `${SPACE}in`,
+  `${SPACE}of`,
+  `${SPACE}to`,
+  `${SPACE}hello`,
+  `${SPACE}world`,
 ];
 
-const SINGLE_PIECES = [SPACE, ...'abcdefghijklmnopqrstuvwxyz', ...'0123456789', ...'.,!?\'-:'];
+const SINGLE_PIECES = [SPACE, ..."abcdefghijklmnopqrstuvwxyz", ..."0123456789", ...".,!?'-:"];
 
 interface Vocab {
   tokens: string[];
@@ -93,12 +126,12 @@ function buildVocab(): Vocab {
     scores.push(score);
   };
 
-  add('<unk>', TokenType.UNKNOWN, 0);
-  add('<s>', TokenType.CONTROL, 0);
-  add('</s>', TokenType.CONTROL, 0);
-  add('<|im_start|>', TokenType.CONTROL, 0);
-  add('<|im_end|>', TokenType.CONTROL, 0);
-  for (let b = 0; b < 256; b++) add(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, TokenType.BYTE, 0);
+  add("<unk>", TokenType.UNKNOWN, 0);
+  add("<s>", TokenType.CONTROL, 0);
+  add("</s>", TokenType.CONTROL, 0);
+  add("<|im_start|>", TokenType.CONTROL, 0);
+  add("<|im_end|>", TokenType.CONTROL, 0);
+  for (let b = 0; b < 256; b++) add(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`, TokenType.BYTE, 0);
 
   // SPM merges the adjacent pair whose result scores highest, so longer pieces
   // score higher; the small index term breaks ties deterministically.
@@ -108,7 +141,7 @@ function buildVocab(): Vocab {
   const known = new Set(normal);
   for (const piece of MERGED_PIECES) {
     const chars = [...piece];
-    const reachable = chars.some((_, k) => k > 0 && known.has(chars.slice(0, k).join('')) && known.has(chars.slice(k).join('')));
+    const reachable = chars.some((_, k) => k > 0 && known.has(chars.slice(0, k).join("")) && known.has(chars.slice(k).join("")));
     if (!reachable) throw new Error(`tinyModel: piece "${piece}" cannot be formed by merging two vocab pieces`);
   }
   return { tokens, scores, types };
@@ -158,8 +191,16 @@ interface Dims {
 }
 
 const DEFAULTS = {
-  seed: 1, layers: 4, embd: 64, heads: 4, headsKv: 2, ff: 128, ctx: 2048,
-  architecture: 'llama', tensorType: 'F32', weightScale: 1,
+  seed: 1,
+  layers: 4,
+  embd: 64,
+  heads: 4,
+  headsKv: 2,
+  ff: 128,
+  ctx: 2048,
+  architecture: "llama",
+  tensorType: "F32",
+  weightScale: 1,
 } as const;
 
 /**
@@ -182,7 +223,11 @@ function resolveDims(opts: TinyModelOptions, vocab: number): Dims {
   const heads = opts.heads ?? DEFAULTS.heads;
   const headsKv = opts.headsKv ?? DEFAULTS.headsKv;
   const dims: Dims = {
-    vocab, embd, heads, headsKv, headDim: embd / heads,
+    vocab,
+    embd,
+    heads,
+    headsKv,
+    headDim: embd / heads,
     ff: opts.ff ?? DEFAULTS.ff,
     layers: opts.layers ?? DEFAULTS.layers,
     ctx: opts.ctx ?? DEFAULTS.ctx,
@@ -200,9 +245,9 @@ function metadata(d: Dims, vocab: Vocab, opts: TinyModelOptions): Array<[string,
   const tensorType = opts.tensorType ?? DEFAULTS.tensorType;
   const chatTemplate = opts.chatTemplate === undefined ? CHATML_TEMPLATE : opts.chatTemplate;
   const kv: Array<[string, GgufValue]> = [
-    ['general.architecture', str(arch)],
-    ['general.name', str(`tiny-random-${arch}`)],
-    ['general.file_type', u32(tensorType === 'F16' ? 1 : 0)], // LLAMA_FTYPE_ALL_F32 / MOSTLY_F16
+    ["general.architecture", str(arch)],
+    ["general.name", str(`tiny-random-${arch}`)],
+    ["general.file_type", u32(tensorType === "F16" ? 1 : 0)], // LLAMA_FTYPE_ALL_F32 / MOSTLY_F16
     [`${arch}.context_length`, u32(d.ctx)],
     [`${arch}.embedding_length`, u32(d.embd)],
     [`${arch}.block_count`, u32(d.layers)],
@@ -213,19 +258,19 @@ function metadata(d: Dims, vocab: Vocab, opts: TinyModelOptions): Array<[string,
     [`${arch}.rope.dimension_count`, u32(d.headDim)],
     [`${arch}.rope.freq_base`, f32(10000)],
     [`${arch}.vocab_size`, u32(d.vocab)],
-    ['tokenizer.ggml.model', str('llama')],
-    ['tokenizer.ggml.tokens', arr('str', vocab.tokens)],
-    ['tokenizer.ggml.scores', arr('f32', vocab.scores)],
-    ['tokenizer.ggml.token_type', arr('i32', vocab.types)],
-    ['tokenizer.ggml.bos_token_id', u32(TINY_TOKENS.bos)],
-    ['tokenizer.ggml.eos_token_id', u32(TINY_TOKENS.eos)],
-    ['tokenizer.ggml.unknown_token_id', u32(TINY_TOKENS.unk)],
-    ['tokenizer.ggml.eot_token_id', u32(TINY_TOKENS.imEnd)],
-    ['tokenizer.ggml.add_bos_token', bool(true)],
-    ['tokenizer.ggml.add_eos_token', bool(false)],
-    ['tokenizer.ggml.add_space_prefix', bool(false)],
+    ["tokenizer.ggml.model", str("llama")],
+    ["tokenizer.ggml.tokens", arr("str", vocab.tokens)],
+    ["tokenizer.ggml.scores", arr("f32", vocab.scores)],
+    ["tokenizer.ggml.token_type", arr("i32", vocab.types)],
+    ["tokenizer.ggml.bos_token_id", u32(TINY_TOKENS.bos)],
+    ["tokenizer.ggml.eos_token_id", u32(TINY_TOKENS.eos)],
+    ["tokenizer.ggml.unknown_token_id", u32(TINY_TOKENS.unk)],
+    ["tokenizer.ggml.eot_token_id", u32(TINY_TOKENS.imEnd)],
+    ["tokenizer.ggml.add_bos_token", bool(true)],
+    ["tokenizer.ggml.add_eos_token", bool(false)],
+    ["tokenizer.ggml.add_space_prefix", bool(false)],
   ];
-  if (chatTemplate !== null) kv.push(['tokenizer.chat_template', str(chatTemplate)]);
+  if (chatTemplate !== null) kv.push(["tokenizer.chat_template", str(chatTemplate)]);
   for (const [key, value] of opts.metadataOverrides ?? []) {
     const at = kv.findIndex(([k]) => k === key);
     if (at >= 0) kv[at] = [key, value];
@@ -247,17 +292,16 @@ function tensors(d: Dims, vocab: Vocab, opts: TinyModelOptions): GgufTensor[] {
     return { name, shape, type, data };
   };
   // 1/sqrt(fan_in) keeps activations near unit scale through each projection.
-  const matrix = (name: string, fanIn: number, fanOut: number, gain = 1): GgufTensor =>
-    random(name, [fanIn, fanOut], gain / Math.sqrt(fanIn));
+  const matrix = (name: string, fanIn: number, fanOut: number, gain = 1): GgufTensor => random(name, [fanIn, fanOut], gain / Math.sqrt(fanIn));
   // RMS-norm gains near 1; the noise keeps them from being a no-op without changing scale.
   const norm = (name: string): GgufTensor => {
     const data = new Float32Array(d.embd);
     for (let i = 0; i < data.length; i++) data[i] = 1 + 0.05 * normal();
-    return { name, shape: [d.embd], type: 'F32', data };
+    return { name, shape: [d.embd], type: "F32", data };
   };
 
   // Embedding rows are looked up, not multiplied, so fan-in scaling does not apply: unit std.
-  const out: GgufTensor[] = [random('token_embd.weight', [d.embd, d.vocab], 1)];
+  const out: GgufTensor[] = [random("token_embd.weight", [d.embd, d.vocab], 1)];
   for (let l = 0; l < d.layers; l++) {
     const p = `blk.${l}.`;
     out.push(
@@ -272,11 +316,11 @@ function tensors(d: Dims, vocab: Vocab, opts: TinyModelOptions): GgufTensor[] {
       matrix(`${p}ffn_down.weight`, d.ff, d.embd),
     );
   }
-  const output = matrix('output.weight', d.embd, d.vocab, OUTPUT_GAIN);
+  const output = matrix("output.weight", d.embd, d.vocab, OUTPUT_GAIN);
   vocab.types.forEach((type, id) => {
     if (type === TokenType.BYTE) scaleRow(output, id, BYTE_OUTPUT_GAIN);
   });
-  out.push(norm('output_norm.weight'), output);
+  out.push(norm("output_norm.weight"), output);
   return out;
 }
 
@@ -298,7 +342,7 @@ export function makeTinyModel(path: string, opts: TinyModelOptions = {}): void {
   writeFileSync(path, encodeTinyModel(opts));
 }
 
-const CACHE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.cache');
+const CACHE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", ".cache");
 
 /**
  * Path of a cached tiny model at test/.cache/<name>.gguf, generated on first
@@ -312,7 +356,7 @@ export function tinyModelPath(name: string, opts: TinyModelOptions = {}): string
   const path = join(CACHE_DIR, `${name}.gguf`);
   const keyPath = `${path}.key`;
   const key = fingerprint(opts);
-  if (existsSync(path) && existsSync(keyPath) && readFileSync(keyPath, 'utf8') === key) return path;
+  if (existsSync(path) && existsSync(keyPath) && readFileSync(keyPath, "utf8") === key) return path;
 
   mkdirSync(CACHE_DIR, { recursive: true });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
@@ -324,11 +368,11 @@ export function tinyModelPath(name: string, opts: TinyModelOptions = {}): string
 }
 
 function fingerprint(opts: TinyModelOptions): string {
-  const hash = createHash('sha256');
+  const hash = createHash("sha256");
   for (const source of generatorSources()) hash.update(source);
   const defined = Object.entries(opts).filter(([, v]) => v !== undefined);
   defined.sort(([a], [b]) => (a < b ? -1 : 1));
-  return hash.update(JSON.stringify(defined)).digest('hex');
+  return hash.update(JSON.stringify(defined)).digest("hex");
 }
 
 let sourcesCache: Buffer[] | undefined;
@@ -336,7 +380,7 @@ let sourcesCache: Buffer[] | undefined;
 /** This module and the GGUF writer, whichever extension they run as (.ts under tsx, .js compiled). */
 function generatorSources(): Buffer[] {
   const self = fileURLToPath(import.meta.url);
-  const writer = self.replace(/tinyModel(\.[cm]?[jt]s)$/, 'gguf$1');
+  const writer = self.replace(/tinyModel(\.[cm]?[jt]s)$/, "gguf$1");
   sourcesCache ??= [self, writer].map((p) => readFileSync(p));
   return sourcesCache;
 }
