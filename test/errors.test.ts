@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
-import { arr, f32, u32, type GgufValue } from "../lib/gguf/writer.js";
+import { arr, bool, f32, u32, type GgufValue } from "../lib/gguf/writer.js";
 import { readGguf } from "../lib/gguf/reader.js";
 import { ggufLayout, type GgufLayout } from "./helpers/fuzz.js";
 import { contextInternals, modelInternals } from "./helpers/internals.js";
@@ -118,6 +118,18 @@ errors("files llama.cpp would abort or crash on: ERR_MODEL_INVALID, not a signal
     assert.is(r.signal, null, `${what}: killed by ${r.signal}; ${r.stderr.slice(-400)}`);
     assert.match(r.stdout, /CODE ERR_MODEL_INVALID/, `${what}: ${r.stdout} ${r.stderr.slice(-400)}`);
   }
+});
+
+errors("a model with non-causal attention: ERR_MODEL_UNSUPPORTED at load, not an abort at a prompt longer than a ubatch", () => {
+  // llama.cpp asserts n_ubatch >= the prompt for non-causal attention (SIGABRT); in a child process so that the old code fails this test.
+  const p = tinyModelPath("tiny-non-causal", { metadataOverrides: [["llama.attention.causal", bool(false)]] });
+  const script = `import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
+    try { const m = await ia.LlamaModel.load(${JSON.stringify(p)}); const c = await m.createContext({ contextSize: 256, batchSize: 128, ubatchSize: 16 });
+      await c.complete("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen", { maxTokens: 1 }); console.log("GENERATED"); }
+    catch (e) { console.log("CODE " + e.code + " " + e.message); }`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+  assert.is(r.signal, null, `killed by ${r.signal}; ${r.stderr.slice(-400)}`);
+  assert.match(r.stdout, /CODE ERR_MODEL_UNSUPPORTED .*non-causal attention/, `${r.stdout} ${r.stderr.slice(-400)}`);
 });
 
 errors("a failed createContext leaves the model disposable; createContext racing dispose() frees the new context", async () => {

@@ -93,6 +93,13 @@ static std::string FindFatalMetadata(gguf_context* gguf, const std::string& arch
   return "";
 }
 
+// Non-causal attention (embedding models such as EmbeddingGemma): llama.cpp aborts the process when
+// a prompt spans more than one ubatch, and generating with one means nothing.
+static bool HasNonCausalAttention(gguf_context* gguf, const std::string& arch) {
+  const int64_t k = gguf_find_key(gguf, (arch + ".attention.causal").c_str());
+  return k >= 0 && gguf_get_kv_type(gguf, k) == GGUF_TYPE_BOOL && !gguf_get_val_bool(gguf, k);
+}
+
 // Reads the GGUF header and metadata (not the tensor data); returns general.architecture.
 // A file whose header does not parse is corrupt or truncated.
 static std::string ReadArchitecture(const std::string& path) {
@@ -104,10 +111,16 @@ static std::string ReadArchitecture(const std::string& path) {
   const int64_t key = gguf_find_key(gguf, "general.architecture");
   if (key >= 0 && gguf_get_kv_type(gguf, key) == GGUF_TYPE_STRING) arch = gguf_get_val_str(gguf, key);
   const std::string problem = arch.empty() ? "" : FindFatalMetadata(gguf, arch);
+  const bool nonCausal = !arch.empty() && HasNonCausalAttention(gguf, arch);
   gguf_free(gguf);
   if (arch.empty())
     throw AddonError(ErrorCode::ModelInvalid, "'" + path + "' has no general.architecture: not a model file");
   if (!problem.empty()) throw AddonError(ErrorCode::ModelInvalid, "'" + path + "': " + problem);
+  if (nonCausal) {
+    throw AddonError(
+        ErrorCode::ModelUnsupported, "'" + path + "' has non-causal attention (" + arch +
+                                         ".attention.causal = false): an embedding model, not a generator");
+  }
   return arch;
 }
 
