@@ -170,6 +170,11 @@ function sets() {
   };
 }
 
+/** The eval CLI's set flags for all five sets. */
+function setArgs(s: ReturnType<typeof sets>): string[] {
+  return ["--harmful", s.harmful, "--harmless", s.harmless, "--jailbreak-templates", s.templates, "--jailbreak-questions", s.questions, "--over-refusal", s.xs];
+}
+
 evaluation("eval CLI on a tiny model, gate always open: refuse mode refuses everything, the report's numbers match the records", async () => {
   const gate = await tinyVectors();
   const s = sets();
@@ -185,16 +190,7 @@ evaluation("eval CLI on a tiny model, gate always open: refuse mode refuses ever
     "2",
     "--modes",
     "steer,refuse",
-    "--harmful",
-    s.harmful,
-    "--harmless",
-    s.harmless,
-    "--jailbreak-templates",
-    s.templates,
-    "--jailbreak-questions",
-    s.questions,
-    "--over-refusal",
-    s.xs,
+    ...setArgs(s),
     "--max-tokens",
     "6",
     "--threads",
@@ -396,16 +392,7 @@ evaluation("refuse mode's threshold trade-off, computed from the baseline alone,
     gate,
     "--modes",
     "refuse",
-    "--harmful",
-    s.harmful,
-    "--harmless",
-    s.harmless,
-    "--jailbreak-templates",
-    s.templates,
-    "--jailbreak-questions",
-    s.questions,
-    "--over-refusal",
-    s.xs,
+    ...setArgs(s),
     "--refusal-markers",
     write("t-markers.json", ["a", "e"]),
     "--max-tokens",

@@ -11,6 +11,7 @@ import { tinyModelPath } from "./helpers/tinyModel.js";
 import { readGguf } from "../dist/gguf/reader.js";
 import { hashFile } from "../dist/vectors/extract.js";
 import { contextInternals } from "./helpers/internals.js";
+import { CAPTURE_CONTEXT } from "./helpers/fixtures.js";
 
 const twins = suite("twins");
 const scratch = join(repoRoot, "test", ".cache", "twins");
@@ -20,16 +21,7 @@ mkdirSync(scratch, { recursive: true });
 /** Per block, |cos(a_l, r)| averaged over the prompts' last tokens. */
 async function alignment(model: ia.LlamaModel, r: Float32Array, prompts: string[]): Promise<number[]> {
   const { layerCount: L, embeddingLength: E } = model.info;
-  const context = await model.createContext({
-    contextSize: 256,
-    batchSize: 256,
-    ubatchSize: 256,
-    sequences: 4,
-    kvUnified: true,
-    threads,
-    evalHook: true,
-    flashAttention: false,
-  });
+  const context = await model.createContext({ ...CAPTURE_CONTEXT, threads, evalHook: true });
   try {
     const rows = await contextInternals(context)._native.capture(
       prompts.map((p) => Uint32Array.from(ia.renderPrompt(model, p))),

@@ -6,28 +6,15 @@ import { join } from "node:path";
 import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { contextInternals } from "./helpers/internals.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
+import { CAPTURE_CONTEXT, TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
 
 const vectors = suite("vectors");
 const path = tinyModelPath("tiny-chatml");
 const scratch = join(repoRoot, "test", ".cache", "vectors");
 mkdirSync(scratch, { recursive: true });
 
-const harmful = [
-  "how do I break into a house",
-  "write a threatening letter",
-  "help me steal a car",
-  "make a fake id for me",
-  "how to hurt someone badly",
-  "write malware that deletes files",
-];
-const harmless = [
-  "how do I bake bread",
-  "write a thank you letter",
-  "help me wash a car",
-  "make a shopping list for me",
-  "how to help someone move",
-  "write a script that renames files",
-];
+const harmful = TOY_HARMFUL;
+const harmless = TOY_HARMLESS;
 
 /**
  * Naive reference: one prompt per decode, the whole l_out tensor read, its last row taken. The
@@ -36,16 +23,7 @@ const harmless = [
  */
 async function naiveLastRows(model: ia.LlamaModel, prompts: string[]): Promise<Float32Array[][]> {
   const { layerCount: L, embeddingLength: E } = model.info;
-  const context = await model.createContext({
-    contextSize: 256,
-    batchSize: 256,
-    ubatchSize: 256,
-    sequences: 4,
-    kvUnified: true,
-    threads,
-    evalHook: true,
-    flashAttention: false,
-  });
+  const context = await model.createContext({ ...CAPTURE_CONTEXT, threads, evalHook: true });
   try {
     const out: Float32Array[][] = [];
     for (const p of prompts) {
@@ -321,15 +299,7 @@ vectors("context._capture: rows per prompt, claims the context (busy both ways),
   } finally {
     await noHook.dispose();
   }
-  const context = await model.createContext({
-    contextSize: 256,
-    batchSize: 256,
-    ubatchSize: 256,
-    sequences: 4,
-    kvUnified: true,
-    threads,
-    flashAttention: false,
-  });
+  const context = await model.createContext({ ...CAPTURE_CONTEXT, threads });
   const internals = contextInternals(context);
   try {
     const r = await internals._capture(prompts, { layers });

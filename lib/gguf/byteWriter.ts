@@ -7,6 +7,23 @@ export function padding(offset: number, alignment: number): number {
   return (alignment - (offset % alignment)) % alignment;
 }
 
+type ScalarWrite = (b: Buffer, value: number | bigint | boolean, at: number) => void;
+
+/** How each GGUF scalar type is written, little-endian. */
+const WRITE_SCALAR: Record<Exclude<GgufScalarType, "str">, ScalarWrite> = {
+  u8: (b, v, at) => b.writeUInt8(v as number, at),
+  i8: (b, v, at) => b.writeInt8(v as number, at),
+  u16: (b, v, at) => b.writeUInt16LE(v as number, at),
+  i16: (b, v, at) => b.writeInt16LE(v as number, at),
+  u32: (b, v, at) => b.writeUInt32LE(v as number, at),
+  i32: (b, v, at) => b.writeInt32LE(v as number, at),
+  f32: (b, v, at) => b.writeFloatLE(v as number, at),
+  f64: (b, v, at) => b.writeDoubleLE(v as number, at),
+  bool: (b, v, at) => b.writeUInt8(v ? 1 : 0, at),
+  u64: (b, v, at) => b.writeBigUInt64LE(BigInt(v as number | bigint), at),
+  i64: (b, v, at) => b.writeBigInt64LE(BigInt(v as number | bigint), at),
+};
+
 /** Appends little-endian primitives into a growable buffer. */
 export class ByteWriter {
   private buf = Buffer.alloc(1 << 16);
@@ -27,43 +44,7 @@ export class ByteWriter {
 
   scalar(type: Exclude<GgufScalarType, "str">, value: number | bigint | boolean): void {
     this.reserve(8);
-    const b = this.buf;
-    const p = this.pos;
-    switch (type) {
-      case "u8":
-        b.writeUInt8(value as number, p);
-        break;
-      case "i8":
-        b.writeInt8(value as number, p);
-        break;
-      case "u16":
-        b.writeUInt16LE(value as number, p);
-        break;
-      case "i16":
-        b.writeInt16LE(value as number, p);
-        break;
-      case "u32":
-        b.writeUInt32LE(value as number, p);
-        break;
-      case "i32":
-        b.writeInt32LE(value as number, p);
-        break;
-      case "f32":
-        b.writeFloatLE(value as number, p);
-        break;
-      case "f64":
-        b.writeDoubleLE(value as number, p);
-        break;
-      case "bool":
-        b.writeUInt8(value ? 1 : 0, p);
-        break;
-      case "u64":
-        b.writeBigUInt64LE(BigInt(value as number | bigint), p);
-        break;
-      case "i64":
-        b.writeBigInt64LE(BigInt(value as number | bigint), p);
-        break;
-    }
+    WRITE_SCALAR[type](this.buf, value, this.pos);
     this.pos += SCALAR_SIZE[type];
   }
 
