@@ -2,11 +2,16 @@
 // made harmless, instead of reaching native code or corrupting state.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { ia, sharedModel, threads } from "./helpers/engine.js";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
+import { TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const inputs = suite("inputs");
 const path = tinyModelPath("tiny-chatml");
+const scratch = join(repoRoot, "test", ".cache", "inputs");
+mkdirSync(scratch, { recursive: true });
 
 inputs("setLogLevel refuses what is not a level from 0 to 4", () => {
   for (const bad of [5, -1, 1.5, Number.NaN, "2"]) {
@@ -41,6 +46,46 @@ inputs("session.messages is a copy: changing it leaves the conversation as it wa
     (session.messages[0] as { content: string }).content = "changed";
     assert.is(session.messages.length, 2);
     assert.is(session.messages[0]!.content, "hello");
+  } finally {
+    await context.dispose();
+  }
+});
+
+inputs("runCodeTask without python3 on PATH rejects with a coded error instead of failing every task", async () => {
+  const task: ia.CodeTask = { id: "t/0", prompt: "def f():\n", test: "def check(c):\n    assert c() == 1\n", entryPoint: "f" };
+  const saved = process.env.PATH;
+  process.env.PATH = "/nonexistent-for-this-test";
+  try {
+    const error = await ia.runCodeTask(task, "def f():\n    return 1\n").then(
+      () => null,
+      (e: ia.LlamaError) => e,
+    );
+    assert.is(error?.code, "ERR_INVALID_ARGUMENT", String(error));
+    assert.match(error!.message, /python3.*not found on PATH/);
+  } finally {
+    process.env.PATH = saved;
+  }
+  // With python3 the same task passes (the check above is about the interpreter, not the task).
+  const passed = await ia.runCodeTask(task, "def f():\n    return 1\n");
+  assert.ok(passed.passed, passed.detail);
+});
+
+inputs("runEval names a missing gate or steer file (ERR_VECTOR_FILE) before any work", async () => {
+  const model = await sharedModel(path);
+  const gate = join(scratch, "gate.gguf");
+  ia.writeVectorFile(gate, await ia.extractSafetyVectors(model, { harmful: TOY_HARMFUL, harmless: TOY_HARMLESS, threads }));
+  const context = await model.createContext({ contextSize: 256, threads });
+  try {
+    for (const guidance of [{ gate: "/nonexistent/gate.gguf" }, { gate, steer: "/nonexistent/steer.gguf" }]) {
+      const error = await ia
+        .runEval({ model, context, items: [], config: { guidance, modes: ["steer"], maxTokens: 2 }, outDir: join(scratch, "missing"), modelSha256: "x" })
+        .then(
+          () => null,
+          (e: ia.LlamaError) => e,
+        );
+      assert.is(error?.code, "ERR_VECTOR_FILE", String(error));
+      assert.match(error!.message, /nonexistent/);
+    }
   } finally {
     await context.dispose();
   }

@@ -12,6 +12,7 @@ import { LlamaError } from "../errors.js";
 import type { GateReport, GuidanceMode, GuidanceOptions } from "../guidance.js";
 import type { StopReason } from "../generation.js";
 import type { LlamaModel } from "../Model.js";
+import { readSteeringFile, readVectorFile } from "../vectors/decodeVectorFile.js";
 import { hashFile } from "../vectors/extract.js";
 import type { EvalMode } from "../vocabulary.js";
 import type { EvalItem, EvalSetName } from "./items.js";
@@ -142,7 +143,11 @@ function checkIdentity(outDir: string, identity: EvalRunIdentity): void {
 }
 
 export async function runIdentity(model: LlamaModel, modelSha256: string, config: EvalRunConfig): Promise<EvalRunIdentity> {
-  const file = async (path: string) => ({ file: basename(path), sha256: await hashFile(path) });
+  const file = async (path: string, read: (path: string) => unknown = readVectorFile) => {
+    // Read as the guidance will read it: a missing or damaged file is ERR_VECTOR_FILE naming it, before any hashing.
+    read(path);
+    return { file: basename(path), sha256: await hashFile(path) };
+  };
   return {
     formatVersion: 1,
     model: {
@@ -153,8 +158,8 @@ export async function runIdentity(model: LlamaModel, modelSha256: string, config
       embeddingLength: model.info.embeddingLength,
     },
     gate: await file(config.guidance.gate),
-    steer: config.guidance.steer !== undefined ? await file(config.guidance.steer) : null,
-    ...(config.guidance.extraGates?.length ? { extraGates: await Promise.all(config.guidance.extraGates.map(file)) } : {}),
+    steer: config.guidance.steer !== undefined ? await file(config.guidance.steer, readSteeringFile) : null,
+    ...(config.guidance.extraGates?.length ? { extraGates: await Promise.all(config.guidance.extraGates.map((path) => file(path))) } : {}),
     config,
   };
 }
@@ -163,7 +168,7 @@ export async function runIdentity(model: LlamaModel, modelSha256: string, config
 export async function runEval(o: RunEvalOptions): Promise<{ identity: EvalRunIdentity; records: EvalRecord[]; resumed: number }> {
   const { model, context, items, config, outDir } = o;
   if (!Number.isInteger(config.maxTokens) || config.maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${config.maxTokens}`);
-  if (config.modes.length === 0) throw new RangeError("modes is empty: nothing to compare with the baseline");
+  if (!Array.isArray(config.modes) || config.modes.length === 0) throw new RangeError("modes is empty: nothing to compare with the baseline");
   mkdirSync(outDir, { recursive: true });
   const identity = await runIdentity(model, o.modelSha256, config);
   checkIdentity(outDir, identity);

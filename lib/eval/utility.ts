@@ -100,13 +100,19 @@ export function runCodeTask(task: CodeTask, answer: string, timeoutMs = 10_000):
   const program = testProgram(task, answer);
   const prefix = networkIsolation() ?? [];
   const [command, ...args] = [...prefix, "python3", "-I", "-"];
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = execFile(
       command!,
       args,
       { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } },
       (error, _stdout, stderr) => {
         if (!error) return resolve({ passed: true, detail: "passed" });
+        // No interpreter is not a failed task: every task would "fail" and pass@1 read 0.
+        if (error.code === "ENOENT" || (error.code === 127 && /python3/.test(String(stderr)))) {
+          return reject(
+            new LlamaError(`cannot run code tasks: python3${prefix.length ? ` (through ${prefix[0]})` : ""} was not found on PATH`, "ERR_INVALID_ARGUMENT"),
+          );
+        }
         if (error.killed || error.signal === "SIGKILL") return resolve({ passed: false, detail: "timed out" });
         const last = String(stderr).trim().split("\n").pop() ?? "";
         resolve({ passed: false, detail: last || `exit ${String(error.code)}` });

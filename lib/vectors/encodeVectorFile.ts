@@ -27,9 +27,14 @@ export function encodeVectorFile(v: SafetyVectors): Buffer {
  * file, and a failed write leaves any previous file as it was.
  */
 export function writeVectorFile(path: string, vectors: SafetyVectors): void {
+  replaceFile(path, encodeVectorFile(vectors));
+}
+
+/** Writes through a temporary file and a rename, so that a reader never sees half a file; a failed write leaves nothing behind. */
+function replaceFile(path: string, bytes: Uint8Array): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, encodeVectorFile(vectors));
+    writeFileSync(tmp, bytes);
     renameSync(tmp, path);
   } catch (error) {
     rmSync(tmp, { force: true });
@@ -56,9 +61,7 @@ export function saveGuidanceDefaults(path: string, defaults: GuidanceDefaults): 
     [`${P}defaults.calibrated_on`, str(defaults.calibratedOn)],
   );
   const tensors: GgufTensor[] = file.tensors.map((t) => ({ name: t.name, shape: t.shape, type: "F32", data: file.readF32(t.name) }));
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, encodeGguf(metadata, tensors));
-  renameSync(tmp, path);
+  replaceFile(path, encodeGguf(metadata, tensors));
 }
 
 /** A file's metadata as values for the writer, each with the GGUF type it was read with. */
