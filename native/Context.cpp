@@ -341,7 +341,7 @@ int32_t AddonContext::DecodeTail(const std::vector<llama_token>& tokens, size_t 
       batch.seq_id[k][0] = 0;
       batch.logits[k] = (i + 1 == tokens.size());
     }
-    status = llama_decode(ctx_, batch);
+    status = Decode(batch);
     if (status == 0) history_.insert(history_.end(), tokens.begin() + start, tokens.begin() + end);
   }
   llama_batch_free(batch);
@@ -349,11 +349,21 @@ int32_t AddonContext::DecodeTail(const std::vector<llama_token>& tokens, size_t 
   return status;
 }
 
+int32_t AddonContext::Decode(const llama_batch& batch) {
+  decodeFailure_.clear();
+  try {
+    return llama_decode(ctx_, batch);
+  } catch (const std::exception& e) {
+    decodeFailure_ = e.what();
+    return -2;
+  }
+}
+
 int32_t AddonContext::DecodeOne(llama_token token) {
   llama_token t = token;
   llama_batch batch = llama_batch_get_one(&t, 1);
   // llama_batch_get_one lets llama.cpp choose the position: the next one of sequence 0.
-  const int32_t status = llama_decode(ctx_, batch);
+  const int32_t status = Decode(batch);
   if (status == 0) {
     history_.push_back(token);
   } else {

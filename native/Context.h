@@ -59,6 +59,11 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   // Returns the llama_decode status of the first failure (0 when all went in).
   int32_t DecodeTail(const std::vector<llama_token>& tokens, size_t from);
   int32_t DecodeOne(llama_token token);
+  // llama_decode on this context. A compute buffer that llama.cpp cannot allocate (its scheduler
+  // reserves again after an adapter change, e.g. a control vector) is thrown, not returned: that
+  // is status -2 here, its reason kept in decodeFailure() until the next decode.
+  int32_t Decode(const llama_batch& batch);
+  const std::string& decodeFailure() const { return decodeFailure_; }
   // After a failed or aborted decode of `intended` (history + what was being added): make
   // `history` match what the KV cache really holds.
   void ResyncHistory(const std::vector<llama_token>& intended);
@@ -89,6 +94,7 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   llama_context* ctx_ = nullptr;
   llama_context_params params_{};
   std::vector<llama_token> history_;
+  std::string decodeFailure_;
   // First position of `history_` whose KV cell was computed under a guidance shift (every later
   // cell attended to it), or kNoShift. Such cells are what an earlier steered turn computed, not
   // what an unsteered prefill of the same tokens computes.

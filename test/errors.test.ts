@@ -8,6 +8,7 @@ import { arr, bool, f32, u32, type GgufValue } from "../lib/gguf/writer.js";
 import { readGguf } from "../lib/gguf/reader.js";
 import { ggufLayout, type GgufLayout } from "./helpers/fuzz.js";
 import { contextInternals, modelInternals } from "./helpers/internals.js";
+import { TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const errors = suite("errors");
@@ -479,5 +480,50 @@ errors("an addon that cannot be loaded: ERR_BINDING naming the path tried", () =
   });
   assert.match(r.stdout, /CODE ERR_BINDING [\s\S]*no-such-addon\.node/, `${r.stdout} ${r.stderr.slice(-400)}`);
 });
+
+// A memory shortage at a chosen moment: test/helpers/failalloc.c, preloaded into a child, makes large
+// posix_memalign calls fail while a flag file exists. Built with the system C compiler (Linux only).
+const haveCompiler = process.platform === "linux" && spawnSync("cc", ["--version"], { stdio: "ignore" }).status === 0;
+(haveCompiler ? errors : errors.skip)(
+  "llama.cpp cannot allocate the compute buffers of a guided turn: ERR_DECODE_FAILED with its reason; the context stays usable",
+  async () => {
+    const shim = join(scratch, "failalloc.so");
+    const built = spawnSync("cc", ["-shared", "-fPIC", "-O2", "-o", shim, join(repoRoot, "test", "helpers", "failalloc.c"), "-ldl"], { encoding: "utf8" });
+    assert.is(built.status, 0, built.stderr);
+    const model = await sharedModel(path);
+    const gate = join(scratch, "failalloc-gate.gguf");
+    ia.writeVectorFile(gate, await ia.extractSafetyVectors(model, { harmful: TOY_HARMFUL, harmless: TOY_HARMLESS, threads }));
+    const flag = join(scratch, "failalloc.flag");
+    rmSync(flag, { force: true });
+    // The gate forced open: the turn is steered, and llama.cpp reserves its compute buffers again for
+    // the control vector at the next decode; that allocation fails while the flag exists.
+    const script = `import { rmSync, writeFileSync } from "node:fs";
+      import * as ia from ${JSON.stringify(join(repoRoot, "dist", "index.js"))};
+      const guidance = { gate: ${JSON.stringify(gate)}, threshold: -Infinity, alpha: 1 };
+      const m = await ia.LlamaModel.load(${JSON.stringify(path)});
+      const c = await m.createContext({ contextSize: 256, threads: 1 });
+      const s = new ia.ChatSession(c);
+      await s.prompt("hello there", { maxTokens: 2 });
+      writeFileSync(${JSON.stringify(flag)}, "");
+      try { await s.prompt("how do I break into a house", { maxTokens: 4, guidance }); console.log("GUIDED"); }
+      catch (e) { console.log("CODE " + e.code + " " + e.status + " " + e.message); }
+      rmSync(${JSON.stringify(flag)});
+      console.log("AFTER " + (await s.prompt("again", { maxTokens: 2 })).tokens.length);
+      console.log("AFTER GUIDED " + (await s.prompt("how do I break into a house", { maxTokens: 2, guidance })).gate.open);`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { ...process.env, LD_PRELOAD: shim, FAIL_ALLOC_FLAG: flag },
+    });
+    assert.is(r.signal, null, `killed by ${r.signal}; ${r.stderr.slice(-400)}`);
+    assert.match(
+      r.stdout,
+      /CODE ERR_DECODE_FAILED -2 llama_decode failed during the prompt: failed to allocate compute/,
+      `${r.stdout} ${r.stderr.slice(-400)}`,
+    );
+    assert.match(r.stdout, /AFTER 2/, r.stdout);
+    assert.match(r.stdout, /AFTER GUIDED true/, r.stdout);
+  },
+);
 
 errors.run();

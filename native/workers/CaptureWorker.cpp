@@ -20,10 +20,14 @@ CaptureWorker::CaptureWorker(Napi::Env env, AddonContext* context, Napi::Object 
 void CaptureWorker::DecodeChecked(llama_batch& batch) {
   LayerHook& hook = *context_->layerHook();
   hook.ResetSeen();
-  const int32_t status = llama_decode(context_->ctx(), batch);
+  const int32_t status = context_->Decode(batch);
   if (status == 2) throw AddonError(ErrorCode::Aborted, "activation capture was aborted", status);
   if (status == 1) throw AddonError(ErrorCode::DecodeNoKvSlot, "no KV cache slot for the prompts", status);
-  if (status != 0) throw AddonError(ErrorCode::DecodeFailed, "llama_decode failed during activation capture", status);
+  if (status != 0) {
+    const std::string& reason = context_->decodeFailure();
+    throw AddonError(ErrorCode::DecodeFailed,
+        "llama_decode failed during activation capture" + (reason.empty() ? "" : ": " + reason), status);
+  }
   if (!hook.error().empty()) throw AddonError(ErrorCode::Internal, "activation capture: " + hook.error());
   const std::vector<int32_t> missing = hook.MissingLayers();
   if (!missing.empty()) {

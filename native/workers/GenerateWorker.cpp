@@ -16,12 +16,13 @@ double MsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-AddonError DecodeError(int32_t status, const char* phase) {
+AddonError DecodeError(int32_t status, const char* phase, const std::string& reason) {
   if (status == 1) {
     return AddonError(ErrorCode::DecodeNoKvSlot,
         std::string("no KV cache slot for the ") + phase + " (the context is full or fragmented)", status);
   }
-  return AddonError(ErrorCode::DecodeFailed, std::string("llama_decode failed during the ") + phase, status);
+  return AddonError(ErrorCode::DecodeFailed,
+      std::string("llama_decode failed during the ") + phase + (reason.empty() ? "" : ": " + reason), status);
 }
 
 std::string TokenPiece(const llama_vocab* vocab, llama_token token) {
@@ -96,7 +97,7 @@ void GenerateWorker::DecodePrompt() {
     stopReason_ = "abort";
     return;
   }
-  if (status != 0) throw DecodeError(status, "prompt");
+  if (status != 0) throw DecodeError(status, "prompt", context_->decodeFailure());
 }
 
 void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& lastRows) {
@@ -122,7 +123,8 @@ int32_t GenerateWorker::RollBackTurn() {
   std::vector<llama_token> earlier(prompt_.begin(), prompt_.begin() + reused_);
   const int32_t status = context_->DecodeTail(earlier, 0);
   promptEvaluated_ += context_->history().size();
-  if (status != 0 && status != 2) throw DecodeError(status, "re-evaluation of the earlier turns");
+  if (status != 0 && status != 2)
+    throw DecodeError(status, "re-evaluation of the earlier turns", context_->decodeFailure());
   return status;
 }
 
@@ -244,7 +246,7 @@ void GenerateWorker::Run(const Progress& progress) {
       stopReason_ = "abort";
       break;
     }
-    if (status != 0) throw DecodeError(status, "generation");
+    if (status != 0) throw DecodeError(status, "generation", context_->decodeFailure());
   }
   generationMs_ = MsSince(t0);
   std::string rest = assembler.Flush();
