@@ -159,13 +159,22 @@ export interface LoadedBinding {
 
 let loaded: LoadedBinding | undefined;
 
+/**
+ * In an Electron app the package may sit inside an asar archive, which Node's fs reads but the
+ * dynamic loader cannot: native files are unpacked beside it (electron-builder's `asarUnpack`,
+ * electron-forge's `unpack`) under `<name>.asar.unpacked`.
+ */
+export function unpackedPath(path: string): string {
+  return path.replace(/\.asar([\\/])/g, ".asar.unpacked$1");
+}
+
 function candidatePaths(): string[] {
   const fromEnv = process.env.INFERALIGNER_BINARY;
-  if (fromEnv) return [resolve(fromEnv)];
+  if (fromEnv) return [unpackedPath(resolve(fromEnv))];
   return [
     join(packageRoot, "build", "Release", "inferaligner.node"),
     join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`, "inferaligner.node"),
-  ];
+  ].map(unpackedPath);
 }
 
 /** Loads the addon once per process (or per worker thread) and initialises its backends. */
@@ -188,6 +197,11 @@ export function getBinding(): LoadedBinding {
     const level = process.env.INFERALIGNER_LOG_LEVEL;
     if (level) native.setLogLevel(Number(level));
     const devices = native.loadBackends(dirname(path));
+    // Without a backend every model load would fail later with a misleading message.
+    if (devices.length === 0) {
+      failures.push(`${path}: no llama.cpp backend (libggml-cpu*, ...) loaded from ${dirname(path)}`);
+      continue;
+    }
     loaded = { native, path, devices };
     return loaded;
   }

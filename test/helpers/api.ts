@@ -3,4 +3,4 @@
 export * from "../../dist/index.js";
 export * from "../../dist/vectors/index.js";
 export * from "../../dist/eval/index.js";
-export { getBinding } from "../../dist/binding.js";
+export { getBinding, unpackedPath } from "../../dist/binding.js";
