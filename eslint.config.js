@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "build/", "node_modules/", "prebuilds/", "bench-results/", "vendor/", "examples/**/node_modules/"] },
+  { ignores: ["dist/", "build/", "node_modules/", "prebuilds/", "bench-results/", "vendor/", "examples/**/node_modules/", "test/.cache/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

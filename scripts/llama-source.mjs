@@ -1,7 +1,7 @@
 // Locates the pinned llama.cpp release: the source from node-llama-cpp's git bundle, unpacked
 // into vendor/llama.cpp (ignored by git), and the prebuilt library folders of its platform packages.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,12 +58,42 @@ export function ensureLlamaSource() {
   return sourceDir;
 }
 
+/** node-llama-cpp's name for this platform in its package names: mac-arm64, win-x64, linux-x64, ... */
+export function platformPackageBase(platform = process.platform, arch = process.arch) {
+  const os = platform === "darwin" ? "mac" : platform === "win32" ? "win" : platform;
+  return `${os}-${arch}`;
+}
+
+/** The variant whose libraries a prebuild ships: the CPU package (on Apple silicon Metal is built in). */
+export function shippedVariant(platform = process.platform, arch = process.arch) {
+  const base = platformPackageBase(platform, arch);
+  return platform === "darwin" && arch === "arm64" ? `${base}-metal` : base;
+}
+
+/** Folder of an installed @node-llama-cpp/<variant> package's libraries, or undefined. */
+export function variantLibraryDir(variant, from = root) {
+  let pkg = packageDir(`@node-llama-cpp/${variant}`, from);
+  if (!pkg) {
+    // Installed with node-llama-cpp (its optional dependencies) rather than beside us.
+    const nlc = packageDir("node-llama-cpp", from);
+    if (nlc) pkg = packageDir(`@node-llama-cpp/${variant}`, nlc);
+  }
+  if (!pkg || !existsSync(join(pkg, "bins"))) return undefined;
+  for (const sub of readdirSync(join(pkg, "bins"))) {
+    const dir = join(pkg, "bins", sub);
+    if (readdirSync(dir).some((f) => /^libllama\b|^llama\.dll$/.test(f))) return dir;
+  }
+  return undefined;
+}
+
 /**
  * Prebuilt library folders that can serve this platform, best first: a GPU variant where its
- * package is installed and the machine has that GPU, the CPU package last.
+ * package is installed and the machine has that GPU, the CPU package last. Used by the cmake-js
+ * build (scripts/build-native.mjs); prebuilds ship the CPU variant only and find GPU backends at
+ * run time.
  */
 export function prebuiltCandidates({ gpu = process.env.INFERALIGNER_GPU ?? "auto" } = {}) {
-  const base = `${process.platform}-${process.arch}`;
+  const base = platformPackageBase();
   const variants = [];
   const hasNvidia = () => {
     try {
@@ -77,17 +107,43 @@ export function prebuiltCandidates({ gpu = process.env.INFERALIGNER_GPU ?? "auto
   if (gpu === "vulkan") variants.push(`${base}-vulkan`);
   if (process.platform === "darwin" && process.arch === "arm64" && gpu !== "cpu") variants.push(`${base}-metal`);
   variants.push(base);
-  const nlc = nodeLlamaCppDir();
   const found = [];
   for (const variant of variants) {
-    const pkg = packageDir(`@node-llama-cpp/${variant}`, nlc);
-    if (!pkg) continue;
-    const bins = join(pkg, "bins");
-    if (!existsSync(bins)) continue;
-    for (const sub of readdirSync(bins)) {
-      const dir = join(bins, sub);
-      if (readdirSync(dir).some((f) => /^libllama\b|^llama\.dll$/.test(f))) found.push({ variant, dir });
-    }
+    const dir = variantLibraryDir(variant);
+    if (dir) found.push({ variant, dir });
   }
   return found;
+}
+
+/**
+ * The public headers of the pinned llama.cpp (include/, ggml/include/) and its licence, copied to
+ * vendor/include/ (ignored by git, shipped in the package): binding.gyp compiles the addon against
+ * them and the prebuilt libraries, so a build from the package needs neither git nor the source.
+ */
+export const headersDir = join(root, "vendor", "include");
+
+export function ensureLlamaHeaders() {
+  const stamp = join(headersDir, "llama.cpp.commit");
+  if (existsSync(stamp) && readFileSync(stamp, "utf8").trim() === pin.commit) return headersDir;
+  const src = ensureLlamaSource();
+  rmSync(headersDir, { recursive: true, force: true });
+  mkdirSync(headersDir, { recursive: true });
+  for (const dir of [join(src, "include"), join(src, "ggml", "include")]) {
+    for (const file of readdirSync(dir)) if (file.endsWith(".h")) copyFileSync(join(dir, file), join(headersDir, file));
+  }
+  copyFileSync(join(src, "LICENSE"), join(headersDir, "LICENSE.llama.cpp"));
+  writeFileSync(stamp, pin.commit + "\n");
+  return headersDir;
+}
+
+/**
+ * The CPU libraries of the prebuilt release that the addon links and ships beside itself:
+ * libllama, libggml, libggml-base and every libggml-cpu-<microarchitecture> variant (ggml picks
+ * the best one at run time). GPU backends are not among them: they load at run time from the GPU
+ * package the user installs (lib/gpu.ts).
+ */
+export function cpuLibraries(dir) {
+  return readdirSync(dir)
+    .filter((f) => /^(lib)?(llama|ggml|ggml-base|ggml-cpu[\w-]*)(\.v[\d.]+)?\.(so|dylib|dll|lib)$/.test(f))
+    .sort();
 }
