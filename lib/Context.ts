@@ -147,7 +147,12 @@ export class LlamaContext {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (guidance && guidance.mode !== "off") nativeOptions.guidance = guidance.native;
+    if (guidance && guidance.mode !== "off") {
+      // On Vulkan, llama.cpp's control vector set again after a decode corrupts the heap (seen on
+      // Mesa's llvmpipe, reproduced without our eval hook: test/gpu.test.ts); the shift goes
+      // through the eval hook there, which costs a callback per steered layer per token.
+      nativeOptions.guidance = this.model.info.backend === "vulkan" ? { ...guidance.native, shiftByHook: true } : guidance.native;
+    }
     const callSite = new Error();
     const prompt = Uint32Array.from(promptTokens);
     const listener = onToken ? (token: number | null, text: string) => onToken({ token, text } satisfies GenerationChunk) : undefined;

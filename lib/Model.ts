@@ -3,17 +3,33 @@ import { resolve } from "node:path";
 import { getBinding, type NativeModel, type NativeModelMetadata } from "./binding.js";
 import { resolveChatTemplate, type ChatTemplate } from "./chatTemplate.js";
 import { LlamaContext, type ContextOptions } from "./Context.js";
+import { gpuFromEnvironment, selectGpu, type DeviceInfo, type GpuChoice, type GpuKind, type GpuSelection } from "./gpu.js";
 import { disposedError, GenerationAbortedError, LlamaError, withCallSite } from "./errors.js";
 
 export type Token = number;
 
 export interface ModelOptions {
-  /** Layers to offload to the GPU (`n_gpu_layers`); -1 = all. Defaults to llama.cpp's default (all, when a GPU backend is loaded). */
+  /**
+   * Where the model runs: `"auto"` takes the first GPU backend that loads and sees a device (Metal
+   * on macOS, else CUDA, then Vulkan, from the node-llama-cpp platform package installed beside
+   * us) and falls back to the CPU with a warning through the logger; `"cuda"`, `"vulkan"`,
+   * `"metal"` insist (ERR_GPU_UNAVAILABLE saying why not); `false` keeps everything on the CPU.
+   * Defaults to `"auto"`, or the `INFERALIGNER_GPU` environment variable (`false`/`cpu` for the CPU).
+   */
+  gpu?: GpuChoice;
+  /** Layers to offload to the GPU (`n_gpu_layers`); -1 = all. Defaults to llama.cpp's default (all, when a GPU is used). */
   gpuLayers?: number;
   /** Memory-map the file (`load_mode`). Defaults to llama.cpp's automatic choice. */
   useMmap?: boolean;
   /** Lock the weights in RAM (`load_mode` mlock). Defaults to `false`. */
   useMlock?: boolean;
+  /** Stops the load: it rejects with ERR_ABORTED (at once if already aborted). */
+  signal?: AbortSignal;
+  /**
+   * Called with llama.cpp's load progress, a fraction from 0 to 1, about once per percent. What it
+   * throws stops the load, and the load rejects with that error.
+   */
+  onProgress?: (fraction: number) => void;
   /**
    * Let the CPU backend repack quantized weights for its faster batched kernels
    * (`use_extra_bufts`). Those kernels round differently for a row depending on the rows around
@@ -60,6 +76,10 @@ export interface ModelInfo {
   specialTokens: SpecialTokens;
   /** All scalar GGUF metadata, as strings. */
   metadata: Readonly<Record<string, string>>;
+  /** Where the model runs: the GPU backend chosen at load (see ModelOptions.gpu), or `"cpu"`. */
+  backend: GpuKind | "cpu";
+  /** The GPU devices the model was given (empty on the CPU). */
+  devices: DeviceInfo[];
 }
 
 export interface TokenizeOptions {
@@ -69,11 +89,13 @@ export interface TokenizeOptions {
   parseSpecial?: boolean;
 }
 
-function toInfo(m: NativeModelMetadata): ModelInfo {
+function toInfo(m: NativeModelMetadata, gpu: GpuSelection): ModelInfo {
   // The model's shape as the public type lists it; what only the addon needs stays out.
   const { specialTokens: s, maxTokenTextBytes: _bytes, isRecurrent: _recurrent, hasEncoder: _encoder, ...rest } = m;
   return {
     ...rest,
+    backend: gpu.backend,
+    devices: gpu.devices.map((d) => ({ ...d })),
     specialTokens: {
       bos: s.bos,
       eos: s.eos,
@@ -85,6 +107,39 @@ function toInfo(m: NativeModelMetadata): ModelInfo {
       endOfGeneration: Array.from(s.eog),
     },
   };
+}
+
+/** Runs the native load with the options' AbortSignal and progress listener wired in. */
+async function loadWithSignal(model: NativeModel, options: ModelOptions): Promise<void> {
+  const { signal, onProgress } = options;
+  if (signal?.aborted) throw new LlamaError("the model load was aborted before it started", "ERR_ABORTED");
+  let listenerError: { error: unknown } | undefined;
+  const listener = onProgress
+    ? (fraction: number) => {
+        if (listenerError) return;
+        try {
+          onProgress(fraction);
+        } catch (error) {
+          listenerError = { error };
+          model.abortLoad();
+        }
+      }
+    : undefined;
+  const abort = () => model.abortLoad();
+  signal?.addEventListener("abort", abort, { once: true });
+  try {
+    await model.load(listener);
+  } catch (error) {
+    if (listenerError) throw listenerError.error;
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", abort);
+  }
+  if (listenerError) {
+    // The listener threw after the last progress call: the model loaded, but the caller asked to stop.
+    await model.dispose();
+    throw listenerError.error;
+  }
 }
 
 export class LlamaModel {
@@ -100,11 +155,11 @@ export class LlamaModel {
   #chatTemplate: ChatTemplate | undefined;
   #disposing: Promise<void> | undefined;
 
-  private constructor(path: string, native: NativeModel) {
+  private constructor(path: string, native: NativeModel, gpu: GpuSelection) {
     this.path = path;
     this._native = native;
     const metadata = native.metadata();
-    this.info = toInfo(metadata);
+    this.info = toInfo(metadata, gpu);
     this.#maxTokenTextBytes = metadata.maxTokenTextBytes;
   }
 
@@ -115,17 +170,21 @@ export class LlamaModel {
   static async load(path: string, options: ModelOptions = {}): Promise<LlamaModel> {
     if (typeof path !== "string" || path.length === 0) throw new TypeError("Expected a model path (string)");
     if (options.gpuLayers !== undefined && !Number.isInteger(options.gpuLayers)) throw new TypeError("Expected an integer for gpuLayers");
+    if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new TypeError("Expected a function for onProgress");
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError("Expected an AbortSignal for signal");
     const callSite = new Error();
     const { native } = getBinding();
+    const gpu = selectGpu(options.gpu ?? gpuFromEnvironment());
     const absolute = resolve(path);
     const model = new native.AddonModel(absolute, {
+      devices: gpu.devices.map((d) => d.name),
       gpuLayers: options.gpuLayers,
       useMmap: options.useMmap,
       useMlock: options.useMlock,
       repack: options.repack,
     });
-    await withCallSite(model.load(), callSite);
-    return new LlamaModel(absolute, model);
+    await withCallSite(loadWithSignal(model, options), callSite);
+    return new LlamaModel(absolute, model, gpu);
   }
 
   get disposed(): boolean {

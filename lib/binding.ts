@@ -4,17 +4,20 @@
 // and the ggml backends (CPU variants, GPU) are loaded from that same folder.
 import type { ContextInfo } from "./Context.js";
 import type { ModelInfo } from "./Model.js";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlamaError } from "./errors.js";
+import { NATIVE_LOG_LEVELS, watchLogger } from "./log.js";
 
 const require = createRequire(import.meta.url);
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 export interface NativeModelOptions {
   gpuLayers?: number;
+  /** Names of the devices to use ([]: the CPU only); absent: every device, llama.cpp's default. */
+  devices?: string[];
   useMmap?: boolean;
   useMlock?: boolean;
   vocabOnly?: boolean;
@@ -43,7 +46,10 @@ export type NativeModelMetadata = Omit<ModelInfo, "specialTokens" | "metadata"> 
 };
 
 export interface NativeModel {
-  load(): Promise<void>;
+  /** `onProgress` gets llama.cpp's load progress, 0 to 1 (about one call per percent). */
+  load(onProgress?: (fraction: number) => void): Promise<void>;
+  /** A running load stops at llama.cpp's next progress call and rejects with ERR_ABORTED. */
+  abortLoad(): void;
   metadata(): NativeModelMetadata;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Uint32Array;
   /** Off the JS thread; `limit` > 0: more tokens is ERR_CONTEXT_OVERFLOW. */
@@ -79,6 +85,8 @@ export interface NativeGuidance {
   gateRule: "majority" | "any";
   steerLayers: number[];
   steerShifts: Float32Array[];
+  /** Add the shift with the eval hook on every steered layer instead of llama.cpp's control vector. */
+  shiftByHook?: boolean;
 }
 
 export interface NativeGenerateOptions {
@@ -136,14 +144,21 @@ export interface NativeContext {
 }
 
 export interface NativeDevice {
+  /** ggml's device name, e.g. `CPU`, `CUDA0`, `Vulkan0`, `MTL0`. */
   name: string;
   description: string;
+  /** The backend's registry name: `CPU`, `CUDA`, `Vulkan`, `MTL`, ... */
+  backend: string;
   type: "cpu" | "gpu" | "other";
 }
 
 export interface NativeBinding {
   loadBackends(dir: string | null): NativeDevice[];
+  /** Loads one backend library (once per path); every device registered afterwards. */
+  loadBackendFile(path: string): { error: string | null; devices: NativeDevice[] };
   setLogLevel(level: number): void;
+  /** llama.cpp's log lines (at the level set) go to `handler(level 1-4, text)`; null: stderr. */
+  setLogHandler(handler: ((level: number, text: string) => void) | null): void;
   setErrorClass(ctor: new (message: string, code: string, status: number) => Error): void;
   systemInfo(): { llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; buildMode: "prebuilt" | "source" };
   AddonModel: new (path: string, options: NativeModelOptions) => NativeModel;
@@ -154,6 +169,7 @@ export interface LoadedBinding {
   native: NativeBinding;
   /** The .node file that was loaded. */
   path: string;
+  /** Every device the loaded backends see (GPU backends loaded later add theirs: lib/gpu.ts). */
   devices: NativeDevice[];
 }
 
@@ -171,10 +187,17 @@ export function unpackedPath(path: string): string {
 function candidatePaths(): string[] {
   const fromEnv = process.env.INFERALIGNER_BINARY;
   if (fromEnv) return [unpackedPath(resolve(fromEnv))];
+  const prebuilds = unpackedPath(join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`));
+  // prebuildify names the file after the package (inferaligner.node) or with tags (*.napi.node).
+  const shipped = existsSync(prebuilds)
+    ? readdirSync(prebuilds)
+        .filter((f) => f.endsWith(".node"))
+        .sort((a, b) => a.length - b.length)
+    : [];
   return [
-    join(packageRoot, "build", "Release", "inferaligner.node"),
-    join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`, "inferaligner.node"),
-  ].map(unpackedPath);
+    unpackedPath(join(packageRoot, "build", "Release", "inferaligner.node")),
+    ...(shipped.length > 0 ? shipped.map((f) => join(prebuilds, f)) : [join(prebuilds, "inferaligner.node")]),
+  ];
 }
 
 /** Loads the addon once per process (or per worker thread) and initialises its backends. */
@@ -202,13 +225,16 @@ export function getBinding(): LoadedBinding {
       failures.push(`${path}: no llama.cpp backend (libggml-cpu*, ...) loaded from ${dirname(path)}`);
       continue;
     }
+    // llama.cpp's log reaches the user's logger (setLogger), when there is one.
+    watchLogger((handler) => native.setLogHandler(handler ? (rank, text) => handler(NATIVE_LOG_LEVELS[rank] ?? "info", text) : null));
     loaded = { native, path, devices };
     return loaded;
   }
   throw new LlamaError(
     "the inferaligner native addon could not be loaded. Tried:\n  " +
       failures.join("\n  ") +
-      "\nBuild it with `npm run build:native` in the package folder (needs cmake and a C++ compiler), " +
+      "\nThe package ships a prebuilt addon for linux-x64 only; elsewhere build it with `npm run build:native` in the " +
+      "package folder (needs cmake, a C++17 compiler, git, and node-llama-cpp and cmake-js installed beside it), " +
       "or set INFERALIGNER_BINARY to a built inferaligner.node.",
     "ERR_BINDING",
   );

@@ -21,6 +21,7 @@ export type LlamaErrorCode =
   | "ERR_VECTOR_FILE"
   | "ERR_VECTOR_MISMATCH"
   | "ERR_BINDING"
+  | "ERR_GPU_UNAVAILABLE"
   | "ERR_INTERNAL";
 
 export class LlamaError extends Error {

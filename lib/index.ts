@@ -16,6 +16,8 @@ export {
 export type { GenerateOptions, GenerationChunk, GenerationResult, GenerationTimings, SamplingOptions, StopReason } from "./generation.js";
 export { LlamaError, GenerationAbortedError, type LlamaErrorCode } from "./errors.js";
 export { setLogLevel } from "./binding.js";
+export { setLogger, type LogHandler, type LogLevel } from "./log.js";
+export type { DeviceInfo, GpuChoice, GpuKind } from "./gpu.js";
 export {
   resolveGuidance,
   DEFAULT_ALPHA_RELATIVE,

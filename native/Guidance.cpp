@@ -42,6 +42,7 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   else ThrowRangeError(env, "guidance score must be cosine or projection");
   if (g.mode == Mode::Off) return g;
 
+  g.shiftByHook = o.Get("shiftByHook").ToBoolean().Value();
   const Napi::Value rule = o.Get("gateRule");
   if (rule.IsUndefined() || rule.ToString().Utf8Value() == "majority") g.gateRule = GateRule::Majority;
   else if (rule.ToString().Utf8Value() == "any") g.gateRule = GateRule::Any;

@@ -29,6 +29,9 @@ struct GuidanceOptions {
   std::vector<int32_t> captureLayers;              // the distinct gate blocks, in first-seen order
   std::vector<int32_t> steerLayers;
   std::vector<std::vector<float>> steerShifts;  // alpha * theta_l, per steered layer
+  // The shift on every steered layer through the eval hook rather than llama.cpp's control vector
+  // (set for Vulkan, where setting the control vector again after a decode corrupts the heap).
+  bool shiftByHook = false;
 
   bool active() const { return mode != Mode::Off; }
   // Throws a Napi TypeError/RangeError for anything malformed.

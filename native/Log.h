@@ -3,6 +3,8 @@
 // forwards lines to stderr only at or above the level the user chose (silent by default).
 #pragma once
 
+#include <napi.h>
+
 #include <string>
 
 namespace inferaligner {
@@ -10,6 +12,9 @@ namespace inferaligner {
 // 0 = none, 1 = error, 2 = warn, 3 = info, 4 = debug.
 void SetLogLevel(int level);
 void InstallLogCallback();
+// Lines at or above the level go to `handler(rank, text)` (a JS function, on its thread) instead
+// of stderr; anything but a function restores stderr.
+void SetLogHandler(Napi::Env env, const Napi::Value& handler);
 
 // Recent error/warning lines logged by the current thread; Begin clears them.
 void BeginLogCapture();

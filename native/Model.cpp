@@ -16,6 +16,7 @@ Napi::Function AddonModel::Init(Napi::Env env) {
   Napi::Function ctor = DefineClass(env, "AddonModel",
       {
           InstanceMethod<&AddonModel::JS_Load>("load"),
+          InstanceMethod<&AddonModel::JS_AbortLoad>("abortLoad"),
           InstanceMethod<&AddonModel::JS_Metadata>("metadata"),
           InstanceMethod<&AddonModel::JS_Tokenize>("tokenize"),
           InstanceMethod<&AddonModel::JS_TokenizeAsync>("tokenizeAsync"),
@@ -56,6 +57,18 @@ AddonModel::AddonModel(const Napi::CallbackInfo& info) : ObjectWrap<AddonModel>(
     }
     params.vocab_only = OptBool(o, "vocabOnly", params.vocab_only);
     params.use_extra_bufts = OptBool(o, "repack", params.use_extra_bufts);
+    // devices: the names of the devices to use (none: the CPU only); absent: llama.cpp's choice.
+    if (o.Has("devices") && o.Get("devices").IsArray()) {
+      Napi::Array names = o.Get("devices").As<Napi::Array>();
+      for (uint32_t i = 0; i < names.Length(); i++) {
+        const std::string name = names.Get(i).ToString().Utf8Value();
+        ggml_backend_dev_t dev = ggml_backend_dev_by_name(name.c_str());
+        if (!dev) ThrowError(env, ErrorCode::InvalidArgument, "no ggml device is named " + name);
+        devices.push_back(dev);
+      }
+      devices.push_back(nullptr);
+      params.devices = devices.data();
+    }
   }
 }
 
@@ -74,10 +87,20 @@ Napi::Value AddonModel::JS_Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed) ThrowError(env, ErrorCode::Disposed, "the model has been disposed");
   if (model || loading) ThrowError(env, ErrorCode::Internal, "the model is already loaded or loading");
+  if (!info[0].IsUndefined() && !info[0].IsFunction())
+    ThrowTypeError(env, "the load progress listener must be a function");
   loading = true;
-  auto* worker = new LoadModelWorker(env, this, info.This().As<Napi::Object>());
+  auto* worker = new LoadModelWorker(env, this, info.This().As<Napi::Object>(),
+      info[0].IsFunction() ? info[0].As<Napi::Function>() : Napi::Function());
   worker->Queue();
   return worker->Promise();
+}
+
+// abortLoad(): a running load() stops at llama.cpp's next progress call and rejects with
+// ERR_ABORTED; before load() it makes load() reject at once.
+Napi::Value AddonModel::JS_AbortLoad(const Napi::CallbackInfo& info) {
+  loadAbort.store(true);
+  return info.Env().Undefined();
 }
 
 static std::string MetaString(const llama_model* model, const char* key) {

@@ -24,18 +24,21 @@ class AddonModel : public Napi::ObjectWrap<AddonModel> {
   const llama_vocab* vocab = nullptr;
   std::string path;
   llama_model_params params{};
-  std::vector<llama_token> eogTokens;  // every end-of-generation token, found once at load
+  std::vector<ggml_backend_dev_t> devices;  // params.devices points here (null-terminated) when chosen
+  std::vector<llama_token> eogTokens;       // every end-of-generation token, found once at load
   std::atomic<int> liveContexts{0};
   std::atomic<int> activeJobs{0};  // running off-thread work that reads the model (tokenizations)
   int32_t maxTokenTextBytes = 0;   // longest vocabulary entry, found once at load
   bool disposed = false;
   bool loading = false;
+  std::atomic<bool> loadAbort{false};  // set by abortLoad(); read by the loading thread
 
   // Throws ERR_DISPOSED / a TypeError unless the model is loaded and usable.
   void CheckUsable(Napi::Env env) const;
 
  private:
   Napi::Value JS_Load(const Napi::CallbackInfo& info);
+  Napi::Value JS_AbortLoad(const Napi::CallbackInfo& info);
   Napi::Value JS_Metadata(const Napi::CallbackInfo& info);
   Napi::Value JS_Tokenize(const Napi::CallbackInfo& info);
   Napi::Value JS_TokenizeAsync(const Napi::CallbackInfo& info);

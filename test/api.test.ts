@@ -30,6 +30,7 @@ const ROOT_RUNTIME_NAMES = [
   "resolveChatTemplate",
   "resolveGuidance",
   "setLogLevel",
+  "setLogger",
   "streamOf",
   "writeVectorFile",
 ];

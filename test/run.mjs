@@ -7,6 +7,9 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 
 register();
+// The suites run on the CPU unless told otherwise (a development install has node-llama-cpp's GPU
+// packages, which gpu "auto" would try); the GPU tests choose their backend explicitly.
+process.env.INFERALIGNER_GPU ??= "cpu";
 const testDir = fileURLToPath(new URL(".", import.meta.url));
 const filters = process.argv.slice(2);
 

@@ -15,7 +15,7 @@ import { ChatSession } from "../ChatSession.js";
 import { builtinPromptSet } from "../data/builtinPrompts.js";
 import { getBinding } from "../binding.js";
 import { resolveGuidance, type ResolvedGuidance } from "../guidance.js";
-import { LlamaModel } from "../Model.js";
+import { LlamaModel, type ModelInfo, type ModelOptions } from "../Model.js";
 import type { LlamaContext } from "../Context.js";
 import { extractSafetyVectors, renderPrompt } from "../vectors/extract.js";
 import { writeVectorFile } from "../vectors/vectorFile.js";
@@ -41,6 +41,8 @@ export interface BenchOptions {
   reps?: number;
   /** Defaults to min(2, available parallelism). */
   threads?: number;
+  /** Where the model runs (ModelOptions.gpu, gpuLayers); node-llama-cpp is given the same GPU kind. */
+  load?: Pick<ModelOptions, "gpu" | "gpuLayers">;
   /** Generated tokens per sample. Defaults to `64`. */
   genTokens?: number;
   /** The target's vector file; extracted from the built-in sets into `scratchVectorFile` when absent. */
@@ -100,8 +102,8 @@ export async function sampleEngine(context: LlamaContext, tokens: number[], genT
 }
 
 /** The plain-engine sample of a child process (`inferaligner bench --child-sample`), for another build. */
-export async function childSample(modelPath: string, threads: number, genTokens: number): Promise<Sample> {
-  const model = await LlamaModel.load(modelPath);
+export async function childSample(modelPath: string, threads: number, genTokens: number, load: Pick<ModelOptions, "gpu" | "gpuLayers"> = {}): Promise<Sample> {
+  const model = await LlamaModel.load(modelPath, load);
   try {
     const context = await model.createContext({ contextSize: 2048, batchSize: 512, threads });
     const tokens = new ChatSession(context).promptTokens(BENCH_PROMPTS.harmless);
@@ -117,7 +119,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const threads = o.threads ?? Math.min(2, os.availableParallelism());
   const genTokens = o.genTokens ?? 64;
   const log = o.log ?? (() => {});
-  const model = await LlamaModel.load(o.modelPath);
+  const model = await LlamaModel.load(o.modelPath, o.load ?? {});
   let disposeNodeLlamaCpp: (() => Promise<void>) | undefined;
   try {
     const context = await model.createContext({ contextSize: 2048, batchSize: 512, threads });
@@ -126,7 +128,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const gate = o.gate || (await extractBenchVectors(model, o.scratchVectorFile, threads, log));
     const configs = guidanceConfigs(context, gate, { harmless, harmful }, genTokens);
     if (o.nodeLlamaCpp !== false) {
-      const nlc = await nodeLlamaCppConfig(o.modelPath, threads, harmless, genTokens);
+      const nlc = await nodeLlamaCppConfig(o.modelPath, threads, harmless, genTokens, model.info.backend, o.load?.gpuLayers);
       disposeNodeLlamaCpp = nlc.dispose;
       configs.push(nlc.config);
     }
@@ -199,17 +201,23 @@ async function nodeLlamaCppConfig(
   threads: number,
   harmless: number[],
   genTokens: number,
+  backend: ModelInfo["backend"],
+  gpuLayers: number | undefined,
 ): Promise<{ config: BenchConfig; dispose: () => Promise<void> }> {
-  const nlcMod = await import("node-llama-cpp");
+  // A development dependency (and an optional peer of the package): users comparing install it.
+  const nlcMod = await import("node-llama-cpp").catch((error: unknown) => {
+    throw new Error(`the node-llama-cpp comparison needs node-llama-cpp installed (or pass --no-node-llama-cpp): ${(error as Error).message}`);
+  });
+  // The same device as ours: node-llama-cpp's own loader finds the same GPU package.
   const nlc = await nlcMod.getLlama({
-    gpu: false,
+    gpu: backend === "cpu" ? false : backend,
     build: "never",
     usePrebuiltBinaries: true,
     skipDownload: true,
     logLevel: nlcMod.LlamaLogLevel.error,
     maxThreads: threads,
   });
-  const nlcModel = await nlc.loadModel({ modelPath });
+  const nlcModel = await nlc.loadModel({ modelPath, ...(gpuLayers !== undefined ? { gpuLayers } : {}) });
   let nlcContext;
   try {
     nlcContext = await nlcModel.createContext({ contextSize: 2048, batchSize: 512, threads });

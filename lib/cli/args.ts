@@ -1,6 +1,7 @@
 // Small helpers for CLI option values; bad values become UsageErrors (exit code 2).
 import { readFileSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
+import type { GpuChoice } from "../gpu.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -56,6 +57,7 @@ export function templateOption(path: string | undefined): string | undefined {
 export const COMMON_FLAGS = {
   model: { type: "string" },
   out: { type: "string" },
+  gpu: { type: "string" },
   "gpu-layers": { type: "string" },
   threads: { type: "string" },
   "context-size": { type: "string" },
@@ -78,10 +80,24 @@ export function flags<K extends keyof typeof COMMON_FLAGS>(...names: K[]): Pick<
   return Object.fromEntries(names.map((name) => [name, COMMON_FLAGS[name]])) as Pick<typeof COMMON_FLAGS, K>;
 }
 
-/** What `--threads`, `--context-size` and `--gpu-layers` say, as model and context options. */
-export function engineOptions(values: { threads?: string | undefined; "context-size"?: string | undefined; "gpu-layers"?: string | undefined }) {
+/** `--gpu auto|cuda|vulkan|metal|cpu` (`false` and `off` also mean the CPU); absent: INFERALIGNER_GPU, else auto. */
+export function gpuOption(value: string | undefined): GpuChoice | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === "cpu" || v === "false" || v === "off") return false;
+  if (v === "auto" || v === "cuda" || v === "vulkan" || v === "metal") return v;
+  throw new UsageError(`--gpu expects auto, cuda, vulkan, metal or cpu, got '${value}'`);
+}
+
+/** What `--threads`, `--context-size`, `--gpu` and `--gpu-layers` say, as model and context options. */
+export function engineOptions(values: {
+  threads?: string | undefined;
+  "context-size"?: string | undefined;
+  gpu?: string | undefined;
+  "gpu-layers"?: string | undefined;
+}) {
   return {
-    model: { gpuLayers: intOption("--gpu-layers", values["gpu-layers"]) },
+    model: { gpu: gpuOption(values.gpu), gpuLayers: intOption("--gpu-layers", values["gpu-layers"]) },
     context: { threads: positiveIntOption("--threads", values.threads), contextSize: positiveIntOption("--context-size", values["context-size"]) },
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { childSample, formatBenchTable, runBench } from "../bench/runBench.js";
-import { UsageError, flags, positiveIntOption } from "./args.js";
+import { UsageError, engineOptions, flags, positiveIntOption } from "./args.js";
 
 export const benchHelp = `Usage: inferaligner bench --model <gguf> [options]
 
@@ -15,6 +15,8 @@ against this run's plain engine on the same prompt.
 
 Options:
   --model <gguf>          model file (required)
+  --gpu <kind>            auto (default), cuda, vulkan, metal or cpu: where the model runs
+  --gpu-layers <n>        layers to offload to a GPU
   --gate <vectors.gguf>   the model's vector file (default: extracted from the built-in prompt sets)
   --reps <n>              repetitions per configuration (default 5)
   --threads <n>           CPU threads (default min(2, cores))
@@ -31,7 +33,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      ...flags("model", "threads", "help"),
+      ...flags("model", "gpu", "gpu-layers", "threads", "help"),
       gate: { type: "string" },
       reps: { type: "string" },
       tokens: { type: "string" },
@@ -52,7 +54,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (reps < 1 || genTokens < 2) throw new UsageError("--reps must be >= 1 and --tokens >= 2");
   if (values["child-sample"]) {
     // Internal: one plain sample of this process's build, for --compare-binary.
-    process.stdout.write(JSON.stringify(await childSample(values.model, threads ?? 2, genTokens)) + "\n");
+    process.stdout.write(JSON.stringify(await childSample(values.model, threads ?? 2, genTokens, engineOptions(values).model)) + "\n");
     return;
   }
   let compareBinary: { label: string; path: string } | undefined;
@@ -63,6 +65,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
   const result = await runBench({
     modelPath: values.model,
+    load: engineOptions(values).model,
     reps,
     genTokens,
     ...(threads !== undefined ? { threads } : {}),

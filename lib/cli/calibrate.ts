@@ -36,6 +36,7 @@ Options:
   --refusal-markers <file>  JSON list (or .txt lines) of refusal markers for the keyword judge
   --gate-layers <l,...>  --score cosine|projection  --threshold <t>   gate options, as in generate
   --threads <n>           CPU threads
+  --gpu <kind>            auto (default), cuda, vulkan, metal or cpu: where the model runs
   --gpu-layers <n>        layers to offload to a GPU
   --save                  write the chosen setting into the steer file as its defaults
   --json                  print the result as JSON
@@ -62,7 +63,7 @@ function ranges(text: string, layerCount: number): Array<[number, number]> {
 }
 
 const calibrateFlags = {
-  ...flags("model", "gpu-layers", "threads", "val-harmful", "val-harmless", "limit", "field", "max-tokens", "refusal-markers", "json", "help"),
+  ...flags("model", "gpu", "gpu-layers", "threads", "val-harmful", "val-harmless", "limit", "field", "max-tokens", "refusal-markers", "json", "help"),
   alphas: { type: "string" },
   "layer-ranges": { type: "string" },
   target: { type: "string" },

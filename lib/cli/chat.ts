@@ -23,6 +23,7 @@ Options:
   --seed <n>            sampler seed
   --threads <n>         CPU threads
   --context-size <n>    context size in tokens
+  --gpu <kind>          auto (default), cuda, vulkan, metal or cpu: where the model runs
   --gpu-layers <n>      layers to offload to a GPU
   -h, --help            this help
 
@@ -34,7 +35,7 @@ export function formatGate(gate: GateReport): string {
 }
 
 const chatFlags = {
-  ...flags("model", "gpu-layers", "threads", "context-size", "system", "chat-template", "max-tokens", "temperature", "seed", "help"),
+  ...flags("model", "gpu", "gpu-layers", "threads", "context-size", "system", "chat-template", "max-tokens", "temperature", "seed", "help"),
   ...guidanceFlags,
 } as const;
 

@@ -8,7 +8,7 @@ import { buildEvalItems, type EvalItem } from "../eval/items.js";
 import { KeywordJudge, ModelJudge, readRefusalMarkers, type Verdict } from "../eval/judges.js";
 import { computeReport, writeReport, type JudgeInfo } from "../eval/report.js";
 import { runEval, type EvalConfigName, type EvalProgress, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
-import { LlamaModel } from "../Model.js";
+import { LlamaModel, type ModelOptions } from "../Model.js";
 import { extractSafetyVectors, hashFile } from "../vectors/extract.js";
 import { readVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
 import { EVAL_MODES, isOneOf } from "../vocabulary.js";
@@ -55,13 +55,14 @@ Options:
   --system <text>         system prompt
   --threads <n>           CPU threads
   --context-size <n>      context size (default: model's, at most 4096)
+  --gpu <kind>            auto (default), cuda, vulkan, metal or cpu: where the model runs
   --gpu-layers <n>        layers to offload to a GPU (the target model)
   -h, --help              this help
 
 ${guidanceHelp.replace(/ {2}--mode [^\n]*\n/, "")}`;
 
 const evalFlags = {
-  ...flags("model", "out", "gpu-layers", "threads", "context-size", "system", "max-tokens", "field", "limit", "placeholder", "refusal-markers", "help"),
+  ...flags("model", "out", "gpu", "gpu-layers", "threads", "context-size", "system", "max-tokens", "field", "limit", "placeholder", "refusal-markers", "help"),
   harmful: { type: "string" },
   "jailbreak-templates": { type: "string" },
   "jailbreak-questions": { type: "string" },
@@ -100,7 +101,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const model = await LlamaModel.load(modelPath, engine.model);
   try {
     let steer = values.steer;
-    if (values["aligned-model"] !== undefined) steer = await alignedVectors(values["aligned-model"], out, threads);
+    if (values["aligned-model"] !== undefined) steer = await alignedVectors(values["aligned-model"], out, threads, engine.model);
     const config: EvalRunConfig = {
       guidance: { ...guidance, gate, ...(steer !== undefined ? { steer } : {}) } as EvalRunConfig["guidance"],
       modes,
@@ -121,7 +122,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       const judgePath = values["judge-model"]!;
       const judgeSha = await hashFile(judgePath);
       judge.model = { file: basename(judgePath), sha256: judgeSha };
-      modelVerdicts = await judgeWithModel(judgePath, judgeSha, out, items, records, threads);
+      modelVerdicts = await judgeWithModel(judgePath, judgeSha, out, items, records, threads, engine.model);
     }
     const report = computeReport({ items, records, identity, keyword, judge, ...(modelVerdicts ? { modelVerdicts } : {}), excluded });
     const paths = writeReport(out, report);
@@ -173,11 +174,11 @@ function evalItemsOf(values: EvalValues) {
 }
 
 /** Vectors of the aligned model from the built-in prompt sets, cached in the output directory. */
-async function alignedVectors(path: string, out: string, threads: number | undefined): Promise<string> {
+async function alignedVectors(path: string, out: string, threads: number | undefined, load: ModelOptions): Promise<string> {
   const file = join(out, "aligned-vectors.gguf");
   const sha = await hashFile(path);
   if (existsSync(file) && readVectorFile(file).source.sha256 === sha) return file;
-  const aligned = await LlamaModel.load(path);
+  const aligned = await LlamaModel.load(path, load);
   try {
     const bar = progressBar("aligned vectors");
     const vectors = await extractSafetyVectors(aligned, {
@@ -202,6 +203,7 @@ async function judgeWithModel(
   items: readonly EvalItem[],
   records: readonly EvalRecord[],
   threads: number | undefined,
+  load: ModelOptions,
 ): Promise<Map<string, Verdict>> {
   const cache = join(out, "judgments.jsonl");
   const verdicts = new Map<string, Verdict>();
@@ -221,7 +223,7 @@ async function judgeWithModel(
     (r) => (r.set === "harmful" || r.set === "jailbreak") && r.stopReason !== "error" && r.stopReason !== "refused" && !verdicts.has(`${r.config}|${r.key}`),
   );
   if (todo.length === 0) return verdicts;
-  const judgeModel = await LlamaModel.load(path);
+  const judgeModel = await LlamaModel.load(path, load);
   try {
     const context = await judgeModel.createContext({ threads });
     const judge = new ModelJudge(context);

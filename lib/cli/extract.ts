@@ -41,6 +41,7 @@ Options:
   --false-open-budget <share>  the default gate threshold opens at most this share of the harmless
                           calibration and validation prompts (default 0.03)
   --threads <n>           CPU threads
+  --gpu <kind>            auto (default), cuda, vulkan, metal or cpu: where the model runs
   --gpu-layers <n>        layers to offload to a GPU
   --sequences <n>         prompts per decode (default 16)
   --json                  print the summary as JSON
@@ -54,7 +55,7 @@ validation accuracy and ROC AUC, and the suggested gate layer and steered layer 
 `;
 
 const extractFlags = {
-  ...flags("model", "out", "gpu-layers", "threads", "chat-template", "field", "limit", "placeholder", "val-harmful", "val-harmless", "json", "help"),
+  ...flags("model", "out", "gpu", "gpu-layers", "threads", "chat-template", "field", "limit", "placeholder", "val-harmful", "val-harmless", "json", "help"),
   harmful: { type: "string" },
   harmless: { type: "string" },
   "val-limit": { type: "string" },

@@ -28,6 +28,7 @@ Options:
   --seed <n>            sampler seed
   --threads <n>         CPU threads (default: all)
   --context-size <n>    context size in tokens (default: model's, at most 4096)
+  --gpu <kind>          auto (default), cuda, vulkan, metal or cpu: where the model runs
   --gpu-layers <n>      layers to offload to a GPU
   --json                one JSON object per prompt per line:
                         {"prompt","text","promptTokens","tokens","timings":{...},"gate":{...}}
@@ -36,7 +37,22 @@ Options:
 ${guidanceHelp}`;
 
 const generateFlags = {
-  ...flags("model", "gpu-layers", "threads", "context-size", "chat-template", "system", "max-tokens", "temperature", "seed", "field", "limit", "json", "help"),
+  ...flags(
+    "model",
+    "gpu",
+    "gpu-layers",
+    "threads",
+    "context-size",
+    "chat-template",
+    "system",
+    "max-tokens",
+    "temperature",
+    "seed",
+    "field",
+    "limit",
+    "json",
+    "help",
+  ),
   prompt: { type: "string" },
   prompts: { type: "string" },
   raw: { type: "boolean", default: false },

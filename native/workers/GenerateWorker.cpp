@@ -139,8 +139,8 @@ void GenerateWorker::ApplyShift() {
   int32_t lo = n_layer, hi = 0;
   for (size_t i = 0; i < guidance_.steerLayers.size(); i++) {
     const int32_t l = guidance_.steerLayers[i];
-    if (l == 0) {
-      c.layerHook()->SetShift(0, guidance_.steerShifts[i]);
+    if (l == 0 || guidance_.shiftByHook) {
+      c.layerHook()->SetShift(l, guidance_.steerShifts[i]);
       continue;
     }
     std::copy(guidance_.steerShifts[i].begin(), guidance_.steerShifts[i].end(),
@@ -159,8 +159,12 @@ void GenerateWorker::ApplyShift() {
 void GenerateWorker::ClearShift() {
   if (!shifted_) return;
   AddonContext& c = *context_;
-  llama_set_adapter_cvec(c.ctx(), nullptr, 0, llama_model_n_embd(c.llamaModel()), 0, 0);
-  c.layerHook()->SetShift(0, {});
+  if (guidance_.shiftByHook) {
+    for (const int32_t layer : guidance_.steerLayers) c.layerHook()->SetShift(layer, {});
+  } else {
+    llama_set_adapter_cvec(c.ctx(), nullptr, 0, llama_model_n_embd(c.llamaModel()), 0, 0);
+    c.layerHook()->SetShift(0, {});
+  }
   shifted_ = false;
 }
 

@@ -15,8 +15,37 @@
 
 namespace inferaligner {
 
-LoadModelWorker::LoadModelWorker(Napi::Env env, AddonModel* model, Napi::Object owner)
-    : PromiseWorker(env, "inferaligner:LoadModel", owner), model_(model) {}
+LoadModelWorker::LoadModelWorker(Napi::Env env, AddonModel* model, Napi::Object owner, Napi::Function onProgress)
+    : StreamingPromiseWorker(env, "inferaligner:LoadModel", owner), model_(model) {
+  if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+}
+
+// On the loading thread, from inside llama_model_load_from_file: false cancels the load.
+bool LoadModelWorker::OnLoadProgress(float fraction, void* user) {
+  auto* self = static_cast<LoadModelWorker*>(user);
+  if (self->model_->loadAbort.load()) return false;
+  // A few hundred calls for a large model: one event per percent is plenty for a progress bar.
+  if (self->progress_ && !self->onProgress_.IsEmpty() && (fraction >= self->lastSent_ + 0.01f || fraction >= 1.0f) &&
+      fraction != self->lastSent_) {
+    self->lastSent_ = fraction;
+    self->progress_->Send(&fraction, 1);
+  }
+  return true;
+}
+
+void LoadModelWorker::OnEvents(Napi::Env env, const float* events, size_t count) {
+  if (onProgress_.IsEmpty()) return;
+  for (size_t i = 0; i < count; i++) {
+    // The JS layer wraps the user's listener and catches what it throws; this is a backstop, so
+    // that an exception cannot escape into node-addon-api: it cancels the load.
+    try {
+      onProgress_.Call({Napi::Number::New(env, events[i])});
+    } catch (const Napi::Error&) {
+      model_->loadAbort.store(true);
+      return;
+    }
+  }
+}
 
 // Checks the file before llama.cpp sees it, so that the common mistakes get precise codes:
 // llama.cpp reports every failure as a null model and explains only in its log.
@@ -135,7 +164,12 @@ static bool VocabularyLoads(const std::string& path) {
   return true;
 }
 
-void LoadModelWorker::Run() {
+void LoadModelWorker::Run(const Progress& progress) {
+  progress_ = &progress;
+  struct ProgressReset {
+    LoadModelWorker* w;
+    ~ProgressReset() { w->progress_ = nullptr; }
+  } reset{this};
   const std::string& path = model_->path;
   CheckModelFile(path);
   const std::string arch = ReadArchitecture(path);
@@ -143,7 +177,12 @@ void LoadModelWorker::Run() {
   // may have taken the log callback; llama.cpp explains load failures only there.
   InstallLogCallback();
   BeginLogCapture();
-  llama_model* m = llama_model_load_from_file(path.c_str(), model_->params);
+  llama_model_params params = model_->params;
+  params.progress_callback = &LoadModelWorker::OnLoadProgress;
+  params.progress_callback_user_data = this;
+  if (model_->loadAbort.load()) throw AddonError(ErrorCode::Aborted, "the model load was aborted");
+  llama_model* m = llama_model_load_from_file(path.c_str(), params);
+  if (!m && model_->loadAbort.load()) throw AddonError(ErrorCode::Aborted, "the model load was aborted");
   if (!m) {
     const std::string log = CapturedLog();
     const std::string detail = log.empty() ? "" : ": " + log;

@@ -7,16 +7,24 @@ namespace inferaligner {
 
 class AddonModel;
 
-class LoadModelWorker : public PromiseWorker {
+// llama.cpp's load progress (0..1), streamed to the optional JS listener; AddonModel's abortLoad()
+// (an AbortSignal) cancels the load through llama.cpp's progress callback: ERR_ABORTED.
+class LoadModelWorker : public StreamingPromiseWorker<float> {
  public:
-  LoadModelWorker(Napi::Env env, AddonModel* model, Napi::Object owner);
+  LoadModelWorker(Napi::Env env, AddonModel* model, Napi::Object owner, Napi::Function onProgress);
 
  protected:
-  void Run() override;
+  void Run(const Progress& progress) override;
+  void OnEvents(Napi::Env env, const float* events, size_t count) override;
   void Finish() override;
 
  private:
+  static bool OnLoadProgress(float fraction, void* user);
+
   AddonModel* model_;
+  Napi::FunctionReference onProgress_;
+  const Progress* progress_ = nullptr;  // set while Run() is on the stack
+  float lastSent_ = -1.0f;
 };
 
 }  // namespace inferaligner
