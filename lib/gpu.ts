@@ -106,6 +106,12 @@ function tryKind(kind: GpuKind): { devices: NativeDevice[]; reasons: string[]; i
   if (devices.length > 0) return { devices, reasons: [], installed: true };
   const reasons: string[] = [];
   let installed = false;
+  // A source build links ggml statically: a backend library loaded now would bring a second copy
+  // of ggml-base into the process, with registries of its own.
+  if (binding.native.systemInfo().buildMode === "source") {
+    reasons.push(`this addon was built from source with llama.cpp linked in (CPU only), so it cannot load GPU backends at run time; use the prebuilt addon`);
+    return { devices, reasons, installed: true };
+  }
   for (const name of packagesOf(kind)) {
     const pkg = packageFolder(name);
     if (!pkg) continue;
