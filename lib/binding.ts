@@ -87,6 +87,8 @@ export interface NativeGuidance {
   steerShifts: Float32Array[];
   /** Add the shift with the eval hook on every steered layer instead of llama.cpp's control vector. */
   shiftByHook?: boolean;
+  /** Decide the gate and shift in the prompt's own pass where possible (default true); false: the rollback path. */
+  onePass?: boolean;
 }
 
 export interface NativeGenerateOptions {

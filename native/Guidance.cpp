@@ -43,6 +43,7 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   if (g.mode == Mode::Off) return g;
 
   g.shiftByHook = o.Get("shiftByHook").ToBoolean().Value();
+  g.onePass = !o.Has("onePass") || o.Get("onePass").ToBoolean().Value();
   const Napi::Value rule = o.Get("gateRule");
   if (rule.IsUndefined() || rule.ToString().Utf8Value() == "majority") g.gateRule = GateRule::Majority;
   else if (rule.ToString().Utf8Value() == "any") g.gateRule = GateRule::Any;

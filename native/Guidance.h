@@ -32,6 +32,9 @@ struct GuidanceOptions {
   // The shift on every steered layer through the eval hook rather than llama.cpp's control vector
   // (set for Vulkan, where setting the control vector again after a decode corrupts the heap).
   bool shiftByHook = false;
+  // Decide the gate and shift in the prompt's own pass where the configuration allows it (issue 15);
+  // false keeps the rollback path (the one-pass oracle test compares the two).
+  bool onePass = true;
 
   bool active() const { return mode != Mode::Off; }
   // Throws a Napi TypeError/RangeError for anything malformed.

@@ -40,6 +40,27 @@ void LayerHook::SetShift(int32_t layer, std::vector<float> shift) {
   else shifts_[layer] = std::move(shift);
 }
 
+void LayerHook::ArmGatedShift(GatedShift gated) {
+  gated_ = std::make_unique<GatedShift>(std::move(gated));
+  gatedDecided_ = false;
+  gatedOpen_ = false;
+}
+
+void LayerHook::AddToRows(ggml_tensor* t, int64_t fromRow, const std::vector<float>& shift) {
+  const int64_t nRows = t->ne[1];
+  if (fromRow >= nRows) return;
+  const size_t rowBytes = static_cast<size_t>(nEmbd_) * sizeof(float);
+  const size_t offset = static_cast<size_t>(fromRow) * rowBytes;
+  const size_t bytes = static_cast<size_t>(nRows - fromRow) * rowBytes;
+  scratch_.resize(static_cast<size_t>(nRows - fromRow) * nEmbd_);
+  ggml_backend_tensor_get(t, scratch_.data(), offset, bytes);
+  for (int64_t r = 0; r < nRows - fromRow; r++) {
+    float* row = scratch_.data() + r * nEmbd_;
+    for (int32_t i = 0; i < nEmbd_; i++) row[i] += shift[i];
+  }
+  ggml_backend_tensor_set(t, scratch_.data(), offset, bytes);
+}
+
 void LayerHook::ResetSeen() {
   seen_.assign(nLayer_, false);
   error_.clear();
@@ -72,7 +93,8 @@ bool LayerHook::OnTensor(ggml_tensor* t, bool ask) {
   if (layer < 0) return ask ? false : true;
   const auto captureIt = std::find(captureLayers_.begin(), captureLayers_.end(), layer);
   const auto shiftIt = shifts_.find(layer);
-  const bool wanted = captureIt != captureLayers_.end() || shiftIt != shifts_.end();
+  const bool gatedLayer = gated_ && (layer == gated_->decideAfter || gated_->shifts.count(layer) > 0);
+  const bool wanted = captureIt != captureLayers_.end() || shiftIt != shifts_.end() || gatedLayer;
   if (ask) return wanted;
   if (!wanted) return true;
   if (!seen_.empty()) seen_[layer] = true;
@@ -86,15 +108,11 @@ bool LayerHook::OnTensor(ggml_tensor* t, bool ask) {
   const size_t rowBytes = static_cast<size_t>(nEmbd_) * sizeof(float);
 
   // Shift first: capture then sees the steered stream, as later layers do.
-  if (shiftIt != shifts_.end() && nRows > 0) {
-    scratch_.resize(static_cast<size_t>(nRows) * nEmbd_);
-    ggml_backend_tensor_get(t, scratch_.data(), 0, nRows * rowBytes);
-    const float* shift = shiftIt->second.data();
-    for (int64_t r = 0; r < nRows; r++) {
-      float* row = scratch_.data() + r * nEmbd_;
-      for (int32_t i = 0; i < nEmbd_; i++) row[i] += shift[i];
-    }
-    ggml_backend_tensor_set(t, scratch_.data(), 0, nRows * rowBytes);
+  if (shiftIt != shifts_.end() && nRows > 0) AddToRows(t, 0, shiftIt->second);
+  if (gated_ && gatedOpen_) {
+    const auto gatedIt = gated_->shifts.find(layer);
+    if (gatedIt != gated_->shifts.end())
+      AddToRows(t, nRows == gated_->ubatchRows ? gated_->firstRow : 0, gatedIt->second);
   }
 
   if (captureIt != captureLayers_.end()) {
@@ -124,6 +142,12 @@ bool LayerHook::OnTensor(ggml_tensor* t, bool ask) {
         ggml_backend_tensor_get(t, out.back().data(), static_cast<size_t>(r) * rowBytes, rowBytes);
       }
     }
+  }
+  if (gated_ && layer == gated_->decideAfter && !gatedDecided_) {
+    std::vector<std::vector<float>> lastRows;
+    for (const auto& rows : captured_) lastRows.push_back(rows.empty() ? std::vector<float>() : rows.back());
+    gatedDecided_ = true;
+    gatedOpen_ = gated_->decide(lastRows);
   }
   return true;
 }

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,7 +33,26 @@ class LayerHook : public EvalHook {
   // Adds `shift` (n_embd floats) to every row of `layer`'s output; empty clears.
   void SetShift(int32_t layer, std::vector<float> shift);
   void ClearShifts() { shifts_.clear(); }
-  bool active() const { return !captureLayers_.empty() || !shifts_.empty(); }
+
+  // One-pass guidance: the gate is decided inside the decode, right after the last gate block's
+  // output (captured with SetCaptureLastRow), and when it opens the shift goes onto every later
+  // steered block's output in the same pass: no second prefill. Rows before `firstRow` belong to
+  // earlier turns and stay unshifted (the last block, which keeps only output rows, is shifted
+  // whole: its rows are the turn's last token).
+  struct GatedShift {
+    int32_t decideAfter = -1;  // the last gate block; every steered block comes after it
+    int64_t firstRow = 0;
+    int64_t ubatchRows = 0;  // rows of a block's output in this decode
+    std::function<bool(const std::vector<std::vector<float>>& lastRows)> decide;
+    std::map<int32_t, std::vector<float>> shifts;
+  };
+  void ArmGatedShift(GatedShift gated);
+  void DisarmGatedShift() { gated_.reset(); }
+  // Whether the armed gate was decided in the last decode, and how.
+  bool gateDecided() const { return gated_ && gatedDecided_; }
+  bool gateOpen() const { return gated_ && gatedOpen_; }
+
+  bool active() const { return !captureLayers_.empty() || !shifts_.empty() || gated_ != nullptr; }
 
   // --- results of the last decode ---
   // captured()[i][r] = n_embd floats of captured row r at captureLayers()[i].
@@ -58,6 +79,10 @@ class LayerHook : public EvalHook {
   void StartCapture(std::vector<int32_t> layers, CaptureMode mode);
   CaptureMode captureMode_ = CaptureMode::Rows;
   std::map<int32_t, std::vector<float>> shifts_;
+  std::unique_ptr<GatedShift> gated_;
+  bool gatedDecided_ = false;
+  bool gatedOpen_ = false;
+  void AddToRows(ggml_tensor* t, int64_t fromRow, const std::vector<float>& shift);
   std::vector<std::vector<std::vector<float>>> captured_;
   std::vector<bool> seen_;
   std::string error_;

@@ -14,11 +14,11 @@ import { fileURLToPath } from "node:url";
 import { ChatSession } from "../ChatSession.js";
 import { builtinPromptSet } from "../data/builtinPrompts.js";
 import { getBinding } from "../binding.js";
-import { resolveGuidance, type ResolvedGuidance } from "../guidance.js";
 import { LlamaModel, type ModelInfo, type ModelOptions } from "../Model.js";
 import type { LlamaContext } from "../Context.js";
 import { extractSafetyVectors, renderPrompt } from "../vectors/extract.js";
 import { writeVectorFile } from "../vectors/vectorFile.js";
+import { guidanceConfigs, sampleEngine } from "./configs.js";
 import {
   benchRow,
   collectSamples,
@@ -33,6 +33,7 @@ import {
 } from "./samples.js";
 
 export { medianWithInterval } from "./samples.js";
+export { sampleEngine } from "./configs.js";
 export type { BenchConfig, BenchRow, RatioStats, Sample, Stats } from "./samples.js";
 
 export interface BenchOptions {
@@ -91,14 +92,6 @@ function nodeLlamaCppVersion(): string {
     if (parent === dir) return "unknown";
     dir = parent;
   }
-}
-
-/** One sample of our engine: prompt speed over the whole prefill (an open gate's second prefill included). */
-export async function sampleEngine(context: LlamaContext, tokens: number[], genTokens: number, guidance?: ResolvedGuidance): Promise<Sample> {
-  context.clear();
-  const r = await context.generate(tokens, { maxTokens: genTokens, ...(guidance ? { guidance } : {}) });
-  const turn = r.timings.promptTokenCount - r.timings.reusedTokenCount;
-  return { pp: tokensPerSecond(turn, r.timings.promptMs), tg: r.timings.generationTokensPerSecond };
 }
 
 /** The plain-engine sample of a child process (`inferaligner bench --child-sample`), for another build. */
@@ -177,22 +170,6 @@ async function extractBenchVectors(model: LlamaModel, path: string, threads: num
     await extractSafetyVectors(model, { harmful: builtinPromptSet("harmful", "train"), harmless: builtinPromptSet("harmless", "train"), threads }),
   );
   return path;
-}
-
-/**
- * The plain engine and guidance on both prompts. Closed / open forced by the threshold so that each
- * configuration measures what its name says.
- */
-function guidanceConfigs(context: LlamaContext, gate: string, prompts: { harmless: number[]; harmful: number[] }, genTokens: number): BenchConfig[] {
-  const closed = resolveGuidance(context.model, { gate, mode: "monitor", threshold: Infinity });
-  const open = resolveGuidance(context.model, { gate, mode: "steer", threshold: -Infinity });
-  const { harmless, harmful } = prompts;
-  return [
-    { name: "plain, harmless prompt", run: () => sampleEngine(context, harmless, genTokens), baseline: "plain, harmless prompt" },
-    { name: "monitor, gate closed (harmless)", run: () => sampleEngine(context, harmless, genTokens, closed), baseline: "plain, harmless prompt" },
-    { name: "plain, harmful prompt", run: () => sampleEngine(context, harmful, genTokens), baseline: "plain, harmful prompt" },
-    { name: "steer, gate open (harmful)", run: () => sampleEngine(context, harmful, genTokens, open), baseline: "plain, harmful prompt" },
-  ];
 }
 
 /** node-llama-cpp on the same model, prompt and settings; `dispose` frees its context and model. */

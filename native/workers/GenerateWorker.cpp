@@ -70,23 +70,34 @@ void GenerateWorker::DecodePrompt() {
   // The gate reads the last prompt token's row at the gate layers during the ordinary prompt
   // evaluation: the same batches as without guidance, so a closed gate changes nothing.
   if (guidance_.active()) hook->SetCaptureLastRow(guidance_.captureLayers);
+  const bool onePass = OnePassApplies();
+  if (onePass) ArmOnePass();
   int32_t status = context_->DecodeTail(prompt_, reused_);
   promptEvaluated_ += evaluatedSince(reused_);
   std::vector<std::vector<float>> lastRows;
+  const bool decidedInPass = onePass && hook->gateDecided();
+  const bool openedInPass = decidedInPass && hook->gateOpen();
+  if (onePass) hook->DisarmGatedShift();
   if (guidance_.active()) {
     for (const auto& rows : hook->captured()) lastRows.push_back(rows.empty() ? std::vector<float>() : rows.back());
     hook->ClearCapture();
   }
   if (status == 0 && guidance_.active()) {
     DecidePromptGate(lastRows);
-    if (gate_.open && guidance_.mode == GuidanceOptions::Mode::Steer) {
+    if (decidedInPass) {
+      // The turn was steered in the pass itself from the gate layer on; generation goes on with
+      // the shift in place (the control vector), from the turn's first token.
+      if (openedInPass != gate_.open)
+        throw AddonError(ErrorCode::Internal, "the one-pass gate disagrees with the gate");
+      if (gate_.open) ApplyShift(turnStart_);
+    } else if (gate_.open && guidance_.mode == GuidanceOptions::Mode::Steer) {
       // Open: the whole turn must be steered from its first token, so take the turn out of the
       // KV cache and evaluate it again with the shift in place. Part of the turn may have come
       // from the cache (an earlier call with the same text): it goes too.
       reused_ = std::min(reused_, std::min(turnStart_, prompt_.size() - 1));
       status = RollBackTurn();
       if (status == 0) {
-        ApplyShift();
+        ApplyShift(reused_);
         status = context_->DecodeTail(prompt_, reused_);
         promptEvaluated_ += evaluatedSince(reused_);
       }
@@ -98,6 +109,41 @@ void GenerateWorker::DecodePrompt() {
     return;
   }
   if (status != 0) throw DecodeError(status, "prompt", context_->decodeFailure());
+}
+
+// One prefill for an open gate (issue 15): possible when every gate block comes before the first
+// steered block, the turn's tokens are one ubatch (the gate must be known before any steered block
+// of any of the turn's rows is computed), and the decode starts exactly at the turn: none of the
+// turn came from the cache (those cells were computed unshifted), and no earlier turn is evaluated
+// with it (the rollback path would evaluate such a batch differently). Otherwise the open gate
+// takes the turn out and evaluates it again.
+bool GenerateWorker::OnePassApplies() const {
+  if (guidance_.mode != GuidanceOptions::Mode::Steer || !guidance_.onePass || guidance_.steerLayers.empty())
+    return false;
+  const int32_t firstSteered = *std::min_element(guidance_.steerLayers.begin(), guidance_.steerLayers.end());
+  const int32_t lastGate = *std::max_element(guidance_.captureLayers.begin(), guidance_.captureLayers.end());
+  if (lastGate >= firstSteered) return false;
+  if (reused_ != turnStart_ || turnStart_ >= prompt_.size()) return false;
+  const size_t rows = prompt_.size() - reused_;
+  return rows <= llama_n_ubatch(context_->ctx()) && rows <= llama_n_batch(context_->ctx());
+}
+
+void GenerateWorker::ArmOnePass() {
+  LayerHook::GatedShift gated;
+  gated.decideAfter = *std::max_element(guidance_.captureLayers.begin(), guidance_.captureLayers.end());
+  gated.firstRow = static_cast<int64_t>(turnStart_ - reused_);
+  gated.ubatchRows = static_cast<int64_t>(prompt_.size() - reused_);
+  for (size_t i = 0; i < guidance_.steerLayers.size(); i++)
+    gated.shifts[guidance_.steerLayers[i]] = guidance_.steerShifts[i];
+  // Runs inside llama_decode on this worker's thread; a malformed row leaves the gate closed here
+  // and DecidePromptGate reports it after the decode.
+  const int32_t n_embd = llama_model_n_embd(context_->llamaModel());
+  gated.decide = [this, n_embd](const std::vector<std::vector<float>>& lastRows) {
+    for (const auto& row : lastRows)
+      if (row.size() != static_cast<size_t>(n_embd)) return false;
+    return DecideGate(guidance_, lastRows).open;
+  };
+  context_->layerHook()->ArmGatedShift(std::move(gated));
 }
 
 void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& lastRows) {
@@ -131,7 +177,7 @@ int32_t GenerateWorker::RollBackTurn() {
 // alpha * theta_l on every steered layer: llama.cpp's control vector for blocks >= 1 (added
 // in-graph, no callback per token), our eval hook for block 0, which the control vector cannot
 // reach. Each layer gets its shift from exactly one of the two.
-void GenerateWorker::ApplyShift() {
+void GenerateWorker::ApplyShift(size_t shiftedFrom) {
   AddonContext& c = *context_;
   const int32_t n_embd = llama_model_n_embd(c.llamaModel());
   const int32_t n_layer = llama_model_n_layer(c.llamaModel());
@@ -149,8 +195,9 @@ void GenerateWorker::ApplyShift() {
     hi = std::max(hi, l);
   }
   shifted_ = true;
-  // Everything decoded from here on (the turn again, then its generated tokens) carries the shift.
-  c.MarkShiftedFrom(reused_);
+  // Everything decoded from here on (the turn again, or just its generated tokens after a one-pass
+  // prefill) carries the shift; so do the turn's cells from `shiftedFrom`.
+  c.MarkShiftedFrom(shiftedFrom);
   if (hi >= 1 && llama_set_adapter_cvec(c.ctx(), cvec.data(), cvec.size(), n_embd, lo, hi) != 0) {
     throw AddonError(ErrorCode::Internal, "llama.cpp refused the steering vector");
   }

@@ -37,7 +37,9 @@ class GenerateWorker : public StreamingPromiseWorker<TokenEvent> {
   void DecodePrompt();
   void DecidePromptGate(const std::vector<std::vector<float>>& lastRows);
   int32_t RollBackTurn();
-  void ApplyShift();
+  bool OnePassApplies() const;
+  void ArmOnePass();
+  void ApplyShift(size_t shiftedFrom);
   void ClearShift();
   void Emit(const Progress& progress, llama_token token, std::string text);
 
