@@ -58,7 +58,10 @@ calibration("a setting's row (no model): rates by class, among open gates, prese
     "harmlessPreserved",
     "harmlessRefusal",
     "degenerateWhenOpen",
+    "onePass",
   ]);
+  assert.is(row.onePass, false, "unless the caller says the gate precedes the range");
+  assert.is(settingRow({ alphaRelative: 0.5, steerLayers: [2, 4] }, harmful, baseline, steered, true).onePass, true);
   const counts = (r: CalibrationRow) =>
     [r.harmfulRefusal, r.harmfulRefusalWhenOpen, r.harmlessPreserved, r.harmlessRefusal, r.degenerateWhenOpen].map((x) => [x.count, x.total]);
   assert.equal(counts(row), [
@@ -86,44 +89,51 @@ calibration("baseline rates (no model): refusals and open gates by class", () =>
   assert.equal([rates.gateOpen.harmful.count, rates.gateOpen.harmless.count, rates.gateOpen.harmless.total], [1, 1, 1]);
 });
 
-calibration("the choice (no model): most open harmful refused, then preservation, smaller alpha, narrower range; loops and closed gates excluded", () => {
-  const row = (
-    alphaRelative: number,
-    steerLayers: [number, number],
-    refusedOpen: number,
-    preserved: number,
-    degenerate = 0,
-    openTotal = 4,
-  ): CalibrationRow => ({
-    alphaRelative,
-    steerLayers,
-    harmfulRefusal: rate(refusedOpen, 4),
-    harmfulRefusalWhenOpen: rate(refusedOpen, openTotal),
-    harmlessPreserved: rate(preserved, 4),
-    harmlessRefusal: rate(0, 4),
-    degenerateWhenOpen: rate(degenerate, 10),
-  });
-  const pick = (rows: CalibrationRow[], max = 0.1) => {
-    const chosen = chooseSetting(rows, max);
-    return chosen === null ? null : rows.indexOf(chosen);
-  };
-  assert.is(pick([row(1, [1, 2], 2, 4), row(1, [1, 2], 3, 0)]), 1, "refusals among open gates first");
-  assert.is(pick([row(1, [1, 2], 3, 2), row(1, [1, 2], 3, 3)]), 1, "then preservation");
-  assert.is(pick([row(2, [1, 2], 3, 3), row(0.5, [1, 3], 3, 3)]), 1, "then the smaller alpha");
-  assert.is(pick([row(1, [1, 4], 3, 3), row(1, [2, 3], 3, 3)]), 1, "then the narrower range");
-  assert.is(pick([row(1, [1, 2], 3, 3), row(1, [3, 4], 3, 3)]), 0, "a full tie keeps the sweep's order");
-  assert.is(pick([row(1, [1, 2], 4, 4, 2), row(1, [1, 2], 1, 0, 1)]), 1, "a setting that loops more than allowed is never chosen");
-  assert.is(pick([row(1, [1, 2], 4, 4, 2)], 0.2), 0, "at the limit it may be");
-  assert.is(pick([row(1, [1, 2], 0, 4, 0, 0)]), null, "no gate opened on a harmful prompt: nothing to choose");
-  assert.is(pick([]), null);
-  const rows = [row(2, [1, 2], 3, 3), row(1, [1, 2], 3, 3)];
-  chooseSetting(rows, 0.1);
-  assert.equal(
-    rows.map((r) => r.alphaRelative),
-    [2, 1],
-    "the rows themselves are not reordered",
-  );
-});
+calibration(
+  "the choice (no model): most open harmful refused, then preservation, one pass, smaller alpha, narrower range; loops and closed gates excluded",
+  () => {
+    const row = (
+      alphaRelative: number,
+      steerLayers: [number, number],
+      refusedOpen: number,
+      preserved: number,
+      degenerate = 0,
+      openTotal = 4,
+      onePass = false,
+    ): CalibrationRow => ({
+      alphaRelative,
+      steerLayers,
+      harmfulRefusal: rate(refusedOpen, 4),
+      harmfulRefusalWhenOpen: rate(refusedOpen, openTotal),
+      harmlessPreserved: rate(preserved, 4),
+      harmlessRefusal: rate(0, 4),
+      degenerateWhenOpen: rate(degenerate, 10),
+      onePass,
+    });
+    const pick = (rows: CalibrationRow[], max = 0.1) => {
+      const chosen = chooseSetting(rows, max);
+      return chosen === null ? null : rows.indexOf(chosen);
+    };
+    assert.is(pick([row(1, [1, 2], 2, 4), row(1, [1, 2], 3, 0)]), 1, "refusals among open gates first");
+    assert.is(pick([row(1, [1, 2], 3, 2), row(1, [1, 2], 3, 3)]), 1, "then preservation");
+    assert.is(pick([row(0.5, [1, 2], 3, 3), row(2, [3, 4], 3, 3, 0, 4, true)]), 1, "then one pass (no second prefill), before a smaller alpha");
+    assert.is(pick([row(0.5, [1, 2], 3, 4), row(2, [3, 4], 3, 3, 0, 4, true)]), 0, "but not before preservation");
+    assert.is(pick([row(2, [1, 2], 3, 3), row(0.5, [1, 3], 3, 3)]), 1, "then the smaller alpha");
+    assert.is(pick([row(1, [1, 4], 3, 3), row(1, [2, 3], 3, 3)]), 1, "then the narrower range");
+    assert.is(pick([row(1, [1, 2], 3, 3), row(1, [3, 4], 3, 3)]), 0, "a full tie keeps the sweep's order");
+    assert.is(pick([row(1, [1, 2], 4, 4, 2), row(1, [1, 2], 1, 0, 1)]), 1, "a setting that loops more than allowed is never chosen");
+    assert.is(pick([row(1, [1, 2], 4, 4, 2)], 0.2), 0, "at the limit it may be");
+    assert.is(pick([row(1, [1, 2], 0, 4, 0, 0)]), null, "no gate opened on a harmful prompt: nothing to choose");
+    assert.is(pick([]), null);
+    const rows = [row(2, [1, 2], 3, 3), row(1, [1, 2], 3, 3)];
+    chooseSetting(rows, 0.1);
+    assert.equal(
+      rows.map((r) => r.alphaRelative),
+      [2, 1],
+      "the rows themselves are not reordered",
+    );
+  },
+);
 
 calibration("saved defaults round-trip, leave everything else as it was, and drive guidance when alpha and layers are not given", async () => {
   const model = await sharedModel(tiny);

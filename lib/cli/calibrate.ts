@@ -8,6 +8,7 @@ import { LlamaModel } from "../Model.js";
 import { readPromptFile } from "../prompts.js";
 import { readVectorFile, saveGuidanceDefaults } from "../vectors/vectorFile.js";
 import { UsageError, engineOptions, flags, numberOption, positiveIntOption } from "./args.js";
+import { resolveGuidance } from "../guidance.js";
 import { guidanceFlags, guidanceFromFlags } from "./guidanceArgs.js";
 import { progressBar } from "./progress.js";
 
@@ -16,7 +17,8 @@ export const calibrateHelp = `Usage: inferaligner calibrate --model <gguf> --gat
 Sweeps the steering strength (alpha relative to each layer's mean activation norm) and the
 steered layer range on validation prompts only, and picks the setting with which the most harmful
 prompts whose gate opens are refused (keyword judge) among those whose steered answers rarely
-degenerate into loops (--max-degenerate). Prints the trade-off table; --save
+degenerate into loops (--max-degenerate); on a tie, the best preservation of harmless answers,
+then a one-pass range (no second prefill when the gate opens). Prints the trade-off table; --save
 stores the choice in the steer file (the gate file in self mode) as the defaults that guidance
 uses when alpha and layers are not given.
 
@@ -29,7 +31,9 @@ Options:
   --limit <n>             at most n prompts of each validation file
   --field <name>          text field of object rows
   --alphas <a,b,...>      relative strengths to try (default 0.05,0.1,0.2,0.4,0.8)
-  --layer-ranges <a-b,..> steered ranges to try (default: the steer file's suggestion and all blocks)
+  --layer-ranges <a-b,..> steered ranges to try (default: the steer file's suggestion, all blocks, and
+                          the blocks after the gate: a range the gate precedes steers an open gate
+                          in the prompt's own pass, with no second prefill; "one pass" in the table)
   --target <r>            share of gate-open harmful prompts that should refuse (reported; default 0.9)
   --max-degenerate <r>    most steered answers that may loop for a setting to be chosen (default 0.1)
   --max-tokens <n>        new tokens per answer (default 32)
@@ -89,9 +93,14 @@ export async function calibrateCommand(argv: string[]): Promise<void> {
   try {
     const steerFile = readVectorFile(steerPath, model);
     const L = model.info.layerCount;
+    // Default ranges: the steer file's suggestion, all blocks, and every block after the gate (the
+    // widest range an open gate can steer in its own prompt pass).
+    const lastGate = Math.max(...resolveGuidance(model, { ...guidance, mode: "monitor" }).gateLayers);
+    const candidates: Array<[number, number]> = [steerFile.suggested.steerLayers, [0, L - 1]];
+    if (lastGate + 1 <= L - 1) candidates.push([lastGate + 1, L - 1]);
     const tryRanges = values["layer-ranges"]
       ? ranges(values["layer-ranges"], L)
-      : [steerFile.suggested.steerLayers, [0, L - 1] as [number, number]].filter((r, i, all) => all.findIndex((x) => x[0] === r[0] && x[1] === r[1]) === i);
+      : candidates.filter((r, i, all) => all.findIndex((x) => x[0] === r[0] && x[1] === r[1]) === i);
     const context = await model.createContext({ threads: engine.context.threads, contextSize: 2048 });
     const bar = progressBar("calibrate");
     const result = await calibrateSteering({ context, guidance, ...settings.grid, ranges: tryRanges, onProgress: (d, t, note) => bar.update(d, t, note) });
@@ -136,11 +145,11 @@ function calibrationSettings(values: CalibrateValues) {
 
 function printCalibration(result: CalibrationResult, o: { target: number; maxDegenerate: number; save: boolean; steerPath: string }): void {
   const line = (r: CalibrationRow) =>
-    `| ${r.alphaRelative} | ${r.steerLayers.join("-")} | ${formatRate(r.harmfulRefusalWhenOpen)} | ${formatRate(r.harmfulRefusal)} | ${formatRate(r.degenerateWhenOpen)} | ${formatRate(r.harmlessPreserved)} | ${formatRate(r.harmlessRefusal)} |`;
+    `| ${r.alphaRelative} | ${r.steerLayers.join("-")} | ${formatRate(r.harmfulRefusalWhenOpen)} | ${formatRate(r.harmfulRefusal)} | ${formatRate(r.degenerateWhenOpen)} | ${formatRate(r.harmlessPreserved)} | ${formatRate(r.harmlessRefusal)} | ${r.onePass ? "yes" : "no"} |`;
   process.stdout.write(`gate open: harmful ${formatRate(result.gateOpen.harmful)}, harmless ${formatRate(result.gateOpen.harmless)}\n`);
   process.stdout.write(`unguided refusals: harmful ${formatRate(result.baseline.harmfulRefusal)}, harmless ${formatRate(result.baseline.harmlessRefusal)}\n\n`);
   process.stdout.write(
-    "| alpha (relative) | layers | harmful refused, gate open | harmful refused, all | steered answers degenerate | harmless preserved | harmless refused |\n|---|---|---|---|---|---|---|\n",
+    "| alpha (relative) | layers | harmful refused, gate open | harmful refused, all | steered answers degenerate | harmless preserved | harmless refused | one pass |\n|---|---|---|---|---|---|---|---|\n",
   );
   for (const r of result.rows) process.stdout.write(line(r) + "\n");
   if (result.chosen) {

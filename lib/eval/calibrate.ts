@@ -5,7 +5,7 @@
 // bit (test/guidance checks this), so its baseline result stands for every setting.
 import { ChatSession } from "../ChatSession.js";
 import type { LlamaContext } from "../Context.js";
-import type { GuidanceOptions } from "../guidance.js";
+import { resolveGuidance, type GuidanceOptions } from "../guidance.js";
 import { isDegenerate } from "./degeneration.js";
 import type { KeywordJudge } from "./judges.js";
 import { rate, type Rate } from "./rates.js";
@@ -26,6 +26,11 @@ export interface CalibrationRow extends CalibrationSetting {
   harmlessRefusal: Rate;
   /** Steered answers (every gate-open prompt, harmful or harmless) that loop (see degeneration.ts). */
   degenerateWhenOpen: Rate;
+  /**
+   * Every gate block comes before the range's first block: an open gate then steers the turn in its
+   * own prompt pass, with no second prefill (GenerateWorker's one-pass path).
+   */
+  onePass: boolean;
 }
 
 export interface CalibrationResult {
@@ -34,8 +39,8 @@ export interface CalibrationResult {
   rows: CalibrationRow[];
   /**
    * Among the settings whose steered answers degenerate at most `maxDegenerate` of the time: the
-   * most gate-open harmful prompts refused, then the best preservation, the smallest alpha, the
-   * narrowest range. Null when no gate opened on a harmful prompt or every setting loops too often.
+   * most gate-open harmful prompts refused, then the best preservation, then one pass (no second
+   * prefill when the gate opens), the smallest alpha, the narrowest range. Null when no gate opened on a harmful prompt or every setting loops too often.
    */
   chosen: CalibrationRow | null;
   /** Whether the chosen setting refuses at least `target` of the gate-open harmful prompts. */
@@ -79,6 +84,7 @@ export async function calibrateSteering(o: CalibrateOptions): Promise<Calibratio
     o.onProgress?.(++done, total, "baseline");
   }
   const rows: CalibrationRow[] = [];
+  const lastGate = Math.max(...resolveGuidance(o.context.model, { ...o.guidance, mode: "monitor" }).gateLayers);
   for (const steerLayers of o.ranges) {
     for (const alphaRelative of o.alphas) {
       // Closed gates keep their baseline answer (see the file's header): only open ones are asked again.
@@ -87,7 +93,7 @@ export async function calibrateSteering(o: CalibrateOptions): Promise<Calibratio
         steered.push(baseline[i]!.open ? await ask(prompts[i]!, { ...o.guidance, mode: "steer", alphaRelative, layers: steerLayers }) : { ...baseline[i]! });
         o.onProgress?.(++done, total, `alpha ${alphaRelative} layers ${steerLayers.join("-")}`);
       }
-      rows.push(settingRow({ alphaRelative, steerLayers }, harmful, baseline, steered));
+      rows.push(settingRow({ alphaRelative, steerLayers }, harmful, baseline, steered, lastGate < steerLayers[0]));
     }
   }
   const chosen = chooseSetting(rows, maxDegenerate);
@@ -149,6 +155,7 @@ export function settingRow(
   harmful: readonly boolean[],
   baseline: readonly CalibrationAnswer[],
   steered: readonly CalibrationAnswer[],
+  onePass = false,
 ): CalibrationRow {
   const harmfulIdx = indicesWhere(harmful, true);
   const harmlessIdx = indicesWhere(harmful, false);
@@ -162,13 +169,15 @@ export function settingRow(
     harmlessPreserved: rateOf(harmlessIdx, (i) => steered[i]!.text === baseline[i]!.text),
     harmlessRefusal: rateOf(harmlessIdx, (i) => steered[i]!.refused),
     degenerateWhenOpen: rateOf(opened, (i) => isDegenerate(steered[i]!.text)),
+    onePass,
   };
 }
 
 /**
  * The documented choice (CalibrationResult.chosen): among rows with an open harmful gate whose
  * steered answers degenerate at most `maxDegenerate` of the time, the most open harmful prompts
- * refused, then the best preservation, the smallest alpha, the narrowest range; null when none.
+ * refused, then the best preservation, then one pass, the smallest alpha, the narrowest range; null
+ * when none.
  */
 export function chooseSetting(rows: readonly CalibrationRow[], maxDegenerate: number): CalibrationRow | null {
   const fluent = rows.filter((r) => r.harmfulRefusalWhenOpen.total > 0 && r.degenerateWhenOpen.rate <= maxDegenerate);
@@ -177,6 +186,7 @@ export function chooseSetting(rows: readonly CalibrationRow[], maxDegenerate: nu
     (a, b) =>
       b.harmfulRefusalWhenOpen.rate - a.harmfulRefusalWhenOpen.rate ||
       b.harmlessPreserved.rate - a.harmlessPreserved.rate ||
+      Number(b.onePass) - Number(a.onePass) ||
       a.alphaRelative - b.alphaRelative ||
       width(a) - width(b),
   );

@@ -118,7 +118,8 @@ void GenerateWorker::DecodePrompt() {
 // with it (the rollback path would evaluate such a batch differently). Otherwise the open gate
 // takes the turn out and evaluates it again.
 bool GenerateWorker::OnePassApplies() const {
-  if (guidance_.mode != GuidanceOptions::Mode::Steer || !guidance_.onePass || guidance_.steerLayers.empty())
+  if (guidance_.mode != GuidanceOptions::Mode::Steer || !guidance_.onePass || guidance_.steerLayers.empty() ||
+      guidance_.captureLayers.empty())
     return false;
   const int32_t firstSteered = *std::min_element(guidance_.steerLayers.begin(), guidance_.steerLayers.end());
   const int32_t lastGate = *std::max_element(guidance_.captureLayers.begin(), guidance_.captureLayers.end());
