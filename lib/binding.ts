@@ -3,6 +3,7 @@
 // prebuilds/<platform>-<arch>/ shipped in the package. Prebuilt builds keep llama.cpp's libraries beside the .node file,
 // and the ggml backends (CPU variants, GPU) are loaded from that same folder.
 import type { ContextInfo } from "./Context.js";
+import type { DeviceInfo } from "./gpu.js";
 import type { ModelInfo } from "./Model.js";
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -145,14 +146,8 @@ export interface NativeContext {
   readonly busy: boolean;
 }
 
-export interface NativeDevice {
-  /** ggml's device name, e.g. `CPU`, `CUDA0`, `Vulkan0`, `MTL0`. */
-  name: string;
-  description: string;
-  /** The backend's registry name: `CPU`, `CUDA`, `Vulkan`, `MTL`, ... */
-  backend: string;
-  type: "cpu" | "gpu" | "other";
-}
+/** A device as the addon lists it: the public DeviceInfo. */
+export type NativeDevice = DeviceInfo;
 
 export interface NativeBinding {
   loadBackends(dir: string | null): NativeDevice[];
