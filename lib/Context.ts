@@ -204,14 +204,18 @@ export class LlamaContext {
   /**
    * Activation capture: evaluates `prompts` (one sequence each, as many per llama_decode as the
    * context's sequences and batch allow) and returns the output of each block in `layers`
-   * (`l_out-<layer>`) at every prompt's last token, rows[prompt][layer][n_embd]; with `allRows`
-   * (one prompt), every token's row, [layer][token][n_embd]. The KV cache is cleared first. Claims
+   * (`l_out-<layer>`) at every prompt's last token, rows[prompt][layer][n_embd]; with `lastRows` k,
+   * at each prompt's last k tokens, rows[prompt][layer][k][n_embd]; with `allRows` (one prompt),
+   * every token's row, [layer][token][n_embd]. The KV cache is cleared first. Claims
    * the context like a generation (ERR_CONTEXT_BUSY while another operation runs, and the other
    * way round); `signal` aborts the decode with GenerationAbortedError. Needs a context created
    * with evalHook.
    * @internal
    */
-  _capture(prompts: readonly Uint32Array[], options: { layers: readonly number[]; allRows?: boolean; signal?: AbortSignal }): Promise<NativeCaptureResult> {
+  _capture(
+    prompts: readonly Uint32Array[],
+    options: { layers: readonly number[]; allRows?: boolean; lastRows?: number; signal?: AbortSignal },
+  ): Promise<NativeCaptureResult> {
     if (this.#disposing) return Promise.reject(disposedError("context"));
     if (!this.info.evalHook) {
       return Promise.reject(new LlamaError("activation capture needs a context created with evalHook", "ERR_INVALID_ARGUMENT"));
@@ -229,7 +233,7 @@ export class LlamaContext {
     signal?.addEventListener("abort", onAbort, { once: true });
     const run = (async () => {
       try {
-        return await this._native.capture([...prompts], { layers: [...options.layers], allRows: options.allRows ?? false });
+        return await this._native.capture([...prompts], { layers: [...options.layers], allRows: options.allRows ?? false, lastRows: options.lastRows ?? 1 });
       } catch (error) {
         if ((error as LlamaError).code === "ERR_ABORTED") throw new GenerationAbortedError("the capture was aborted", undefined, { cause: error });
         throw error;

@@ -84,6 +84,8 @@ export interface NativeGuidance {
   gateDirections: Float32Array[];
   thresholds: number[];
   gateRule: "majority" | "any";
+  /** The gate reads the mean of the prompt's last N rows at each gate block (1: the last row). */
+  gatePoolTokens?: number;
   steerLayers: number[];
   steerShifts: Float32Array[];
   /** Add the shift with the eval hook on every steered layer instead of llama.cpp's control vector. */
@@ -125,7 +127,7 @@ export interface NativeGenerateResult {
 export type NativeContextInfo = ContextInfo;
 
 export interface NativeCaptureResult {
-  /** [prompt][layer][n_embd] at each prompt's last token; with allRows, [layer][token][n_embd]. */
+  /** [prompt][layer][lastRows][n_embd] at each prompt's last tokens; with allRows, [layer][token][n_embd]. */
   rows: Float32Array;
   decodes: number;
   tokens: number;
@@ -140,7 +142,7 @@ export interface NativeContext {
   tokens(): Uint32Array;
   clear(): void;
   setControlVector(data: Float32Array | null, layerStart?: number, layerEnd?: number): void;
-  capture(prompts: Uint32Array[], options: { layers: number[]; allRows?: boolean }): Promise<NativeCaptureResult>;
+  capture(prompts: Uint32Array[], options: { layers: number[]; allRows?: boolean; lastRows?: number }): Promise<NativeCaptureResult>;
   setLayerShift(layer: number, shift: Float32Array | null): void;
   dispose(): Promise<void>;
   readonly busy: boolean;

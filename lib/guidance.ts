@@ -70,6 +70,8 @@ export interface ResolvedGuidance {
   thresholds: number[];
   /** majority: at least half of the entries open the gate; any: one does (with extraGates). */
   gateRule: GateRule;
+  /** How many of the prompt's last tokens the gate averages (the gate file's; 1: the last token). */
+  gatePoolTokens: number;
   steerLayers: number[];
   refusal: string;
   /** The chat template the gate file's prompts were rendered with ("" when the file does not say). */
@@ -82,6 +84,7 @@ export interface ResolvedGuidance {
     gateDirections: Float32Array[];
     thresholds: number[];
     gateRule: GateRule;
+    gatePoolTokens: number;
     steerLayers: number[];
     steerShifts: Float32Array[];
   };
@@ -111,7 +114,7 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
       "guidance.alphaRelative needs the activation norms of an InferAligner vector file; a plain control vector steers with guidance.alpha (the stored vector x alpha, default 1)",
     );
   }
-  const { gateLayers, thresholds, gateDirections, gateRule } = resolveGates(o, model, gate, score);
+  const { gateLayers, thresholds, gateDirections, gateRule, gatePoolTokens } = resolveGates(o, model, gate, score);
   const steerLayers = resolveSteerLayers(o.layers, steer, model.info.layerCount);
   const steerShifts = steerLayers.map((l) => steerShift(steer, l, o));
   const refusal = o.refusal ?? DEFAULT_REFUSAL;
@@ -123,6 +126,7 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
     gateLayers,
     thresholds,
     gateRule,
+    gatePoolTokens,
     steerLayers,
     refusal,
     gateChatTemplate: gate.chatTemplate,
@@ -133,6 +137,7 @@ export function resolveGuidance(model: LlamaModel, options: GuidanceOptions | Re
       gateDirections,
       thresholds,
       gateRule,
+      gatePoolTokens,
       steerLayers,
       steerShifts,
     },
@@ -170,7 +175,13 @@ function resolveGates(o: GuidanceOptions, model: LlamaModel, gate: VectorFile, s
   const gateLayers =
     o.gateLayers === undefined || o.gateLayers === "auto" ? [gate.suggested.gateLayer] : layerList(o.gateLayers, model.info.layerCount, "gateLayers");
   const thresholds = gateLayers.map((l) => (o.threshold !== undefined ? o.threshold : gate.layers[l]!.thresholds[score].budget));
-  const gateDirections = gateLayers.map((l) => gate.directions[l]!);
+  const gatePoolTokens = gate.gatePoolTokens ?? 1;
+  // llama.cpp keeps only the last token's row in the last block's output.
+  const last = model.info.layerCount - 1;
+  if (gatePoolTokens > 1 && gateLayers.includes(last)) {
+    throw new RangeError(`gateLayers: the gate file's gate averages ${gatePoolTokens} tokens and cannot read the last block (${last}); choose an earlier one`);
+  }
+  const gateDirections = gateLayers.map((l) => (gate.gateDirections ?? gate.directions)[l]!);
   if (o.extraGates !== undefined && !Array.isArray(o.extraGates)) throw new TypeError("guidance.extraGates must be an array of vector files");
   for (const [i, source] of (o.extraGates ?? []).entries()) {
     const extra = loadGateFile(source, model, `extraGates[${i}]`);
@@ -178,13 +189,19 @@ function resolveGates(o: GuidanceOptions, model: LlamaModel, gate: VectorFile, s
     if (extra.chatTemplate !== "" && gate.chatTemplate !== "" && extra.chatTemplate !== gate.chatTemplate) {
       throw new LlamaError(`extraGates[${i}] was extracted with another chat template than the gate file`, "ERR_VECTOR_MISMATCH");
     }
+    if ((extra.gatePoolTokens ?? 1) !== gatePoolTokens) {
+      throw new LlamaError(
+        `extraGates[${i}]'s gate averages ${extra.gatePoolTokens} token(s) and the gate file's ${gatePoolTokens}: extract both with the same gate pooling`,
+        "ERR_VECTOR_MISMATCH",
+      );
+    }
     const l = extra.suggested.gateLayer;
     gateLayers.push(l);
     thresholds.push(o.threshold !== undefined ? o.threshold : extra.layers[l]!.thresholds[score].budget);
-    gateDirections.push(extra.directions[l]!);
+    gateDirections.push((extra.gateDirections ?? extra.directions)[l]!);
   }
   const gateRule: GateRule = (o.extraGates ?? []).length > 0 ? "any" : "majority";
-  return { gateLayers, thresholds, gateDirections, gateRule };
+  return { gateLayers, thresholds, gateDirections, gateRule, gatePoolTokens };
 }
 
 /** The steered blocks: as given (two numbers are a range), else the steering file's defaults. */

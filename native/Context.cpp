@@ -204,8 +204,9 @@ Napi::Value AddonContext::JS_SetControlVector(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// capture(prompts: Uint32Array[], {layers, allRows}) -> Promise<{rows: Float32Array, decodes, tokens, ms}>
-// rows: [prompt][layer][n_embd] at each prompt's last token (allRows: one prompt, [layer][token][n_embd]).
+// capture(prompts: Uint32Array[], {layers, allRows, lastRows}) -> Promise<{rows: Float32Array, decodes, tokens, ms}>
+// rows: [prompt][layer][lastRows][n_embd] at each prompt's last `lastRows` tokens (default 1; allRows:
+// one prompt, [layer][token][n_embd]).
 Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, ErrorCode::Disposed, "the context has been disposed");
@@ -227,9 +228,21 @@ Napi::Value AddonContext::JS_Capture(const Napi::CallbackInfo& info) {
   if (layers.empty()) ThrowRangeError(env, "no layers given");
   const bool allRows = OptBool(o, "allRows", false);
   if (allRows && prompts.size() != 1) ThrowRangeError(env, "allRows captures one prompt at a time");
+  const uint32_t lastRows = OptUint(o, "lastRows", 1);
+  if (lastRows < 1) ThrowRangeError(env, "lastRows must be at least 1");
+  if (allRows && lastRows != 1) ThrowRangeError(env, "allRows and lastRows cannot be combined");
+  const uint32_t ubatch = std::min(llama_n_batch(ctx_), llama_n_ubatch(ctx_));
+  if (lastRows > ubatch)
+    ThrowRangeError(
+        env, "lastRows " + std::to_string(lastRows) + " is more than a ubatch (" + std::to_string(ubatch) + ")");
+  for (size_t i = 0; i < prompts.size(); i++) {
+    if (!prompts[i].empty() && prompts[i].size() < lastRows)
+      ThrowRangeError(
+          env, "prompt " + std::to_string(i) + " has fewer than lastRows (" + std::to_string(lastRows) + ") tokens");
+  }
   BeginOperation(env);
-  auto* worker =
-      new CaptureWorker(env, this, info.This().As<Napi::Object>(), std::move(prompts), std::move(layers), allRows);
+  auto* worker = new CaptureWorker(
+      env, this, info.This().As<Napi::Object>(), std::move(prompts), std::move(layers), allRows, lastRows);
   worker->Queue();
   return worker->Promise();
 }
@@ -293,15 +306,16 @@ void AddonContext::TruncateHistory(size_t n) {
   if (shiftedFrom_ >= history_.size()) shiftedFrom_ = kNoShift;
 }
 
-size_t AddonContext::ReusePrefix(const std::vector<llama_token>& tokens, size_t turnStart) {
+size_t AddonContext::ReusePrefix(const std::vector<llama_token>& tokens, size_t turnStart, size_t evaluate) {
   size_t keep = 0;
   const size_t limit = std::min(history_.size(), tokens.size());
   while (keep < limit && history_[keep] == tokens[keep]) keep++;
   // An earlier steered turn's cells would make this call's prefill differ from an unsteered one
   // (and a closed gate from no guidance at all): inside this turn, stop where the shift began.
   if (shiftedFrom_ < keep) keep = std::max(std::min(keep, turnStart), shiftedFrom_);
-  // The last prompt token must be decoded again to get its logits.
-  if (keep == tokens.size()) keep--;
+  // The last prompt token must be decoded again to get its logits (and a pooled gate's rows).
+  evaluate = std::min(std::max<size_t>(evaluate, 1), tokens.size());
+  if (keep + evaluate > tokens.size()) keep = tokens.size() - evaluate;
   if (keep == history_.size()) return keep;
 
   if (!DropFrom(keep)) keep = 0;

@@ -45,7 +45,9 @@ class AddonContext : public Napi::ObjectWrap<AddonContext> {
   // KV cache; returns how many tokens were kept. Leaves at least one token of `tokens` to decode.
   // Cells at or after `turnStart` (the call's own turn) are reused only if no guidance shift
   // went into them; cells before it are the conversation's earlier turns, kept as computed.
-  size_t ReusePrefix(const std::vector<llama_token>& tokens, size_t turnStart);
+  // Keeps the longest cached prefix of `tokens` and returns its length; at least `evaluate` of the
+  // last tokens are left to decode (the last for its logits; a pooled gate needs its rows).
+  size_t ReusePrefix(const std::vector<llama_token>& tokens, size_t turnStart, size_t evaluate = 1);
   // Removes the KV cells of sequence 0 from position `pos` on and cuts history() to `pos`, so that
   // decoding continues at `pos`. Returns false when the cells before `pos` cannot be continued
   // from: llama.cpp refused the partial removal, or a sliding-window cache has already pruned

@@ -50,6 +50,17 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   else ThrowRangeError(env, "guidance gateRule must be majority or any");
   g.gateLayers = ReadLayerIndices(env, o.Get("gateLayers"), nLayer, "gateLayers", RepeatedLayers::Keep);
   if (g.gateLayers.empty()) ThrowRangeError(env, "guidance needs at least one gate layer");
+  if (o.Has("gatePoolTokens") && !o.Get("gatePoolTokens").IsUndefined()) {
+    const Napi::Value pool = o.Get("gatePoolTokens");
+    const double n = pool.IsNumber() ? pool.As<Napi::Number>().DoubleValue() : -1;
+    if (!(n >= 1 && n <= 256 && std::floor(n) == n))
+      ThrowRangeError(env, "guidance gatePoolTokens must be an integer in 1..256");
+    g.gatePoolTokens = static_cast<uint32_t>(n);
+  }
+  // llama.cpp keeps only the output rows (the last token) in the last block's output.
+  if (g.gatePoolTokens > 1 && std::find(g.gateLayers.begin(), g.gateLayers.end(), nLayer - 1) != g.gateLayers.end())
+    ThrowRangeError(env, "a pooled gate cannot read the last block (" + std::to_string(nLayer - 1) +
+                             "): llama.cpp keeps only its last row");
   for (int32_t l : g.gateLayers) {
     if (std::find(g.captureLayers.begin(), g.captureLayers.end(), l) == g.captureLayers.end())
       g.captureLayers.push_back(l);
@@ -81,13 +92,13 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
   return g;
 }
 
-GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<float>>& lastRows) {
+GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<float>>& rows) {
   GateDecision d;
   size_t votes = 0;
   for (size_t i = 0; i < g.gateLayers.size(); i++) {
     const size_t row =
         std::find(g.captureLayers.begin(), g.captureLayers.end(), g.gateLayers[i]) - g.captureLayers.begin();
-    const std::vector<float>& a = lastRows[row];
+    const std::vector<float>& a = rows[row];
     const std::vector<float>& s = g.gateDirections[i];
     double dot = 0, sq = 0;
     for (size_t k = 0; k < s.size(); k++) {

@@ -35,6 +35,9 @@ struct GuidanceOptions {
   // Decide the gate and shift in the prompt's own pass where the configuration allows it (issue 15);
   // false keeps the rollback path (the one-pass oracle test compares the two).
   bool onePass = true;
+  // The gate reads the mean of the prompt's last `gatePoolTokens` rows at each gate block (the chat
+  // template's tokens after the user's text; issue 15); 1 is the last token (the paper's gate).
+  uint32_t gatePoolTokens = 1;
 
   bool active() const { return mode != Mode::Off; }
   // Throws a Napi TypeError/RangeError for anything malformed.
@@ -47,8 +50,9 @@ struct GateDecision {
   std::vector<double> scores;  // per gate layer
 };
 
-// Gate entries vote (GateRule). lastRows[i] is the last prompt row of captureLayers[i].
-GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<float>>& lastRows);
+// Gate entries vote (GateRule). rows[i] is the gate's activation at captureLayers[i]: the last
+// prompt row, or the mean of the last gatePoolTokens rows.
+GateDecision DecideGate(const GuidanceOptions& g, const std::vector<std::vector<float>>& rows);
 
 const char* ModeName(GuidanceOptions::Mode mode);
 

@@ -26,8 +26,26 @@ void LayerHook::SetCaptureAllRows(std::vector<int32_t> layers) {
   StartCapture(std::move(layers), CaptureMode::AllRows);
 }
 
-void LayerHook::SetCaptureLastRow(std::vector<int32_t> layers) {
+void LayerHook::SetCaptureLastRow(std::vector<int32_t> layers, size_t keep) {
   StartCapture(std::move(layers), CaptureMode::LastRow);
+  lastKeep_ = std::max<size_t>(keep, 1);
+}
+
+std::vector<std::vector<float>> LayerHook::PooledRows() const {
+  std::vector<std::vector<float>> out;
+  for (const auto& rows : captured_) {
+    if (rows.size() == 1) {
+      out.push_back(rows[0]);
+      continue;
+    }
+    std::vector<double> sum(rows.empty() ? 0 : rows[0].size(), 0.0);
+    for (const auto& row : rows)
+      for (size_t i = 0; i < row.size() && i < sum.size(); i++) sum[i] += row[i];
+    std::vector<float> mean(sum.size());
+    for (size_t i = 0; i < sum.size(); i++) mean[i] = static_cast<float>(sum[i] / static_cast<double>(rows.size()));
+    out.push_back(std::move(mean));
+  }
+  return out;
 }
 
 void LayerHook::ClearCapture() {
@@ -118,10 +136,12 @@ bool LayerHook::OnTensor(ggml_tensor* t, bool ask) {
   if (captureIt != captureLayers_.end()) {
     auto& out = captured_[captureIt - captureLayers_.begin()];
     if (captureMode_ == CaptureMode::LastRow) {
-      if (nRows > 0) {
-        out.assign(1, std::vector<float>(nEmbd_));
-        ggml_backend_tensor_get(t, out[0].data(), static_cast<size_t>(nRows - 1) * rowBytes, rowBytes);
+      const int64_t take = std::min<int64_t>(nRows, static_cast<int64_t>(lastKeep_));
+      for (int64_t r = nRows - take; r < nRows; r++) {
+        out.emplace_back(nEmbd_);
+        ggml_backend_tensor_get(t, out.back().data(), static_cast<size_t>(r) * rowBytes, rowBytes);
       }
+      if (out.size() > lastKeep_) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(lastKeep_));
     } else if (captureMode_ == CaptureMode::AllRows) {
       out.assign(nRows, std::vector<float>(nEmbd_));
       for (int64_t r = 0; r < nRows; r++) ggml_backend_tensor_get(t, out[r].data(), r * rowBytes, rowBytes);
@@ -144,10 +164,8 @@ bool LayerHook::OnTensor(ggml_tensor* t, bool ask) {
     }
   }
   if (gated_ && layer == gated_->decideAfter && !gatedDecided_) {
-    std::vector<std::vector<float>> lastRows;
-    for (const auto& rows : captured_) lastRows.push_back(rows.empty() ? std::vector<float>() : rows.back());
     gatedDecided_ = true;
-    gatedOpen_ = gated_->decide(lastRows);
+    gatedOpen_ = gated_->decide(PooledRows());
   }
   return true;
 }

@@ -25,10 +25,14 @@ class LayerHook : public EvalHook {
   void SetCapture(std::vector<int32_t> layers, std::vector<int32_t> rows, std::vector<int32_t> outputRows);
   // Copy every row of the captured layers (for one-prompt reference paths).
   void SetCaptureAllRows(std::vector<int32_t> layers);
-  // Keep, per layer, the last row of each ubatch (the last block: its last output row). After a
-  // decode whose final token is the prompt's last, that is the prompt's last-token activation,
-  // whatever the batch split: the gate reads it without changing how the prompt is evaluated.
-  void SetCaptureLastRow(std::vector<int32_t> layers);
+  // Keep, per layer, the last `keep` rows seen over the decodes since this call (the last block:
+  // its output rows only). After the prompt's decodes that is its last-token activation (keep 1),
+  // or its last `keep` tokens' rows, whatever the batch split: the gate reads them without
+  // changing how the prompt is evaluated.
+  void SetCaptureLastRow(std::vector<int32_t> layers, size_t keep = 1);
+  // Per captured layer, the mean of its kept rows (the row itself when one is kept; empty when
+  // none was seen).
+  std::vector<std::vector<float>> PooledRows() const;
   void ClearCapture();
   // Adds `shift` (n_embd floats) to every row of `layer`'s output; empty clears.
   void SetShift(int32_t layer, std::vector<float> shift);
@@ -78,6 +82,7 @@ class LayerHook : public EvalHook {
   enum class CaptureMode { Rows, AllRows, LastRow };
   void StartCapture(std::vector<int32_t> layers, CaptureMode mode);
   CaptureMode captureMode_ = CaptureMode::Rows;
+  size_t lastKeep_ = 1;
   std::map<int32_t, std::vector<float>> shifts_;
   std::unique_ptr<GatedShift> gated_;
   bool gatedDecided_ = false;

@@ -36,7 +36,9 @@ writeVectorFile(file, vectors);
 const gate = vectors.layers[vectors.suggested.gateLayer];
 console.log(
   `vectors: ${file} in ${((performance.now() - started) / 1000).toFixed(1)} s; gate layer ${gate.layer} ` +
-    `(validation accuracy ${gate.validation?.cosine.accuracy.toFixed(3)}, AUC ${gate.validation?.cosine.auc.toFixed(3)}; ` +
+    `(${vectors.gateDirectionKind === "probe" ? "a probe's direction" : "the class-mean direction"} on ` +
+    `${vectors.gatePoolTokens > 1 ? `the mean of the template's last ${vectors.gatePoolTokens} tokens` : "the last prompt token"}; ` +
+    `validation: ${(100 * (gate.validation?.cosine.openHarmful ?? 0)).toFixed(1)}% of harmful and ${(100 * (gate.validation?.cosine.openHarmless ?? 0)).toFixed(1)}% of harmless prompts open, AUC ${gate.validation?.cosine.auc.toFixed(3)}; ` +
     `threshold opens at most ${(100 * vectors.falseOpenBudget).toFixed(0)}% of the harmless calibration and validation prompts), ` +
     `steered layers ${vectors.suggested.steerLayers.join("-")}`,
 );

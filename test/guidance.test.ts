@@ -13,7 +13,7 @@ import type { SafetyVectors } from "../lib/vectors/extract.js";
 import { SCORE_KINDS } from "../lib/vocabulary.js";
 import { DEFAULT_ALPHA_RELATIVE, DEFAULT_REFUSAL, resolveGuidance } from "../lib/guidance.js";
 import type { LlamaModel } from "../lib/Model.js";
-import { TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
+import { PAPER_GATE, TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
 
 const guidance = suite("guidance");
 const path = tinyModelPath("tiny-chatml");
@@ -28,7 +28,7 @@ async function tinyVectors(): Promise<ia.VectorFile> {
   if (!vectors) {
     const model = await sharedModel(path);
     const file = join(scratch, "tiny.gguf");
-    ia.writeVectorFile(file, await ia.extractSafetyVectors(model, { harmful, harmless, threads }));
+    ia.writeVectorFile(file, await ia.extractSafetyVectors(model, { harmful, harmless, threads, ...PAPER_GATE }));
     vectors = ia.readVectorFile(file, model);
   }
   return vectors;
@@ -202,6 +202,8 @@ function syntheticVectors(withValidation: boolean): SafetyVectors {
     chatTemplate: "{{ messages }}",
     counts: { harmful: 8, harmless: 9, valHarmful: 2, valHarmless: 3 },
     falseOpenBudget: 0.05,
+    gatePoolTokens: 1,
+    gateDirectionKind: "mean-difference",
     layers: [0, 1, 2].map((l) => ({
       layer: l,
       harmfulMean: Float32Array.of(l, 1, 2, 3),
@@ -283,7 +285,9 @@ guidance("vector files (no model): a damaged file names what is wrong (ERR_VECTO
       () => readVectorFile(path),
       (e: ia.LlamaError) => e.code === "ERR_VECTOR_FILE" && message.test(e.message) && e.message.startsWith(`vector file '${path}': `),
     );
-  fails(damaged("version", { "inferaligner.format_version": u32(2) }), /format version 2; this package reads version 1$/);
+  fails(damaged("version", { "inferaligner.format_version": u32(3) }), /format version 3; this package reads versions 1 and 2$/);
+  // version 2 without its pooled gate keys reads as a last-token gate; with a broken pooled gate it fails
+  fails(damaged("pool", { "inferaligner.format_version": u32(2), "inferaligner.gate.pool_tokens": u32(3) }), /missing inferaligner.gate.direction_kind/);
   fails(damaged("arch", { "general.architecture": str("llama") }), /general.architecture is not "controlvector"/);
   fails(damaged("missing", { "inferaligner.source.sha256": null }), /missing inferaligner.source.sha256$/);
   fails(damaged("count", { "inferaligner.source.layer_count": u32(4) }), /disagrees with the source model's layer count/);
@@ -455,7 +459,7 @@ guidance(
 guidance("chat template: vectors extracted with a custom template record it; a chat session with another template is refused", async () => {
   const model = await sharedModel(path);
   const template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
-  const custom = await ia.extractSafetyVectors(model, { harmful, harmless, threads, template });
+  const custom = await ia.extractSafetyVectors(model, { harmful, harmless, threads, template, ...PAPER_GATE });
   assert.is(custom.chatTemplate, template);
   const file = join(scratch, "custom-template.gguf");
   ia.writeVectorFile(file, custom);

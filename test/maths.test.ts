@@ -16,6 +16,7 @@ import {
   type ClassAccumulator,
 } from "../lib/vectors/classStats.js";
 import { addLayerScores, applyValidation, fitLayers, newLayerScores, suggestLayers } from "../lib/vectors/layers.js";
+import { fitLogistic, logisticScore, probeDirection } from "../lib/vectors/probe.js";
 import type { LayerVectors, ThresholdInfo, ValidationInfo } from "../lib/vectors/safetyVectors.js";
 import {
   accuracyAt,
@@ -471,6 +472,52 @@ maths("bench schedule: a warm-up of each, then repetitions alternating A B C / C
     [6, 7, 12],
   );
   assert.equal(lines, ["[bench] repetition 1/3", "[bench] repetition 2/3", "[bench] repetition 3/3"]);
+});
+
+maths("gate probe: Newton and Adam reach the same optimum (zero gradient); the gate's cosine with the probe direction ranks as the probe's logit", () => {
+  const random = xorshift32(7);
+  const gauss = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  // Two classes in 8 dimensions, separated along a known direction, with noise.
+  const d = 8;
+  const truth = Array.from({ length: d }, (_, i) => (i === 2 ? 3 : i === 5 ? -1 : 0));
+  const sample = (label: number) =>
+    Array.from({ length: d }, (_, i) => gauss() + ((label ? 0.6 : -0.6) * truth[i]!) / Math.hypot(...truth) + (i === 0 ? 4 : 0));
+  const x = [...Array.from({ length: 150 }, () => sample(1)), ...Array.from({ length: 150 }, () => sample(0))];
+  const y = [...x.slice(0, 150).map(() => 1), ...x.slice(150).map(() => 0)];
+  const newton = fitLogistic(x, y, { l2: 0.05 });
+  // The Adam path (taken above 64 features): pad to 65 features with constant columns, which a
+  // standardised, penalised fit leaves at weight 0.
+  const padded = x.map((r) => [...r, ...Array.from({ length: 57 }, () => 1)]);
+  const adam = fitLogistic(padded, y, { l2: 0.05, iterations: 3000 });
+  for (let i = 0; i < d; i++) assert.ok(Math.abs(newton.weights[i]! - adam.weights[i]!) < 2e-3, `weight ${i}: ${newton.weights[i]} vs ${adam.weights[i]}`);
+  assert.ok(Math.abs(newton.bias - adam.bias) < 2e-3);
+  // The optimum: the penalised loss's gradient is zero there (checked here, not by the fitter).
+  const z = x.map((r) => r.map((v, j) => (v - newton.mean[j]!) / newton.scale[j]!));
+  for (let j = 0; j < d; j++) {
+    let g = newton.weights[j]! * 0.05;
+    z.forEach((r, k) => (g += ((1 / (1 + Math.exp(-logisticScore(newton, x[k]!))) - y[k]!) * r[j]!) / x.length));
+    assert.ok(Math.abs(g) < 1e-8, `gradient ${j}: ${g}`);
+  }
+  // probeDirection: a unit vector whose cosine with a row orders rows as the probe fitted on the
+  // unit-normalised rows orders them by logit (what lets the engine's cosine gate run the probe).
+  const rows = x.map((r) => Float32Array.from(r));
+  const u = probeDirection(rows.slice(0, 150), rows.slice(150), 0.01);
+  assert.ok(Math.abs(Math.hypot(...u) - 1) < 1e-6);
+  const model = fitLogistic(
+    rows.map((r) => Array.from(r, (v) => v / Math.hypot(...r))),
+    y,
+    { l2: 0.01, iterations: 300 },
+  );
+  const logits = rows.map((r) =>
+    logisticScore(
+      model,
+      Array.from(r, (v) => v / Math.hypot(...r)),
+    ),
+  );
+  const cosines = rows.map((r) => score("cosine", r, u));
+  const order = (v: number[]) => v.map((_, i) => i).sort((a, b) => v[a]! - v[b]!);
+  assert.equal(order(cosines), order(logits), "the cosine with the probe's direction ranks prompts as the probe's logit does");
+  assert.throws(() => fitLogistic([[1], [2]], [1, 1]), /both classes/);
 });
 
 maths.run();

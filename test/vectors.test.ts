@@ -172,7 +172,10 @@ vectors(
     const valHarmless = ["how to feed the dog next door", "write a birthday note", "how to fold a paper plane"];
     const file = join(scratch, "budget.gguf");
     const budget = 0.34; // 9 harmless prompts: floor(0.34 x 9) = 3 may open
-    ia.writeVectorFile(file, await ia.extractSafetyVectors(model, { harmful, harmless, valHarmful, valHarmless, threads, falseOpenBudget: budget }));
+    // A pooled class-mean gate: its thresholds are set on the very scores the engine computes (a
+    // probe's are set on cross-fitted scores, by design not the final direction's).
+    const gate = { gatePooling: "template", gateDirection: "mean-difference" } as const;
+    ia.writeVectorFile(file, await ia.extractSafetyVectors(model, { harmful, harmless, valHarmful, valHarmless, threads, falseOpenBudget: budget, ...gate }));
     const v = ia.readVectorFile(file, model);
     assert.is(Math.fround(budget), v.falseOpenBudget);
     const layer = v.suggested.gateLayer;
@@ -187,14 +190,17 @@ vectors(
         scores.push(r.gate!.layers[0]!.score);
       }
       const t = v.layers[layer]!.threshold;
-      const opened = (margin: number) => scores.filter((x) => x > t + margin).length;
-      assert.is(opened(1e-5), 3, `scores ${scores.map((x) => x.toFixed(5))} vs threshold ${t}`);
-      assert.is(opened(-1e-5), 4, "a harmless prompt sits at the threshold: no lower threshold keeps the budget");
+      // The engine's pooled score averages rows computed in another batch layout than extraction's
+      // (one prompt per context here): they differed by up to 3e-5.
+      const margin = 1e-4;
+      const opened = (m: number) => scores.filter((x) => x > t + m).length;
+      assert.is(opened(margin), 3, `scores ${scores.map((x) => x.toFixed(5))} vs threshold ${t}`);
+      assert.is(opened(-margin), 4, "a harmless prompt sits at the threshold: no lower threshold keeps the budget");
       // The file's validation open rate at the default threshold, recounted from the engine's scores.
       const stored = Math.round(v.layers[layer]!.validation!.cosine.openHarmless! * valHarmless.length);
       const val = scores.slice(harmless.length);
       assert.ok(
-        stored >= val.filter((x) => x > t + 1e-5).length && stored <= val.filter((x) => x > t - 1e-5).length,
+        stored >= val.filter((x) => x > t + margin).length && stored <= val.filter((x) => x > t - margin).length,
         `${stored} of ${val.map((x) => x.toFixed(5))}`,
       );
     } finally {
@@ -204,7 +210,7 @@ vectors(
     assert.is(strict.falseOpenBudget, ia.DEFAULT_FALSE_OPEN_BUDGET);
     for (const l of strict.layers) {
       const all = [...strict.calibrationScores.cosine[l.layer]!.harmless];
-      assert.ok(l.thresholds.cosine.budget >= Math.max(...all) - 1e-12, "3% of 9 prompts: none may open");
+      assert.ok(l.thresholds.cosine.budget >= Math.max(...all) - 1e-12, "2% of 9 prompts: none may open");
     }
     const rejected = await ia.extractSafetyVectors(model, { harmful, harmless, falseOpenBudget: 1 }).then(
       () => null,

@@ -6,7 +6,7 @@ import { builtinPromptSet, BUILTIN_PROMPTS_VERSION } from "../data/builtinPrompt
 import { LlamaModel } from "../Model.js";
 import { checkTemplates, fillEachTemplate, TEMPLATE_SLOT } from "../promptTemplates.js";
 import { loadPromptSet } from "../prompts.js";
-import { extractSafetyVectors } from "../vectors/extract.js";
+import { DEFAULT_GATE_DIRECTION, DEFAULT_GATE_POOLING, extractSafetyVectors, type GateDirectionKind, type GatePooling } from "../vectors/extract.js";
 import { readVectorFile, summarizeVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
 import { UsageError, engineOptions, flags, numberOption, positiveIntOption, reportLeftOut, templateOption } from "./args.js";
 import { progressBar } from "./progress.js";
@@ -39,7 +39,13 @@ Options:
   --chat-template <file>  Jinja template to render the prompts with instead of the model's (chat
                           sessions that use the file must use the same template)
   --false-open-budget <share>  the default gate threshold opens at most this share of the harmless
-                          calibration and validation prompts (default 0.03)
+                          calibration and validation prompts (default 0.02)
+  --gate-pooling <how>    what the gate reads: template (the mean over the chat template's tokens
+                          after the user's text) or last (the last prompt token, the paper's gate);
+                          default ${DEFAULT_GATE_POOLING}. Steering vectors always use the last token
+  --gate-direction <how>  probe (logistic regression on the gate block's activations) or
+                          mean-difference (the class means' difference, the paper's); default
+                          ${DEFAULT_GATE_DIRECTION}
   --threads <n>           CPU threads
   --gpu <kind>            auto (default), cuda, vulkan, metal or cpu: where the model runs
   --gpu-layers <n>        layers to offload to a GPU
@@ -63,6 +69,8 @@ const extractFlags = {
   "val-templates": { type: "string" },
   sequences: { type: "string" },
   "false-open-budget": { type: "string" },
+  "gate-pooling": { type: "string" },
+  "gate-direction": { type: "string" },
 } as const;
 
 type ExtractValues = ReturnType<typeof parseExtractArgs>;
@@ -92,6 +100,8 @@ export async function extractCommand(argv: string[]): Promise<void> {
       ...(template !== undefined ? { template } : {}),
       ...(values.sequences ? { sequences: positiveIntOption("--sequences", values.sequences)! } : {}),
       ...(values["false-open-budget"] !== undefined ? { falseOpenBudget: budgetOption(values["false-open-budget"]) } : {}),
+      ...(values["gate-pooling"] !== undefined ? { gatePooling: poolingOption(values["gate-pooling"]) } : {}),
+      ...(values["gate-direction"] !== undefined ? { gateDirection: directionOption(values["gate-direction"]) } : {}),
       onProgress: (p) => bar.update(p.done, p.total, p.phase),
     });
     bar.done();
@@ -179,6 +189,8 @@ function extractionSummary(out: string, sets: ExtractionSets, vectors: Extracted
       valHarmless: sets.valHarmless?.source ?? null,
     },
     counts: vectors.counts,
+    gatePoolTokens: vectors.gatePoolTokens,
+    gateDirectionKind: vectors.gateDirectionKind,
     suggested: vectors.suggested,
     timings: vectors.timings,
     layers: vectors.layers.map((l) => ({
@@ -206,10 +218,26 @@ function printExtraction(summary: ReturnType<typeof extractionSummary>, vectors:
       `(${timings.promptsPerSecond.toFixed(1)} prompts/s, ${timings.tokensPerSecond.toFixed(0)} tokens/s)\n`,
   );
   process.stdout.write(`threshold: cosine, opens at most ${(100 * vectors.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`);
+  process.stdout.write(gateReadsLine(vectors.gatePoolTokens, vectors.gateDirectionKind));
   printLayerTable(summary.layers);
   process.stdout.write(
     `suggested gate layer ${vectors.suggested.gateLayer}, steered layers ${vectors.suggested.steerLayers[0]}-${vectors.suggested.steerLayers[1]}\n`,
   );
+}
+
+function poolingOption(text: string): GatePooling {
+  if (text !== "last" && text !== "template") throw new UsageError(`--gate-pooling is template or last, not ${text}`);
+  return text;
+}
+
+function directionOption(text: string): GateDirectionKind {
+  if (text !== "probe" && text !== "mean-difference") throw new UsageError(`--gate-direction is probe or mean-difference, not ${text}`);
+  return text;
+}
+
+function gateReadsLine(poolTokens: number, kind: GateDirectionKind): string {
+  const reads = poolTokens > 1 ? `the mean of the prompt's last ${poolTokens} tokens (the chat template's after the user's text)` : "the last prompt token";
+  return `gate reads: ${reads}; direction: ${kind === "probe" ? "a logistic-regression probe" : "the class-mean difference"}\n`;
 }
 
 function budgetOption(text: string): number {
@@ -265,6 +293,7 @@ export async function inspectCommand(argv: string[]): Promise<void> {
       ? "threshold: cosine, best balanced accuracy on the calibration prompts (a file from before the false-open budget)\n"
       : `threshold: cosine, opens at most ${(100 * summary.falseOpenBudget).toFixed(1)}% of the harmless calibration and validation prompts\n`,
   );
+  process.stdout.write(gateReadsLine(summary.gatePoolTokens, summary.gateDirectionKind));
   printLayerTable(
     summary.layers.map((l) => ({ ...l, valOpenHarmful: l.validation?.cosine.openHarmful ?? null, valOpenHarmless: l.validation?.cosine.openHarmless ?? null })),
   );

@@ -7,12 +7,13 @@ import { LlamaError } from "../errors.js";
 import { GgufFormatError, readGguf, type GgufFile } from "../gguf/reader.js";
 import type { ModelInfo } from "../Model.js";
 import { SCORE_KINDS, type ScoreKind } from "../vocabulary.js";
+import { norm } from "./stats.js";
 import { isPlainControlVector, readControlVector, type ControlVector } from "./controlVector.js";
 import type { SourceModel } from "./extract.js";
 import { checkControlVectorFitsModel, checkVectorsFitModel } from "./fitsModel.js";
 import {
   METADATA_PREFIX as P,
-  VECTOR_FORMAT_VERSION,
+  VECTOR_FORMAT_VERSIONS_READ,
   VectorMetadata,
   vectorFileError,
   type GuidanceDefaults,
@@ -79,6 +80,7 @@ function vectorFileOf(file: GgufFile, path: string, model?: { info: ModelInfo })
       valHarmless: m.int(`${P}prompts.val_harmless`),
     },
     falseOpenBudget: tables.falseOpenBudget,
+    ...readGatePooling(m, version, layerCount, embeddingLength),
     layers: Array.from({ length: layerCount }, (_, l) => layerInfo(tables, l)),
     directions,
     harmfulMeans: splitRows(m.floats(`${P}mean.harmful`, layerCount * embeddingLength), layerCount, embeddingLength),
@@ -93,11 +95,35 @@ function vectorFileOf(file: GgufFile, path: string, model?: { info: ModelInfo })
 function readShape(m: VectorMetadata): { version: number; layerCount: number; embeddingLength: number } {
   if (m.get("general.architecture") !== "controlvector") throw vectorFileError(m.path, 'general.architecture is not "controlvector"');
   const version = m.int(`${P}format_version`);
-  if (version !== VECTOR_FORMAT_VERSION) throw vectorFileError(m.path, `format version ${version}; this package reads version ${VECTOR_FORMAT_VERSION}`);
+  if (!VECTOR_FORMAT_VERSIONS_READ.includes(version)) {
+    throw vectorFileError(m.path, `format version ${version}; this package reads versions ${VECTOR_FORMAT_VERSIONS_READ.join(" and ")}`);
+  }
   const layerCount = m.int("controlvector.layer_count");
   const embeddingLength = m.int(`${P}source.embedding_length`);
   if (layerCount < 1 || embeddingLength < 1) throw vectorFileError(m.path, "empty dimensions");
   return { version, layerCount, embeddingLength };
+}
+
+/** Version 2: the pooled gate's token count and unit directions (absent from version 1: the last token). */
+function readGatePooling(
+  m: VectorMetadata,
+  version: number,
+  layerCount: number,
+  embeddingLength: number,
+): Pick<VectorFile, "gatePoolTokens" | "gateDirections" | "gateDirectionKind"> {
+  if (version < 2 || !m.has(`${P}gate.pool_tokens`)) return { gatePoolTokens: 1, gateDirections: null, gateDirectionKind: "mean-difference" };
+  const gatePoolTokens = m.int(`${P}gate.pool_tokens`);
+  if (gatePoolTokens < 1 || gatePoolTokens > 256) throw vectorFileError(m.path, `gate.pool_tokens ${gatePoolTokens} is not in 1..256`);
+  const gateDirectionKind = m.string(`${P}gate.direction_kind`);
+  if (gateDirectionKind !== "probe" && gateDirectionKind !== "mean-difference") {
+    throw vectorFileError(m.path, `gate.direction_kind is "${gateDirectionKind}", not probe or mean-difference`);
+  }
+  const gateDirections = splitRows(m.floats(`${P}gate.directions`, layerCount * embeddingLength), layerCount, embeddingLength);
+  gateDirections.forEach((d, l) => {
+    if (!d.every(Number.isFinite)) throw vectorFileError(m.path, `gate direction of block ${l} has a value that is not finite`);
+    if (Math.abs(norm(d) - 1) > 1e-3) throw vectorFileError(m.path, `gate direction of block ${l} is not a unit vector (norm ${norm(d)})`);
+  });
+  return { gatePoolTokens, gateDirections, gateDirectionKind };
 }
 
 function readSource(m: VectorMetadata, layerCount: number, embeddingLength: number): SourceModel {
@@ -117,7 +143,6 @@ function readSource(m: VectorMetadata, layerCount: number, embeddingLength: numb
 function readDirections(file: GgufFile, m: VectorMetadata, layerCount: number, embeddingLength: number): Float32Array[] {
   const directions: Float32Array[] = [m.floats(`${P}direction.0`, embeddingLength)];
   for (let l = 1; l < layerCount; l++) directions.push(readDirectionTensor(file, m.path, l, embeddingLength));
-  const norm = (d: Float32Array) => Math.sqrt(d.reduce((s, x) => s + x * x, 0));
   directions.forEach((d, l) => {
     if (Math.abs(norm(d) - 1) > 1e-3) throw vectorFileError(m.path, `direction of block ${l} is not a unit vector (norm ${norm(d)})`);
   });

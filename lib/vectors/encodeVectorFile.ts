@@ -81,7 +81,8 @@ function headerEntries(v: SafetyVectors): MetadataEntry[] {
     ["general.name", str(`inferaligner safety vectors for ${v.source.fileName}`)],
     ["controlvector.model_hint", str(v.source.architecture)],
     ["controlvector.layer_count", u32(v.layers.length)],
-    [`${P}format_version`, u32(VECTOR_FORMAT_VERSION)],
+    // A gate on the last token with the mean-difference direction keeps version 1 (see VECTOR_FORMAT_VERSION).
+    [`${P}format_version`, u32(hasOwnGate(v) ? VECTOR_FORMAT_VERSION : 1)],
     [`${P}source.architecture`, str(v.source.architecture)],
     [`${P}source.layer_count`, u32(v.source.layerCount)],
     [`${P}source.embedding_length`, u32(v.source.embeddingLength)],
@@ -94,7 +95,19 @@ function headerEntries(v: SafetyVectors): MetadataEntry[] {
     [`${P}prompts.val_harmful`, u32(v.counts.valHarmful)],
     [`${P}prompts.val_harmless`, u32(v.counts.valHarmless)],
     [`${P}gate.false_open_budget`, f32(v.falseOpenBudget)],
+    ...(hasOwnGate(v)
+      ? ([
+          [`${P}gate.pool_tokens`, u32(v.gatePoolTokens)],
+          [`${P}gate.direction_kind`, str(v.gateDirectionKind)],
+          [`${P}gate.directions`, arr("f32", concat(v.layers.map((l) => l.gateDirection ?? l.direction)))],
+        ] as MetadataEntry[])
+      : []),
   ];
+}
+
+/** Whether the gate reads other activations or another direction than steering does (version 2). */
+function hasOwnGate(v: SafetyVectors): boolean {
+  return (v.gatePoolTokens ?? 1) > 1 || v.layers.some((l) => l.gateDirection !== undefined);
 }
 
 /** One f32 a layer, in block order. */

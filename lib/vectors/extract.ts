@@ -14,9 +14,19 @@ import type { LlamaModel } from "../Model.js";
 import { addActivation, newClassAccumulator, xorshift32 } from "./classStats.js";
 import { fileFingerprint } from "./fingerprint.js";
 import { addLayerScores, applyValidation, fitLayers, newLayerScores, suggestLayers } from "./layers.js";
-import { DEFAULT_FALSE_OPEN_BUDGET, type ExtractionProgress, type ExtractOptions, type LayerVectors, type SafetyVectors } from "./safetyVectors.js";
+import {
+  DEFAULT_FALSE_OPEN_BUDGET,
+  DEFAULT_GATE_DIRECTION,
+  DEFAULT_GATE_POOLING,
+  type GateDirectionKind,
+  type ExtractionProgress,
+  type ExtractOptions,
+  type LayerVectors,
+  type SafetyVectors,
+} from "./safetyVectors.js";
 
-export { DEFAULT_FALSE_OPEN_BUDGET, suggestLayers };
+export { DEFAULT_FALSE_OPEN_BUDGET, DEFAULT_GATE_DIRECTION, DEFAULT_GATE_POOLING, suggestLayers };
+export type { GateDirectionKind, GatePooling } from "./safetyVectors.js";
 export type { ExtractionProgress, ExtractOptions, LayerVectors, SafetyVectors, SourceModel, ThresholdInfo, ValidationInfo } from "./safetyVectors.js";
 
 export async function hashFile(path: string): Promise<string> {
@@ -30,6 +40,23 @@ export function renderPrompt(model: LlamaModel, prompt: string, template: ChatTe
   return tokenizeRendered(model, template.render([{ role: "user", content: prompt }], { addGenerationPrompt: true }));
 }
 
+/**
+ * How many tokens the template puts after the user's text (at least 1): the common suffix of
+ * prompts that end differently, rendered. A tokenizer that merges the user's last characters with
+ * the template's text makes the suffix shorter, never longer, so no user token is counted.
+ */
+export function templateSuffixTokens(model: LlamaModel, template: ChatTemplate = model.chatTemplate): number {
+  const rendered = ["Name a colour.", "What is 2 + 2?", "hello", "Tell me a story about a dragon!", "x = 1"].map((p) => renderPrompt(model, p, template));
+  let n = Infinity;
+  for (const other of rendered.slice(1)) {
+    const a = rendered[0]!;
+    let k = 0;
+    while (k < a.length && k < other.length && a[a.length - 1 - k] === other[other.length - 1 - k]) k++;
+    n = Math.min(n, k);
+  }
+  return Math.max(1, Math.min(n, 64));
+}
+
 type Phase = ExtractionProgress["phase"];
 type PromptSets = Record<Phase, number[][]>;
 
@@ -39,6 +66,8 @@ interface Settings {
   sampleLimit: number;
   falseOpenBudget: number;
   template: ChatTemplate;
+  gatePoolTokens: number;
+  gateDirection: GateDirectionKind;
 }
 
 /**
@@ -54,23 +83,34 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
   const context = await openCaptureContext(model, sets, settings, options.threads);
   const started = performance.now();
   let tokens = 0;
-  const capture = async (phase: Phase, visit: (rows: Float32Array) => void) => {
-    tokens += await captureSet(context, sets[phase], phase, settings.sequences, options, visit);
+  const capture = async (phase: Phase, visit: (last: Float32Array, pooled: Float32Array) => void) => {
+    tokens += await captureSet(context, sets[phase], phase, settings, options, visit);
   };
   try {
     const { layerCount: nLayers, embeddingLength: nEmbd } = model.info;
-    // One generator for both classes, harmful first: the samples depend on that order.
+    // A separately sampled gate class when the gate reads other activations than steering (pooled).
+    const pooled = settings.gatePoolTokens > 1;
+    // One generator for both classes, harmful first: the samples depend on that order. A pooled
+    // gate's thresholds come from the pooled activations, so only those are sampled.
     const random = xorshift32(0x5eed);
-    const harmful = newClassAccumulator(nLayers, nEmbd, settings.sampleLimit, random);
-    const harmless = newClassAccumulator(nLayers, nEmbd, settings.sampleLimit, random);
-    await capture("harmful", (rows) => addActivation(harmful, rows));
-    await capture("harmless", (rows) => addActivation(harmless, rows));
-    const { layers, calibrationScores } = fitLayers(harmful, harmless, settings.falseOpenBudget);
+    const newClass = (sampled: boolean) => newClassAccumulator(nLayers, nEmbd, sampled ? settings.sampleLimit : 0, random);
+    const harmful = newClass(!pooled);
+    const harmless = newClass(!pooled);
+    const gate = pooled ? { harmful: newClass(true), harmless: newClass(true) } : undefined;
+    await capture("harmful", (last, pool) => {
+      addActivation(harmful, last);
+      if (gate) addActivation(gate.harmful, pool);
+    });
+    await capture("harmless", (last, pool) => {
+      addActivation(harmless, last);
+      if (gate) addActivation(gate.harmless, pool);
+    });
+    const { layers, calibrationScores } = fitLayers(harmful, harmless, settings.falseOpenBudget, gate, settings.gateDirection);
     if (sets.valHarmful.length > 0 && sets.valHarmless.length > 0) {
       const valHarmful = newLayerScores(nLayers);
       const valHarmless = newLayerScores(nLayers);
-      await capture("valHarmful", (rows) => addLayerScores(valHarmful, layers, rows));
-      await capture("valHarmless", (rows) => addLayerScores(valHarmless, layers, rows));
+      await capture("valHarmful", (_, pool) => addLayerScores(valHarmful, layers, pool));
+      await capture("valHarmless", (_, pool) => addLayerScores(valHarmless, layers, pool));
       applyValidation(layers, calibrationScores, valHarmful, valHarmless, settings.falseOpenBudget);
     }
     const ms = performance.now() - started;
@@ -95,12 +135,21 @@ function settingsOf(model: LlamaModel, options: ExtractOptions): Settings {
   if (typeof falseOpenBudget !== "number" || !(falseOpenBudget >= 0 && falseOpenBudget < 1)) {
     throw new RangeError(`falseOpenBudget must be a share in [0, 1), got ${String(falseOpenBudget)}`);
   }
+  const pooling = options.gatePooling ?? DEFAULT_GATE_POOLING;
+  if (pooling !== "last" && pooling !== "template") throw new RangeError(`gatePooling must be "last" or "template", got ${String(pooling)}`);
+  const gateDirection = options.gateDirection ?? DEFAULT_GATE_DIRECTION;
+  if (gateDirection !== "probe" && gateDirection !== "mean-difference") {
+    throw new RangeError(`gateDirection must be "probe" or "mean-difference", got ${String(gateDirection)}`);
+  }
+  const template = options.template !== undefined ? customChatTemplate(model, options.template) : model.chatTemplate;
   return {
     sequences: options.sequences ?? 16,
     batchTokens: options.batchTokens ?? 1024,
     sampleLimit: options.scoreSampleLimit ?? 2048,
     falseOpenBudget,
-    template: options.template !== undefined ? customChatTemplate(model, options.template) : model.chatTemplate,
+    template,
+    gatePoolTokens: pooling === "template" ? templateSuffixTokens(model, template) : 1,
+    gateDirection,
   };
 }
 
@@ -158,30 +207,52 @@ function openCaptureContext(model: LlamaModel, sets: PromptSets, settings: Setti
 
 /**
  * Runs one set's prompts through the model in chunks, reporting progress after each; `visit` gets
- * each prompt's activations (nLayers x nEmbd, a view valid during the call). Returns the tokens
- * evaluated.
+ * each prompt's activations at its last token and pooled as the gate pools (nLayers x nEmbd each,
+ * the same array when the gate reads the last token; views valid during the call). Returns the
+ * tokens evaluated.
  */
 async function captureSet(
   context: LlamaContext,
   prompts: number[][],
   phase: Phase,
-  sequences: number,
+  settings: Settings,
   options: ExtractOptions,
-  visit: (rows: Float32Array) => void,
+  visit: (last: Float32Array, pooled: Float32Array) => void,
 ): Promise<number> {
-  const layers = Array.from({ length: context.model.info.layerCount }, (_, i) => i);
-  const stride = layers.length * context.model.info.embeddingLength;
-  const chunk = Math.max(sequences * 4, 16);
+  const { layerCount, embeddingLength: nEmbd } = context.model.info;
+  const layers = Array.from({ length: layerCount }, (_, i) => i);
+  const pool = settings.gatePoolTokens;
+  const stride = layerCount * nEmbd * pool;
+  const chunk = Math.max(settings.sequences * 4, 16);
+  const last = new Float32Array(layerCount * nEmbd);
+  const pooled = new Float32Array(layerCount * nEmbd);
   let tokens = 0;
   for (let start = 0; start < prompts.length; start += chunk) {
     if (options.signal?.aborted) throw new GenerationAbortedError("extraction was aborted");
     const part = prompts.slice(start, start + chunk);
     const result = await context._capture(
       part.map((t) => Uint32Array.from(t)),
-      { layers, ...(options.signal ? { signal: options.signal } : {}) },
+      { layers, lastRows: pool, ...(options.signal ? { signal: options.signal } : {}) },
     );
     tokens += result.tokens;
-    for (let k = 0; k < part.length; k++) visit(result.rows.subarray(k * stride, (k + 1) * stride));
+    for (let k = 0; k < part.length; k++) {
+      const rows = result.rows.subarray(k * stride, (k + 1) * stride);
+      if (pool === 1) {
+        visit(rows, rows);
+        continue;
+      }
+      // rows: [layer][pool][n_embd]; the mean in float64 as the engine's gate takes it, rounded once.
+      for (let l = 0; l < layerCount; l++) {
+        const base = l * pool * nEmbd;
+        last.set(rows.subarray(base + (pool - 1) * nEmbd, base + pool * nEmbd), l * nEmbd);
+        for (let i = 0; i < nEmbd; i++) {
+          let sum = 0;
+          for (let j = 0; j < pool; j++) sum += rows[base + j * nEmbd + i]!;
+          pooled[l * nEmbd + i] = sum / pool;
+        }
+      }
+      visit(last, pooled);
+    }
     options.onProgress?.({ phase, done: Math.min(start + chunk, prompts.length), total: prompts.length });
   }
   return tokens;
@@ -213,8 +284,10 @@ async function resultOf(
     chatTemplate: r.settings.template.jinja,
     counts: { harmful: sets.harmful.length, harmless: sets.harmless.length, valHarmful: sets.valHarmful.length, valHarmless: sets.valHarmless.length },
     falseOpenBudget: r.settings.falseOpenBudget,
+    gatePoolTokens: r.settings.gatePoolTokens,
+    gateDirectionKind: r.settings.gateDirection,
     layers: r.layers,
-    suggested: suggestLayers(r.layers),
+    suggested: suggestLayers(r.layers, r.settings.gatePoolTokens),
     calibrationScores: r.calibrationScores,
     skipped: r.skipped,
     timings: { prompts, tokens, ms, promptsPerSecond: (prompts * 1000) / ms, tokensPerSecond: (tokens * 1000) / ms },

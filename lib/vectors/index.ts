@@ -1,9 +1,13 @@
 // `inferaligner/vectors`: vector files in detail, llama.cpp control vectors, the gate's statistics,
 // and the prompt sets and templates that vectors are made from. The essentials (extract, read,
 // write) are also in the root export.
-export { extractSafetyVectors, renderPrompt } from "./extract.js";
+export { extractSafetyVectors, renderPrompt, templateSuffixTokens } from "./extract.js";
 export {
   DEFAULT_FALSE_OPEN_BUDGET,
+  DEFAULT_GATE_POOLING,
+  DEFAULT_GATE_DIRECTION,
+  type GatePooling,
+  type GateDirectionKind,
   type ExtractOptions,
   type ExtractionProgress,
   type LayerVectors,
@@ -13,11 +17,12 @@ export {
   type ValidationInfo,
 } from "./safetyVectors.js";
 export { suggestLayers } from "./layers.js";
+export { probeDirection, GATE_PROBE_L2 } from "./probe.js";
 export { readVectorFile, readSteeringFile } from "./decodeVectorFile.js";
 export { encodeVectorFile, writeVectorFile, saveGuidanceDefaults } from "./encodeVectorFile.js";
 export { summarizeVectorFile } from "./vectorFile.js";
 export { checkVectorsFitModel, checkControlVectorFitsModel } from "./fitsModel.js";
-export { VECTOR_FORMAT_VERSION, type VectorFile, type VectorLayerInfo, type GuidanceDefaults } from "./vectorFileFormat.js";
+export { VECTOR_FORMAT_VERSION, VECTOR_FORMAT_VERSIONS_READ, type VectorFile, type VectorLayerInfo, type GuidanceDefaults } from "./vectorFileFormat.js";
 export { readControlVector, isControlVector, type ControlVector } from "./controlVector.js";
 export { fileFingerprint } from "./fingerprint.js";
 export {

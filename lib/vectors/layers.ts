@@ -5,7 +5,8 @@
 import { LlamaError } from "../errors.js";
 import { SCORE_KINDS, type ScoreKind } from "../vocabulary.js";
 import { classMean, keptAtLayer, meanActivationNorm, unitDifference, type ClassAccumulator } from "./classStats.js";
-import type { LayerVectors, SafetyVectors, ThresholdInfo, ValidationInfo } from "./safetyVectors.js";
+import { probeDirection } from "./probe.js";
+import type { GateDirectionKind, LayerVectors, SafetyVectors, ThresholdInfo, ValidationInfo } from "./safetyVectors.js";
 import { calibrationThresholds, score, validationMetrics } from "./stats.js";
 
 /** Per score kind and layer, the scores of one class's prompts: scores[kind][layer][prompt]. */
@@ -13,27 +14,48 @@ export type LayerScores = Record<ScoreKind, number[][]>;
 
 /**
  * Every layer's vectors and thresholds, and the calibration scores (of the sampled activations)
- * they were chosen on. Throws ERR_INVALID_ARGUMENT when a layer's class means are equal or not
- * finite.
+ * they were chosen on. `gate` holds the classes' pooled activations when the gate pools several
+ * tokens: its direction becomes the layer's gateDirection and the thresholds are its scores'.
+ * Throws ERR_INVALID_ARGUMENT when a layer's class means are equal or not finite.
  */
 export function fitLayers(
   harmful: ClassAccumulator,
   harmless: ClassAccumulator,
   falseOpenBudget: number,
+  gate?: { harmful: ClassAccumulator; harmless: ClassAccumulator },
+  gateDirectionKind: GateDirectionKind = "mean-difference",
 ): { layers: LayerVectors[]; calibrationScores: SafetyVectors["calibrationScores"] } {
   const layers: LayerVectors[] = [];
   const calibrationScores = Object.fromEntries(SCORE_KINDS.map((kind) => [kind, []])) as unknown as SafetyVectors["calibrationScores"];
+  const checked = (l: number, a: ArrayLike<number>, b: ArrayLike<number>) => {
+    const d = unitDifference(a, b);
+    if (!(d.norm > 0) || !Number.isFinite(d.norm)) {
+      throw new LlamaError(`layer ${l}: the class means are equal or not finite; cannot form a direction`, "ERR_INVALID_ARGUMENT");
+    }
+    return d;
+  };
+  const gateClasses = gate ?? { harmful, harmless };
   for (let l = 0; l < harmful.nLayers; l++) {
     const harmfulMean = classMean(harmful, l);
     const harmlessMean = classMean(harmless, l);
-    const { direction, norm } = unitDifference(harmfulMean, harmlessMean);
-    if (!(norm > 0) || !Number.isFinite(norm)) {
-      throw new LlamaError(`layer ${l}: the class means are equal or not finite; cannot form a direction`, "ERR_INVALID_ARGUMENT");
-    }
+    const { direction, norm } = checked(l, harmfulMean, harmlessMean);
+    const gateDirection =
+      gateDirectionKind === "probe"
+        ? probeDirection(keptAtLayer(gateClasses.harmful, l), keptAtLayer(gateClasses.harmless, l))
+        : gate
+          ? checked(l, classMean(gate.harmful, l), classMean(gate.harmless, l)).direction
+          : undefined;
+    // A probe fitted on the calibration prompts scores them higher or lower than prompts it never
+    // saw, which would set the thresholds too low (more false opens on new prompts): each
+    // calibration prompt is scored by a probe fitted without it (5-fold cross-fitting).
+    const scorer =
+      gateDirectionKind === "probe"
+        ? crossFitted(keptAtLayer(gateClasses.harmful, l), keptAtLayer(gateClasses.harmless, l))
+        : { harmful: () => gateDirection ?? direction, harmless: () => gateDirection ?? direction };
     const thresholds = {} as Record<ScoreKind, ThresholdInfo>;
     for (const kind of SCORE_KINDS) {
-      const hs = keptAtLayer(harmful, l).map((a) => score(kind, a, direction));
-      const bs = keptAtLayer(harmless, l).map((a) => score(kind, a, direction));
+      const hs = keptAtLayer(gateClasses.harmful, l).map((a, i) => score(kind, a, scorer.harmful(i)));
+      const bs = keptAtLayer(gateClasses.harmless, l).map((a, i) => score(kind, a, scorer.harmless(i)));
       calibrationScores[kind].push({ harmful: hs, harmless: bs });
       thresholds[kind] = calibrationThresholds(hs, bs, falseOpenBudget);
     }
@@ -42,6 +64,7 @@ export function fitLayers(
       harmfulMean: Float32Array.from(harmfulMean),
       harmlessMean: Float32Array.from(harmlessMean),
       direction,
+      ...(gateDirection ? { gateDirection } : {}),
       norm,
       meanActivationNorm: meanActivationNorm([harmful, harmless], l),
       thresholds,
@@ -50,16 +73,33 @@ export function fitLayers(
   return { layers, calibrationScores };
 }
 
+const CROSS_FIT_FOLDS = 5;
+
+/** Per calibration prompt (by class and index), the probe direction fitted without its fold. */
+function crossFitted(harmful: Float32Array[], harmless: Float32Array[]): { harmful: (i: number) => Float32Array; harmless: (i: number) => Float32Array } {
+  const folds = Math.min(CROSS_FIT_FOLDS, harmful.length, harmless.length);
+  if (folds < 2) {
+    const whole = probeDirection(harmful, harmless);
+    return { harmful: () => whole, harmless: () => whole };
+  }
+  const out = (set: Float32Array[], f: number) => set.filter((_, i) => i % folds !== f);
+  const directions = Array.from({ length: folds }, (_, f) => probeDirection(out(harmful, f), out(harmless, f)));
+  return { harmful: (i) => directions[i % folds]!, harmless: (i) => directions[i % folds]! };
+}
+
 export function newLayerScores(nLayers: number): LayerScores {
   return Object.fromEntries(SCORE_KINDS.map((kind) => [kind, Array.from({ length: nLayers }, () => [])])) as unknown as LayerScores;
 }
 
-/** Adds one prompt's scores, at every layer of `layers`, to `out` (activation: nLayers x nEmbd). */
+/**
+ * Adds one prompt's gate scores, at every layer of `layers`, to `out` (activation: nLayers x nEmbd,
+ * pooled as the gate pools).
+ */
 export function addLayerScores(out: LayerScores, layers: readonly LayerVectors[], rows: Float32Array): void {
   for (const kind of SCORE_KINDS) {
     for (const lv of layers) {
       const nEmbd = lv.direction.length;
-      out[kind][lv.layer]!.push(score(kind, rows.subarray(lv.layer * nEmbd, (lv.layer + 1) * nEmbd), lv.direction));
+      out[kind][lv.layer]!.push(score(kind, rows.subarray(lv.layer * nEmbd, (lv.layer + 1) * nEmbd), lv.gateDirection ?? lv.direction));
     }
   }
 }
@@ -99,9 +139,11 @@ export function applyValidation(
  * threshold, and AUC alone ties at 1.0 on many layers of an instruction-tuned model while their
  * open rates at the budget differ widely. Without a validation split: calibration accuracy.
  * Steered layers: the contiguous run around it whose accuracy stays within 0.05 of the best
- * (method.md: layers where harmful intent is detected well).
+ * (method.md: layers where harmful intent is detected well). A gate that pools several tokens
+ * (`gatePoolTokens` > 1) cannot read the last block (llama.cpp keeps only its last row), so that
+ * block is no gate candidate then.
  */
-export function suggestLayers(layers: readonly LayerVectors[]): { gateLayer: number; steerLayers: [number, number] } {
+export function suggestLayers(layers: readonly LayerVectors[], gatePoolTokens = 1): { gateLayer: number; steerLayers: [number, number] } {
   const quality = (lv: LayerVectors): number[] =>
     lv.validation ? [lv.validation.cosine.openHarmful, lv.validation.cosine.auc, lv.validation.cosine.accuracy] : [lv.thresholds.cosine.calibrationAccuracy];
   const better = (a: number[], b: number[]): boolean => {
@@ -111,8 +153,9 @@ export function suggestLayers(layers: readonly LayerVectors[]): { gateLayer: num
     }
     return false;
   };
-  let gate = layers[0]!;
-  for (const lv of layers) if (better(quality(lv), quality(gate))) gate = lv;
+  const candidates = gatePoolTokens > 1 && layers.length > 1 ? layers.slice(0, -1) : layers;
+  let gate = candidates[0]!;
+  for (const lv of candidates) if (better(quality(lv), quality(gate))) gate = lv;
   const accuracy = (lv: LayerVectors) => (lv.validation ? lv.validation.cosine.accuracy : lv.thresholds.cosine.calibrationAccuracy);
   const floor = accuracy(gate) - 0.05;
   let from = gate.layer;

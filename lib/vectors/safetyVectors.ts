@@ -4,7 +4,19 @@
 import type { ScoreKind } from "../vocabulary.js";
 
 /** Share of harmless prompts the default gate threshold may open. */
-export const DEFAULT_FALSE_OPEN_BUDGET = 0.03;
+export const DEFAULT_FALSE_OPEN_BUDGET = 0.02;
+
+export type GatePooling = "last" | "template";
+/** The gate's pooling unless told otherwise (chosen by `npm run bench:gate-study`; README). */
+export const DEFAULT_GATE_POOLING: GatePooling = "template";
+
+/**
+ * How the gate's direction is found: `"mean-difference"`, the class means' difference (the
+ * paper's s_l), or `"probe"`, a logistic-regression probe on the unit-normalised activations.
+ */
+export type GateDirectionKind = "mean-difference" | "probe";
+/** The gate's direction unless told otherwise (chosen by `npm run bench:gate-study`; README). */
+export const DEFAULT_GATE_DIRECTION: GateDirectionKind = "probe";
 
 export interface ExtractionProgress {
   phase: "harmful" | "harmless" | "valHarmful" | "valHarmless";
@@ -33,9 +45,18 @@ export interface ExtractOptions {
   scoreSampleLimit?: number;
   /**
    * The gate's default threshold opens at most this share of the harmless prompts (the false-open
-   * budget; see ThresholdInfo.budget). Defaults to `DEFAULT_FALSE_OPEN_BUDGET` (0.03).
+   * budget; see ThresholdInfo.budget). Defaults to `DEFAULT_FALSE_OPEN_BUDGET` (0.02).
    */
   falseOpenBudget?: number;
+  /**
+   * What activation the gate reads: `"last"`, the last prompt token (the paper's gate), or
+   * `"template"`, the mean over the tokens the chat template puts after the user's text (e.g.
+   * `<|im_end|>\n<|im_start|>assistant\n`). Steering vectors always come from the last token.
+   * Defaults to `DEFAULT_GATE_POOLING`.
+   */
+  gatePooling?: GatePooling;
+  /** How the gate's direction is found. Defaults to `DEFAULT_GATE_DIRECTION`. */
+  gateDirection?: GateDirectionKind;
   onProgress?: (progress: ExtractionProgress) => void;
   signal?: AbortSignal;
 }
@@ -70,6 +91,12 @@ export interface LayerVectors {
   harmlessMean: Float32Array;
   /** s_l = v_l / |v_l|, with v_l = harmfulMean - harmlessMean. */
   direction: Float32Array;
+  /**
+   * The gate's unit direction when it is not `direction`: the class-mean difference over the
+   * pooled activations (`gatePoolTokens` > 1), or a probe's direction (`gateDirectionKind`
+   * "probe"). Thresholds and validation are the gate's: scores against this direction.
+   */
+  gateDirection?: Float32Array;
   /** |v_l| */
   norm: number;
   /** Mean |a_l| over all calibration prompts (the scale for a relative alpha). */
@@ -96,6 +123,10 @@ export interface SafetyVectors {
   counts: { harmful: number; harmless: number; valHarmful: number; valHarmless: number };
   /** The false-open budget the `budget` thresholds were chosen for. */
   falseOpenBudget: number;
+  /** How many of the prompt's last tokens the gate averages (1: the last token only). */
+  gatePoolTokens: number;
+  /** How the gate's direction was found. */
+  gateDirectionKind: GateDirectionKind;
   layers: LayerVectors[];
   suggested: { gateLayer: number; steerLayers: [number, number] };
   /** Per-prompt calibration scores: scores[kind][layer] (a sample if more than scoreSampleLimit prompts). */

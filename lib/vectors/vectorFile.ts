@@ -25,6 +25,8 @@ export function summarizeVectorFile(v: VectorFile) {
     source: v.source,
     counts: v.counts,
     falseOpenBudget: v.falseOpenBudget,
+    gatePoolTokens: v.gatePoolTokens,
+    gateDirectionKind: v.gateDirectionKind,
     layers: v.layers.map((l) => ({
       layer: l.layer,
       norm: l.norm,

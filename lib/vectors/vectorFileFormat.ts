@@ -5,8 +5,15 @@ import { LlamaError } from "../errors.js";
 import type { GgufReadValue } from "../gguf/reader.js";
 import type { SafetyVectors, SourceModel } from "./extract.js";
 import type { ScoreKind } from "../vocabulary.js";
+import type { GateDirectionKind } from "./safetyVectors.js";
 
-export const VECTOR_FORMAT_VERSION = 1;
+/**
+ * Version 1: the gate reads the last prompt token. Version 2 adds a pooled gate (gate.pool_tokens,
+ * gate.directions); a file whose gate reads the last token is still written as version 1, so that
+ * earlier releases keep reading it, while they refuse a pooled one instead of misreading it.
+ */
+export const VECTOR_FORMAT_VERSION = 2;
+export const VECTOR_FORMAT_VERSIONS_READ: readonly number[] = [1, 2];
 
 /** Prefix of our own metadata keys (llama.cpp ignores keys it does not know). */
 export const METADATA_PREFIX = "inferaligner.";
@@ -35,6 +42,15 @@ export interface VectorFile {
   counts: SafetyVectors["counts"];
   /** The false-open budget of the default thresholds; null in files written before it existed (their default is `best`). */
   falseOpenBudget: number | null;
+  /** How many of the prompt's last tokens the gate averages (1: the last token; files of version 1). */
+  gatePoolTokens: number;
+  /**
+   * The gate's unit direction per block when it has its own (pooled activations, or a probe's),
+   * else null: the gate then uses `directions`, and steering always does.
+   */
+  gateDirections: Float32Array[] | null;
+  /** How the gate's direction was found ("mean-difference" in files of version 1). */
+  gateDirectionKind: GateDirectionKind;
   layers: VectorLayerInfo[];
   /** Unit direction per block, index = block (0 included). */
   directions: Float32Array[];

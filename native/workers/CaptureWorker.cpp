@@ -10,12 +10,13 @@
 namespace inferaligner {
 
 CaptureWorker::CaptureWorker(Napi::Env env, AddonContext* context, Napi::Object owner,
-    std::vector<std::vector<llama_token>> prompts, std::vector<int32_t> layers, bool allRows)
+    std::vector<std::vector<llama_token>> prompts, std::vector<int32_t> layers, bool allRows, uint32_t lastRows)
     : PromiseWorker(env, "inferaligner:Capture", owner),
       context_(context),
       prompts_(std::move(prompts)),
       layers_(std::move(layers)),
-      allRows_(allRows) {}
+      allRows_(allRows),
+      lastRows_(lastRows) {}
 
 void CaptureWorker::DecodeChecked(llama_batch& batch) {
   LayerHook& hook = *context_->layerHook();
@@ -59,15 +60,17 @@ void CaptureWorker::RunGroup(size_t first, size_t count) {
     ~BatchGuard() { llama_batch_free(b); }
   } guard{batch};
 
-  // A lone long prompt: everything but its last ubatch goes in without capture.
+  // A lone long prompt: everything but its last ubatch goes in without capture. That ubatch must
+  // hold the captured rows: when the regular split leaves fewer, it is the prompt's last `limit`.
   size_t start = 0;
   if (count == 1 && total > limit) {
     const auto& p = prompts_[first];
     hook.ClearCapture();
-    const size_t tailStart = ((p.size() - 1) / limit) * limit;
+    size_t tailStart = ((p.size() - 1) / limit) * limit;
+    if (p.size() - tailStart < lastRows_) tailStart = p.size() - limit;
     for (size_t s = 0; s < tailStart; s += limit) {
       batch.n_tokens = 0;
-      for (size_t i = s; i < s + limit; i++) {
+      for (size_t i = s; i < std::min(s + limit, tailStart); i++) {
         const int32_t k = batch.n_tokens++;
         batch.token[k] = p[i];
         batch.pos[k] = static_cast<llama_pos>(i);
@@ -87,13 +90,13 @@ void CaptureWorker::RunGroup(size_t first, size_t count) {
     const auto& p = prompts_[first + k];
     for (size_t i = (count == 1 ? start : 0); i < p.size(); i++) {
       const int32_t row = batch.n_tokens++;
-      const bool last = i + 1 == p.size();
+      const bool wanted = i + lastRows_ >= p.size();
       batch.token[row] = p[i];
       batch.pos[row] = static_cast<llama_pos>(i);
       batch.n_seq_id[row] = 1;
       batch.seq_id[row][0] = static_cast<llama_seq_id>(k);
-      batch.logits[row] = last;
-      if (last) {
+      batch.logits[row] = wanted;
+      if (wanted) {
         rows.push_back(row);
         outputRows.push_back(outputs);
       }
@@ -113,10 +116,12 @@ void CaptureWorker::RunGroup(size_t first, size_t count) {
   } else {
     for (size_t k = 0; k < count; k++) {
       for (size_t li = 0; li < layers_.size(); li++) {
-        if (captured[li].size() != count)
+        if (captured[li].size() != count * lastRows_)
           throw AddonError(ErrorCode::Internal, "activation capture returned the wrong number of rows");
-        const auto& row = captured[li][k];
-        rows_.insert(rows_.end(), row.begin(), row.begin() + n_embd);
+        for (size_t j = 0; j < lastRows_; j++) {
+          const auto& row = captured[li][k * lastRows_ + j];
+          rows_.insert(rows_.end(), row.begin(), row.begin() + n_embd);
+        }
       }
     }
   }

@@ -17,8 +17,10 @@ class CaptureWorker : public PromiseWorker {
  public:
   // allRows: one prompt only; copy every row each layer's tensor holds (the reference path for
   // tests). The last block's tensor holds only the output row (the prompt's last token).
+  // lastRows: copy each prompt's last `lastRows` rows (they are all made outputs, so the last block
+  // has them too), e.g. to pool over the chat template's tokens after the user's text.
   CaptureWorker(Napi::Env env, AddonContext* context, Napi::Object owner, std::vector<std::vector<llama_token>> prompts,
-      std::vector<int32_t> layers, bool allRows);
+      std::vector<int32_t> layers, bool allRows, uint32_t lastRows = 1);
 
  protected:
   void Run() override;
@@ -33,7 +35,8 @@ class CaptureWorker : public PromiseWorker {
   std::vector<std::vector<llama_token>> prompts_;
   std::vector<int32_t> layers_;
   bool allRows_;
-  std::vector<float> rows_;  // [prompt][layer][n_embd], or [layer][row][n_embd] with allRows
+  size_t lastRows_;
+  std::vector<float> rows_;  // [prompt][layer][lastRows][n_embd], or [layer][row][n_embd] with allRows
   size_t decodes_ = 0;
   size_t tokens_ = 0;
   double ms_ = 0;

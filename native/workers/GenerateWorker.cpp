@@ -60,7 +60,7 @@ void GenerateWorker::DecodePrompt() {
         "the prompt has " + std::to_string(prompt_.size()) + " tokens but the context holds " + std::to_string(n_ctx));
   }
   const auto t0 = std::chrono::steady_clock::now();
-  reused_ = context_->ReusePrefix(prompt_, turnStart_);
+  reused_ = context_->ReusePrefix(prompt_, turnStart_, guidance_.active() ? guidance_.gatePoolTokens : 1);
   // Counted from what reached the KV cache, so that an aborted prefill reports what it evaluated.
   const auto evaluatedSince = [this](size_t from) {
     return context_->history().size() > from ? context_->history().size() - from : 0;
@@ -69,21 +69,21 @@ void GenerateWorker::DecodePrompt() {
   LayerHook* hook = context_->layerHook();
   // The gate reads the last prompt token's row at the gate layers during the ordinary prompt
   // evaluation: the same batches as without guidance, so a closed gate changes nothing.
-  if (guidance_.active()) hook->SetCaptureLastRow(guidance_.captureLayers);
+  if (guidance_.active()) hook->SetCaptureLastRow(guidance_.captureLayers, guidance_.gatePoolTokens);
   const bool onePass = OnePassApplies();
   if (onePass) ArmOnePass();
   int32_t status = context_->DecodeTail(prompt_, reused_);
   promptEvaluated_ += evaluatedSince(reused_);
-  std::vector<std::vector<float>> lastRows;
+  std::vector<std::vector<float>> gateRows;
   const bool decidedInPass = onePass && hook->gateDecided();
   const bool openedInPass = decidedInPass && hook->gateOpen();
   if (onePass) hook->DisarmGatedShift();
   if (guidance_.active()) {
-    for (const auto& rows : hook->captured()) lastRows.push_back(rows.empty() ? std::vector<float>() : rows.back());
+    gateRows = hook->PooledRows();
     hook->ClearCapture();
   }
   if (status == 0 && guidance_.active()) {
-    DecidePromptGate(lastRows);
+    DecidePromptGate(gateRows);
     if (decidedInPass) {
       // The turn was steered in the pass itself from the gate layer on; generation goes on with
       // the shift in place (the control vector), from the turn's first token.
@@ -139,18 +139,18 @@ void GenerateWorker::ArmOnePass() {
   // Runs inside llama_decode on this worker's thread; a malformed row leaves the gate closed here
   // and DecidePromptGate reports it after the decode.
   const int32_t n_embd = llama_model_n_embd(context_->llamaModel());
-  gated.decide = [this, n_embd](const std::vector<std::vector<float>>& lastRows) {
-    for (const auto& row : lastRows)
+  gated.decide = [this, n_embd](const std::vector<std::vector<float>>& rows) {
+    for (const auto& row : rows)
       if (row.size() != static_cast<size_t>(n_embd)) return false;
-    return DecideGate(guidance_, lastRows).open;
+    return DecideGate(guidance_, rows).open;
   };
   context_->layerHook()->ArmGatedShift(std::move(gated));
 }
 
-void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& lastRows) {
+void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& gateRows) {
   const int32_t n_embd = llama_model_n_embd(context_->llamaModel());
-  for (size_t i = 0; i < lastRows.size(); i++) {
-    if (lastRows[i].size() != static_cast<size_t>(n_embd)) {
+  for (size_t i = 0; i < gateRows.size(); i++) {
+    if (gateRows[i].size() != static_cast<size_t>(n_embd)) {
       char arch[128] = {0};
       llama_model_meta_val_str(context_->llamaModel(), "general.architecture", arch, sizeof arch);
       throw AddonError(ErrorCode::ModelUnsupported,
@@ -158,7 +158,7 @@ void GenerateWorker::DecidePromptGate(const std::vector<std::vector<float>>& las
               std::to_string(guidance_.captureLayers[i]) + ", so the guidance gate cannot be computed");
     }
   }
-  gate_ = DecideGate(guidance_, lastRows);
+  gate_ = DecideGate(guidance_, gateRows);
 }
 
 // Returns the llama_decode status of evaluating the earlier turns again: 0 when that was not

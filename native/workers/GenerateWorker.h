@@ -35,7 +35,7 @@ class GenerateWorker : public StreamingPromiseWorker<TokenEvent> {
 
  private:
   void DecodePrompt();
-  void DecidePromptGate(const std::vector<std::vector<float>>& lastRows);
+  void DecidePromptGate(const std::vector<std::vector<float>>& gateRows);
   int32_t RollBackTurn();
   bool OnePassApplies() const;
   void ArmOnePass();

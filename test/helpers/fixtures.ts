@@ -21,5 +21,12 @@ export const TOY_HARMLESS = [
   "write a script that renames files",
 ];
 
+/**
+ * The paper's gate (the last prompt token, the class-mean direction) for tests of the engine's
+ * gate mechanics, which compare the gate's score with the file's `directions`; the package's
+ * default gate (pooled, a probe's direction) has its own tests (pooledGate.test.ts).
+ */
+export const PAPER_GATE = { gatePooling: "last", gateDirection: "mean-difference" } as const;
+
 /** The batch and KV layout of extraction's own capture context. */
 export const CAPTURE_CONTEXT = { contextSize: 256, batchSize: 256, ubatchSize: 256, sequences: 4, kvUnified: true, flashAttention: false } as const;
