@@ -5,7 +5,7 @@
 import { LlamaError } from "../errors.js";
 import { SCORE_KINDS, type ScoreKind } from "../vocabulary.js";
 import { classMean, keptAtLayer, meanActivationNorm, unitDifference, type ClassAccumulator } from "./classStats.js";
-import { probeDirection } from "./probe.js";
+import { GATE_PROBE_L2, probeFit } from "./probe.js";
 import type { GateDirectionKind, LayerVectors, SafetyVectors, ThresholdInfo, ValidationInfo } from "./safetyVectors.js";
 import { calibrationThresholds, score, validationMetrics } from "./stats.js";
 
@@ -39,19 +39,12 @@ export function fitLayers(
     const harmfulMean = classMean(harmful, l);
     const harmlessMean = classMean(harmless, l);
     const { direction, norm } = checked(l, harmfulMean, harmlessMean);
-    const gateDirection =
-      gateDirectionKind === "probe"
-        ? probeDirection(keptAtLayer(gateClasses.harmful, l), keptAtLayer(gateClasses.harmless, l))
-        : gate
-          ? checked(l, classMean(gate.harmful, l), classMean(gate.harmless, l)).direction
-          : undefined;
+    const probe = gateDirectionKind === "probe" ? crossFitted(keptAtLayer(gateClasses.harmful, l), keptAtLayer(gateClasses.harmless, l)) : undefined;
+    const gateDirection = probe ? probe.direction : gate ? checked(l, classMean(gate.harmful, l), classMean(gate.harmless, l)).direction : undefined;
     // A probe fitted on the calibration prompts scores them higher or lower than prompts it never
     // saw, which would set the thresholds too low (more false opens on new prompts): each
     // calibration prompt is scored by a probe fitted without it (5-fold cross-fitting).
-    const scorer =
-      gateDirectionKind === "probe"
-        ? crossFitted(keptAtLayer(gateClasses.harmful, l), keptAtLayer(gateClasses.harmless, l))
-        : { harmful: () => gateDirection ?? direction, harmless: () => gateDirection ?? direction };
+    const scorer = probe ?? { harmful: () => gateDirection ?? direction, harmless: () => gateDirection ?? direction };
     const thresholds = {} as Record<ScoreKind, ThresholdInfo>;
     for (const kind of SCORE_KINDS) {
       const hs = keptAtLayer(gateClasses.harmful, l).map((a, i) => score(kind, a, scorer.harmful(i)));
@@ -75,16 +68,20 @@ export function fitLayers(
 
 const CROSS_FIT_FOLDS = 5;
 
-/** Per calibration prompt (by class and index), the probe direction fitted without its fold. */
-function crossFitted(harmful: Float32Array[], harmless: Float32Array[]): { harmful: (i: number) => Float32Array; harmless: (i: number) => Float32Array } {
+/**
+ * The probe direction of one block, and per calibration prompt (by class and index) the direction
+ * of the probe fitted without its fold (each fold's fit starts from the whole fit).
+ */
+function crossFitted(
+  harmful: Float32Array[],
+  harmless: Float32Array[],
+): { direction: Float32Array; harmful: (i: number) => Float32Array; harmless: (i: number) => Float32Array } {
+  const whole = probeFit(harmful, harmless);
   const folds = Math.min(CROSS_FIT_FOLDS, harmful.length, harmless.length);
-  if (folds < 2) {
-    const whole = probeDirection(harmful, harmless);
-    return { harmful: () => whole, harmless: () => whole };
-  }
+  if (folds < 2) return { direction: whole.direction, harmful: () => whole.direction, harmless: () => whole.direction };
   const out = (set: Float32Array[], f: number) => set.filter((_, i) => i % folds !== f);
-  const directions = Array.from({ length: folds }, (_, f) => probeDirection(out(harmful, f), out(harmless, f)));
-  return { harmful: (i) => directions[i % folds]!, harmless: (i) => directions[i % folds]! };
+  const directions = Array.from({ length: folds }, (_, f) => probeFit(out(harmful, f), out(harmless, f), GATE_PROBE_L2, whole.model).direction);
+  return { direction: whole.direction, harmful: (i) => directions[i % folds]!, harmless: (i) => directions[i % folds]! };
 }
 
 export function newLayerScores(nLayers: number): LayerScores {

@@ -15,6 +15,8 @@ export interface LogisticOptions {
   l2?: number;
   /** Iterations of the optimiser (Newton: at most this many; Adam: exactly). */
   iterations?: number;
+  /** Adam only: start from this fit's weights (in its own standardised units) instead of zero. */
+  start?: LogisticModel;
 }
 
 /** Fits P(y = 1 | x) = sigmoid(w . standardise(x) + b). Labels are 0 or 1. */
@@ -28,7 +30,8 @@ export function fitLogistic(x: readonly (readonly number[])[], y: readonly numbe
   const scale = Array.from({ length: d }, (_, j) => Math.sqrt(x.reduce((s, r) => s + (r[j]! - mean[j]!) ** 2, 0) / n) || 1);
   const z = x.map((r) => Float64Array.from(r, (v, j) => (v - mean[j]!) / scale[j]!));
   // Parameters: w[0..d-1], bias at w[d] (not penalised).
-  const w = d <= 64 ? newtonFit(z, y, l2, options.iterations ?? 50) : adamFit(z, y, l2, options.iterations ?? 300);
+  const start = options.start ? Float64Array.from([...options.start.weights, options.start.bias]) : undefined;
+  const w = d <= 64 ? newtonFit(z, y, l2, options.iterations ?? 50) : adamFit(z, y, l2, options.iterations ?? 300, start);
   return { mean, scale, weights: Array.from(w.subarray(0, d)), bias: w[d]! };
 }
 
@@ -76,27 +79,35 @@ function newtonFit(z: Float64Array[], y: readonly number[], l2: number, iteratio
   return w;
 }
 
-/** Adam on the penalised mean log loss, full batch (hundreds of features). */
-function adamFit(z: Float64Array[], y: readonly number[], l2: number, iterations: number): Float64Array {
+/** Adam on the penalised mean log loss, full batch (hundreds of features), from `start` if given. */
+function adamFit(z: Float64Array[], y: readonly number[], l2: number, iterations: number, start?: Float64Array): Float64Array {
   const n = z.length;
   const d = z[0]!.length;
-  const w = new Float64Array(d + 1);
+  // One contiguous matrix: the two passes per iteration are the whole cost.
+  const flat = new Float64Array(n * d);
+  z.forEach((r, k) => flat.set(r, k * d));
+  const w = start ? Float64Array.from(start) : new Float64Array(d + 1);
   const m = new Float64Array(d + 1);
   const v = new Float64Array(d + 1);
+  const grad = new Float64Array(d + 1);
   const rate = 0.05;
   for (let it = 1; it <= iterations; it++) {
-    const grad = new Float64Array(d + 1);
+    grad.fill(0);
     for (let k = 0; k < n; k++) {
-      const g = (1 / (1 + Math.exp(-logitOf(w, z[k]!))) - y[k]!) / n;
-      const r = z[k]!;
-      for (let j = 0; j < d; j++) grad[j]! += g * r[j]!;
+      const base = k * d;
+      let s = w[d]!;
+      for (let j = 0; j < d; j++) s += w[j]! * flat[base + j]!;
+      const g = (1 / (1 + Math.exp(-s)) - y[k]!) / n;
+      for (let j = 0; j < d; j++) grad[j]! += g * flat[base + j]!;
       grad[d]! += g;
     }
     for (let j = 0; j < d; j++) grad[j]! += l2 * w[j]!;
+    const c1 = 1 - 0.9 ** it;
+    const c2 = 1 - 0.999 ** it;
     for (let j = 0; j <= d; j++) {
       m[j] = 0.9 * m[j]! + 0.1 * grad[j]!;
       v[j] = 0.999 * v[j]! + 0.001 * grad[j]! * grad[j]!;
-      w[j]! -= (rate * (m[j]! / (1 - 0.9 ** it))) / (Math.sqrt(v[j]! / (1 - 0.999 ** it)) + 1e-8);
+      w[j]! -= (rate * (m[j]! / c1)) / (Math.sqrt(v[j]! / c2) + 1e-8);
     }
   }
   return w;
@@ -146,15 +157,33 @@ export const GATE_PROBE_L2 = 0.1;
  * engine's cosine gate with a threshold on this direction decides exactly as the probe does.
  */
 export function probeDirection(harmful: readonly Float32Array[], harmless: readonly Float32Array[], l2: number = GATE_PROBE_L2): Float32Array {
+  return probeFit(harmful, harmless, l2).direction;
+}
+
+/**
+ * probeDirection with its fitted model; `start` (a fit on a superset, e.g. all the calibration
+ * prompts when this is one cross-fitting fold) starts Adam near the optimum, so fewer iterations
+ * reach it.
+ */
+export function probeFit(
+  harmful: readonly Float32Array[],
+  harmless: readonly Float32Array[],
+  l2: number = GATE_PROBE_L2,
+  start?: LogisticModel,
+): { direction: Float32Array; model: LogisticModel } {
   const unit = (a: Float32Array) => {
     let n = 0;
     for (let i = 0; i < a.length; i++) n += a[i]! * a[i]!;
     n = Math.sqrt(n) || 1;
     return Array.from(a, (x) => x / n);
   };
-  const model = fitLogistic([...harmful, ...harmless].map(unit), [...harmful.map(() => 1), ...harmless.map(() => 0)], { l2, iterations: 300 });
+  const model = fitLogistic([...harmful, ...harmless].map(unit), [...harmful.map(() => 1), ...harmless.map(() => 0)], {
+    l2,
+    iterations: start ? 50 : 150,
+    ...(start ? { start } : {}),
+  });
   const u = model.weights.map((w, i) => w / model.scale[i]!);
   const n = Math.sqrt(u.reduce((s, x) => s + x * x, 0));
   if (!(n > 0) || !Number.isFinite(n)) throw new RangeError("the gate probe found no direction (its weights are zero or not finite)");
-  return Float32Array.from(u, (x) => x / n);
+  return { direction: Float32Array.from(u, (x) => x / n), model };
 }
