@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { contextInternals } from "./helpers/internals.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
-import { CAPTURE_CONTEXT, TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
+import { CAPTURE_CONTEXT, maxRelativeDifference, TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
 import type { ResolvedGuidance as ResolvedWithInternals } from "../lib/guidance.js";
 
 const pooled = suite("pooledGate");
@@ -48,16 +48,6 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     nb += b[i]! * b[i]!;
   }
   return dot / Math.sqrt(na * nb);
-}
-
-function maxRelativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
 }
 
 let pooledFile: string | undefined;

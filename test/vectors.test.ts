@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { ia, ifInstalled, realModelPaths, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { contextInternals } from "./helpers/internals.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
-import { CAPTURE_CONTEXT, TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
+import { CAPTURE_CONTEXT, maxRelativeDifference, TOY_HARMFUL, TOY_HARMLESS } from "./helpers/fixtures.js";
 
 const vectors = suite("vectors");
 const path = tinyModelPath("tiny-chatml");
@@ -38,16 +38,6 @@ async function naiveLastRows(model: ia.LlamaModel, prompts: string[]): Promise<F
   } finally {
     await context.dispose();
   }
-}
-
-function maxRelativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
 }
 
 async function checkExactness(model: ia.LlamaModel, h: string[], b: string[]) {

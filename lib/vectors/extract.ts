@@ -90,13 +90,12 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
     const { layerCount: nLayers, embeddingLength: nEmbd } = model.info;
     // A separately sampled gate class when the gate reads other activations than steering (pooled).
     const pooled = settings.gatePoolTokens > 1;
-    // One generator for both classes, harmful first: the samples depend on that order. A pooled
-    // gate's thresholds come from the pooled activations, so only those are sampled.
+    // One generator for both classes, harmful first: the samples depend on that order.
     const random = xorshift32(0x5eed);
-    const newClass = (sampled: boolean) => newClassAccumulator(nLayers, nEmbd, sampled ? settings.sampleLimit : 0, random);
-    const harmful = newClass(!pooled);
-    const harmless = newClass(!pooled);
-    const gate = pooled ? { harmful: newClass(true), harmless: newClass(true) } : undefined;
+    const newClass = () => newClassAccumulator(nLayers, nEmbd, settings.sampleLimit, random);
+    const harmful = newClass();
+    const harmless = newClass();
+    const gate = pooled ? { harmful: newClass(), harmless: newClass() } : undefined;
     await capture("harmful", (last, pool) => {
       addActivation(harmful, last);
       if (gate) addActivation(gate.harmful, pool);
@@ -106,15 +105,29 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
       if (gate) addActivation(gate.harmless, pool);
     });
     const { layers, calibrationScores } = fitLayers(harmful, harmless, settings.falseOpenBudget, gate, settings.gateDirection);
+    // The steered range is suggested as before the gate study, from the steering directions' own
+    // separation (last token, class-mean difference): a gate of its own (pooled, a probe) says
+    // where the gate reads well, not where the steering vectors do.
+    const ownGate = pooled || settings.gateDirection === "probe";
+    const steering = ownGate ? fitLayers(harmful, harmless, settings.falseOpenBudget) : undefined;
     if (sets.valHarmful.length > 0 && sets.valHarmless.length > 0) {
-      const valHarmful = newLayerScores(nLayers);
-      const valHarmless = newLayerScores(nLayers);
-      await capture("valHarmful", (_, pool) => addLayerScores(valHarmful, layers, pool));
-      await capture("valHarmless", (_, pool) => addLayerScores(valHarmless, layers, pool));
-      applyValidation(layers, calibrationScores, valHarmful, valHarmless, settings.falseOpenBudget);
+      const val = { harmful: newLayerScores(nLayers), harmless: newLayerScores(nLayers) };
+      const steerVal = { harmful: newLayerScores(nLayers), harmless: newLayerScores(nLayers) };
+      for (const kind of ["harmful", "harmless"] as const) {
+        await capture(kind === "harmful" ? "valHarmful" : "valHarmless", (last, pool) => {
+          addLayerScores(val[kind], layers, pool);
+          if (steering) addLayerScores(steerVal[kind], steering.layers, last);
+        });
+      }
+      applyValidation(layers, calibrationScores, val.harmful, val.harmless, settings.falseOpenBudget);
+      if (steering) applyValidation(steering.layers, steering.calibrationScores, steerVal.harmful, steerVal.harmless, settings.falseOpenBudget);
     }
+    const suggested = {
+      gateLayer: suggestLayers(layers, settings.gatePoolTokens).gateLayer,
+      steerLayers: suggestLayers(steering?.layers ?? layers, settings.gatePoolTokens).steerLayers,
+    };
     const ms = performance.now() - started;
-    return await resultOf(model, { settings, sets, layers, calibrationScores, skipped, tokens, ms });
+    return await resultOf(model, { settings, sets, layers, calibrationScores, suggested, skipped, tokens, ms });
   } finally {
     await context.dispose();
   }
@@ -265,6 +278,7 @@ async function resultOf(
     sets: PromptSets;
     layers: LayerVectors[];
     calibrationScores: SafetyVectors["calibrationScores"];
+    suggested: SafetyVectors["suggested"];
     skipped: SafetyVectors["skipped"];
     tokens: number;
     ms: number;
@@ -287,7 +301,7 @@ async function resultOf(
     gatePoolTokens: r.settings.gatePoolTokens,
     gateDirectionKind: r.settings.gateDirection,
     layers: r.layers,
-    suggested: suggestLayers(r.layers, r.settings.gatePoolTokens),
+    suggested: r.suggested,
     calibrationScores: r.calibrationScores,
     skipped: r.skipped,
     timings: { prompts, tokens, ms, promptsPerSecond: (prompts * 1000) / ms, tokensPerSecond: (tokens * 1000) / ms },

@@ -1,5 +1,5 @@
 // Data several suites share: the tiny models' toy prompt classes, and the context layout extraction
-// itself uses (so that a naive reference path is compared with like).
+// itself uses (so that a naive reference path is compared with like), and how near two vectors are.
 
 /** Toy "harmful" requests for the tiny random-weight models (nothing depends on their meaning). */
 export const TOY_HARMFUL = [
@@ -30,3 +30,14 @@ export const PAPER_GATE = { gatePooling: "last", gateDirection: "mean-difference
 
 /** The batch and KV layout of extraction's own capture context. */
 export const CAPTURE_CONTEXT = { contextSize: 256, batchSize: 256, ubatchSize: 256, sequences: 4, kvUnified: true, flashAttention: false } as const;
+
+/** Largest |a - b| over largest |b|: how far a computed vector is from its reference, relative to its scale. */
+export function maxRelativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / m;
+}
