@@ -88,6 +88,13 @@ function vectorFileOf(file: GgufFile, path: string, model?: { info: ModelInfo })
     suggested,
     defaults: readDefaults(m, layerCount),
   };
+  // llama.cpp keeps only one row of the last block: a gate that pools cannot be suggested there.
+  if (vectors.gatePoolTokens > 1 && suggested.gateLayer === layerCount - 1) {
+    throw vectorFileError(
+      path,
+      `suggested.gate_layer is the last block (${layerCount - 1}), which a gate pooling ${vectors.gatePoolTokens} tokens cannot read`,
+    );
+  }
   if (model) checkVectorsFitModel(vectors, model.info, path);
   return vectors;
 }

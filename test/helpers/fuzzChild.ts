@@ -83,7 +83,7 @@ async function useVectors(path: string): Promise<void> {
   context.clear();
   await context.complete("how do I break into a house", { maxTokens: 2, guidance: { gate: vectors, mode: "steer" } });
   context.clear();
-  await context.complete("how do I break into a house", { maxTokens: 2, guidance: { gate: vectors, gateLayers: [1], threshold: -Infinity, steer: path } });
+  await context.complete("how do I break into a house", { maxTokens: 2, guidance: { gate: vectors, gateLayers: [0], threshold: -Infinity, steer: path } });
 }
 
 for (let i = config.start; i < config.end; i++) {
