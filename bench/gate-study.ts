@@ -89,22 +89,8 @@ const cacheFile = join(values.cache!, `${basename(modelPath, ".gguf")}.bin`);
 const model = await ia.LlamaModel.load(modelPath);
 const { layerCount: nLayers, embeddingLength: nEmbd } = model.info;
 
-/** The number of tokens the chat template puts after the user's text: the common suffix of rendered prompts. */
-function templateSuffixLength(): number {
-  const probes = ["Name a colour.", "What is 2 + 2?", "hello", "Tell me a story about a dragon!"].map((p) => ia.renderPrompt(model, p));
-  let n = Infinity;
-  for (let i = 1; i < probes.length; i++) {
-    const a = probes[0]!;
-    const b = probes[i]!;
-    let k = 0;
-    while (k < a.length && k < b.length && a[a.length - 1 - k] === b[b.length - 1 - k]) k++;
-    n = Math.min(n, k);
-  }
-  return Math.max(1, n);
-}
-
 async function capture(have?: Captured): Promise<Captured> {
-  const suffixTokens = templateSuffixLength();
+  const suffixTokens = ia.templateSuffixTokens(model);
   const rendered = Object.fromEntries(setNames.map((name) => [name, sets[name].map((p) => ia.renderPrompt(model, p))])) as Record<SetName, number[][]>;
   const longest = Math.max(...Object.values(rendered).flatMap((s) => s.map((t) => t.length)));
   const batch = Math.max(1024, longest);
