@@ -9,10 +9,10 @@
       "target_name": "inferaligner",
       "sources": [
         "native/addon.cpp", "native/common.cpp", "native/Context.cpp", "native/errors.cpp",
-        "native/Guidance.cpp", "native/LayerHook.cpp", "native/Log.cpp", "native/Model.cpp",
+        "native/Guidance.cpp", "native/LayerHook.cpp", "native/Log.cpp", "native/Model.cpp", "native/Probe.cpp",
         "native/Sampler.cpp", "native/TextAssembler.cpp",
         "native/workers/CaptureWorker.cpp", "native/workers/CreateContextWorker.cpp",
-        "native/workers/GenerateWorker.cpp", "native/workers/LoadModelWorker.cpp",
+        "native/workers/GenerateWorker.cpp", "native/workers/LoadModelWorker.cpp", "native/workers/ProbeWorker.cpp",
         "native/workers/TokenizeWorker.cpp"
       ],
       "include_dirs": [

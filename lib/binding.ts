@@ -151,6 +151,14 @@ export interface NativeContext {
 /** A device as the addon lists it: the public DeviceInfo. */
 export type NativeDevice = DeviceInfo;
 
+export interface NativeProbeSettings {
+  l2: number;
+  wholeIterations: number;
+  foldIterations: number;
+  /** 0 or 1: the whole fit only. At most the size of either class. */
+  folds: number;
+}
+
 export interface NativeBinding {
   loadBackends(dir: string | null): NativeDevice[];
   /** Loads one backend library (once per path); every device registered afterwards. */
@@ -160,6 +168,11 @@ export interface NativeBinding {
   setLogHandler(handler: ((level: number, text: string) => void) | null): void;
   setErrorClass(ctor: new (message: string, code: string, status: number) => Error): void;
   systemInfo(): { llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; buildMode: "prebuilt" | "source" };
+  /**
+   * One block's gate probe (native/Probe.h): harmful and harmless rows of `d` values each; resolves
+   * to (1 + folds) x d, the whole fit's unit direction, then each fold's (fitted without it).
+   */
+  fitGateProbe(harmful: Float32Array, harmless: Float32Array, d: number, settings: NativeProbeSettings): Promise<Float32Array>;
   AddonModel: new (path: string, options: NativeModelOptions) => NativeModel;
   AddonContext: new (model: NativeModel, options: NativeContextOptions) => NativeContext;
 }

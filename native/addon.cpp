@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "ggml-backend.h"
 #include "llama.h"
+#include "workers/ProbeWorker.h"
 
 namespace inferaligner {
 namespace {
@@ -132,6 +133,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setLogHandler", Napi::Function::New(env, JS_SetLogHandler));
   exports.Set("setErrorClass", Napi::Function::New(env, JS_SetErrorClass));
   exports.Set("systemInfo", Napi::Function::New(env, JS_SystemInfo));
+  exports.Set("fitGateProbe", Napi::Function::New(env, JS_FitGateProbe));
   exports.Set("AddonModel", AddonModel::Init(env));
   exports.Set("AddonContext", AddonContext::Init(env));
   return exports;

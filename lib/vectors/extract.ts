@@ -6,13 +6,15 @@
 // shapes in safetyVectors.ts.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import os from "node:os";
 import { basename } from "node:path";
 import { customChatTemplate, tokenizeRendered, type ChatTemplate } from "../chatTemplate.js";
 import type { LlamaContext } from "../Context.js";
 import { GenerationAbortedError, LlamaError } from "../errors.js";
 import type { LlamaModel } from "../Model.js";
-import { addActivation, newClassAccumulator, xorshift32 } from "./classStats.js";
+import { addActivation, newClassAccumulator, xorshift32, type ClassAccumulator } from "./classStats.js";
 import { fileFingerprint } from "./fingerprint.js";
+import { fitGateProbes, type CrossFittedProbe } from "./gateProbes.js";
 import { addLayerScores, applyValidation, fitLayers, newLayerScores, suggestLayers } from "./layers.js";
 import {
   DEFAULT_FALSE_OPEN_BUDGET,
@@ -104,7 +106,8 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
       addActivation(harmless, last);
       if (gate) addActivation(gate.harmless, pool);
     });
-    const { layers, calibrationScores } = fitLayers(harmful, harmless, settings.falseOpenBudget, gate, settings.gateDirection);
+    const probes = await gateProbes(gate ?? { harmful, harmless }, settings, options);
+    const { layers, calibrationScores } = fitLayers(harmful, harmless, settings.falseOpenBudget, gate, probes);
     // The steered range is suggested as before the gate study, from the steering directions' own
     // separation (last token, class-mean difference): a gate of its own (pooled, a probe) says
     // where the gate reads well, not where the steering vectors do.
@@ -156,8 +159,8 @@ function settingsOf(model: LlamaModel, options: ExtractOptions): Settings {
   }
   const template = options.template !== undefined ? customChatTemplate(model, options.template) : model.chatTemplate;
   return {
-    sequences: options.sequences ?? 16,
-    batchTokens: options.batchTokens ?? 1024,
+    sequences: options.sequences ?? 4,
+    batchTokens: options.batchTokens ?? 256,
     sampleLimit: options.scoreSampleLimit ?? 2048,
     falseOpenBudget,
     template,
@@ -306,4 +309,18 @@ async function resultOf(
     skipped: r.skipped,
     timings: { prompts, tokens, ms, promptsPerSecond: (prompts * 1000) / ms, tokensPerSecond: (tokens * 1000) / ms },
   };
+}
+
+/**
+ * Each block's probe when the gate is one, fitted on the gate's activations, as many blocks at a
+ * time as the extraction may use threads (libuv runs four).
+ */
+function gateProbes(
+  gate: { harmful: ClassAccumulator; harmless: ClassAccumulator },
+  settings: Settings,
+  options: ExtractOptions,
+): Promise<CrossFittedProbe[]> | undefined {
+  if (settings.gateDirection !== "probe") return undefined;
+  const concurrency = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), 4));
+  return fitGateProbes(gate.harmful, gate.harmless, concurrency, options.signal);
 }

@@ -5,8 +5,8 @@
 import { LlamaError } from "../errors.js";
 import { SCORE_KINDS, type ScoreKind } from "../vocabulary.js";
 import { classMean, keptAtLayer, meanActivationNorm, unitDifference, type ClassAccumulator } from "./classStats.js";
-import { GATE_PROBE_L2, probeFit } from "./probe.js";
-import type { GateDirectionKind, LayerVectors, SafetyVectors, ThresholdInfo, ValidationInfo } from "./safetyVectors.js";
+import type { CrossFittedProbe } from "./gateProbes.js";
+import type { LayerVectors, SafetyVectors, ThresholdInfo, ValidationInfo } from "./safetyVectors.js";
 import { calibrationThresholds, score, validationMetrics } from "./stats.js";
 
 /** Per score kind and layer, the scores of one class's prompts: scores[kind][layer][prompt]. */
@@ -16,6 +16,7 @@ export type LayerScores = Record<ScoreKind, number[][]>;
  * Every layer's vectors and thresholds, and the calibration scores (of the sampled activations)
  * they were chosen on. `gate` holds the classes' pooled activations when the gate pools several
  * tokens: its direction becomes the layer's gateDirection and the thresholds are its scores'.
+ * `gateProbes` (per layer, fitted on the gate's activations) replace that direction by a probe's.
  * Throws ERR_INVALID_ARGUMENT when a layer's class means are equal or not finite.
  */
 export function fitLayers(
@@ -23,7 +24,7 @@ export function fitLayers(
   harmless: ClassAccumulator,
   falseOpenBudget: number,
   gate?: { harmful: ClassAccumulator; harmless: ClassAccumulator },
-  gateDirectionKind: GateDirectionKind = "mean-difference",
+  gateProbes?: readonly CrossFittedProbe[],
 ): { layers: LayerVectors[]; calibrationScores: SafetyVectors["calibrationScores"] } {
   const layers: LayerVectors[] = [];
   const calibrationScores = Object.fromEntries(SCORE_KINDS.map((kind) => [kind, []])) as unknown as SafetyVectors["calibrationScores"];
@@ -39,7 +40,7 @@ export function fitLayers(
     const harmfulMean = classMean(harmful, l);
     const harmlessMean = classMean(harmless, l);
     const { direction, norm } = checked(l, harmfulMean, harmlessMean);
-    const probe = gateDirectionKind === "probe" ? crossFitted(keptAtLayer(gateClasses.harmful, l), keptAtLayer(gateClasses.harmless, l)) : undefined;
+    const probe = gateProbes?.[l];
     const gateDirection = probe ? probe.direction : gate ? checked(l, classMean(gate.harmful, l), classMean(gate.harmless, l)).direction : undefined;
     // A probe fitted on the calibration prompts scores them higher or lower than prompts it never
     // saw, which would set the thresholds too low (more false opens on new prompts): each
@@ -64,24 +65,6 @@ export function fitLayers(
     });
   }
   return { layers, calibrationScores };
-}
-
-const CROSS_FIT_FOLDS = 5;
-
-/**
- * The probe direction of one block, and per calibration prompt (by class and index) the direction
- * of the probe fitted without its fold (each fold's fit starts from the whole fit).
- */
-function crossFitted(
-  harmful: Float32Array[],
-  harmless: Float32Array[],
-): { direction: Float32Array; harmful: (i: number) => Float32Array; harmless: (i: number) => Float32Array } {
-  const whole = probeFit(harmful, harmless);
-  const folds = Math.min(CROSS_FIT_FOLDS, harmful.length, harmless.length);
-  if (folds < 2) return { direction: whole.direction, harmful: () => whole.direction, harmless: () => whole.direction };
-  const out = (set: Float32Array[], f: number) => set.filter((_, i) => i % folds !== f);
-  const directions = Array.from({ length: folds }, (_, f) => probeFit(out(harmful, f), out(harmless, f), GATE_PROBE_L2, whole.model).direction);
-  return { direction: whole.direction, harmful: (i) => directions[i % folds]!, harmless: (i) => directions[i % folds]! };
 }
 
 export function newLayerScores(nLayers: number): LayerScores {

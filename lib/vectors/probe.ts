@@ -150,6 +150,13 @@ function solveSymmetric(a: Float64Array[], b: Float64Array): Float64Array {
 export const GATE_PROBE_L2 = 0.1;
 
 /**
+ * Adam iterations of the gate probe: the fit on every calibration prompt starts from zero; each
+ * cross-fitting fold starts from it and needs fewer (directions within cosine 0.9996 of a
+ * 1000-iteration fit on Qwen's cached activations).
+ */
+export const GATE_PROBE_ITERATIONS = { whole: 150, fold: 50 } as const;
+
+/**
  * A gate direction from a linear probe: logistic regression on the unit-normalised activations of
  * one block (harmful 1, harmless 0), its weights mapped back from standardised features to
  * activation space (w_i / scale_i) and normalised. The probe's logit is then an increasing
@@ -179,7 +186,7 @@ export function probeFit(
   };
   const model = fitLogistic([...harmful, ...harmless].map(unit), [...harmful.map(() => 1), ...harmless.map(() => 0)], {
     l2,
-    iterations: start ? 50 : 150,
+    iterations: start ? GATE_PROBE_ITERATIONS.fold : GATE_PROBE_ITERATIONS.whole,
     ...(start ? { start } : {}),
   });
   const u = model.weights.map((w, i) => w / model.scale[i]!);

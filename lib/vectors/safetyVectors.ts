@@ -35,9 +35,13 @@ export interface ExtractOptions {
    * served with a template of your own). Chat sessions that use the vectors must use the same one.
    */
   template?: string;
-  /** Prompts per llama_decode (sequences). Defaults to `16`. */
+  /**
+   * Prompts per llama_decode (sequences). Defaults to `4`: without flash attention every token of a
+   * decode attends over the whole batch's cells, masked, so larger packs cost more per token
+   * (measured on Qwen2.5-Coder: 4 prompts in 256 tokens about 10% faster than 16 in 1024).
+   */
   sequences?: number;
-  /** Tokens per llama_decode. Defaults to `1024`. */
+  /** Tokens per llama_decode. Defaults to `256`. */
   batchTokens?: number;
   /** CPU threads. Defaults to the context's default (the physical cores). */
   threads?: number;
