@@ -345,44 +345,58 @@ maths("fitLayers: equal class means at a layer are refused with the layer named"
   assert.match(err!.message, /^layer 0: the class means are equal/);
 });
 
-maths("suggestLayers: gate by open rate at the budget, then AUC, then accuracy; steered run within 0.05 of the gate's accuracy (by hand)", () => {
-  const info = (calibrationAccuracy: number): Record<"cosine" | "projection", ThresholdInfo> => {
-    const t = { midpoint: 0, best: 0, calibrationAccuracy, budget: 0 };
-    return { cosine: t, projection: t };
-  };
-  const layer = (l: number, accuracy: number, validation?: Partial<ValidationInfo>): LayerVectors => ({
-    layer: l,
-    harmfulMean: new Float32Array(1),
-    harmlessMean: new Float32Array(1),
-    direction: Float32Array.of(1),
-    norm: 1,
-    meanActivationNorm: 1,
-    thresholds: info(accuracy),
-    ...(validation
-      ? {
-          validation: {
-            cosine: { accuracy, auc: 0, openHarmful: 0, openHarmless: 0, ...validation },
-            projection: { accuracy, auc: 0, openHarmful: 0, openHarmless: 0 },
-          },
-        }
-      : {}),
-  });
-  // Calibration accuracy only: best is layer 3 (0.95); floor 0.90: layer 2 (0.88) and 4 (0.70) fall out.
-  assert.equal(suggestLayers([0.6, 0.9, 0.88, 0.95, 0.7].map((a, l) => layer(l, a))), { gateLayer: 3, steerLayers: [3, 3] });
-  // floor 0.90: layers 1 (0.93), 2 (0.91), 4 (0.92) stay; layer 0 (0.6) ends the run.
-  assert.equal(suggestLayers([0.6, 0.93, 0.91, 0.95, 0.92].map((a, l) => layer(l, a))), { gateLayer: 3, steerLayers: [1, 4] });
-  // A tie keeps the first layer.
-  assert.equal(suggestLayers([0.9, 0.9].map((a, l) => layer(l, a))).gateLayer, 0);
-  // Validation: open rate first (layer 1 opens 0.8 though layer 2 has the better AUC), then AUC.
-  const withValidation = [
-    layer(0, 0.9, { openHarmful: 0.5, auc: 1 }),
-    layer(1, 0.9, { openHarmful: 0.8, auc: 0.9 }),
-    layer(2, 0.9, { openHarmful: 0.7, auc: 1 }),
-  ];
-  assert.is(suggestLayers(withValidation).gateLayer, 1);
-  const tiedOpen = [layer(0, 0.9, { openHarmful: 0.8, auc: 0.9 }), layer(1, 0.85, { openHarmful: 0.8, auc: 0.95 })];
-  assert.equal(suggestLayers(tiedOpen), { gateLayer: 1, steerLayers: [0, 1] });
-});
+maths(
+  "suggestLayers: gate by open rate at the budget, then AUC, then accuracy; steered run within 0.08 of the gate's validation AUC, or 0.05 of its calibration accuracy (by hand)",
+  () => {
+    const info = (calibrationAccuracy: number): Record<"cosine" | "projection", ThresholdInfo> => {
+      const t = { midpoint: 0, best: 0, calibrationAccuracy, budget: 0 };
+      return { cosine: t, projection: t };
+    };
+    const layer = (l: number, accuracy: number, validation?: Partial<ValidationInfo>): LayerVectors => ({
+      layer: l,
+      harmfulMean: new Float32Array(1),
+      harmlessMean: new Float32Array(1),
+      direction: Float32Array.of(1),
+      norm: 1,
+      meanActivationNorm: 1,
+      thresholds: info(accuracy),
+      ...(validation
+        ? {
+            validation: {
+              cosine: { accuracy, auc: 0, openHarmful: 0, openHarmless: 0, ...validation },
+              projection: { accuracy, auc: 0, openHarmful: 0, openHarmless: 0 },
+            },
+          }
+        : {}),
+    });
+    // Calibration accuracy only: best is layer 3 (0.95); floor 0.90: layer 2 (0.88) and 4 (0.70) fall out.
+    assert.equal(suggestLayers([0.6, 0.9, 0.88, 0.95, 0.7].map((a, l) => layer(l, a))), { gateLayer: 3, steerLayers: [3, 3] });
+    // floor 0.90: layers 1 (0.93), 2 (0.91), 4 (0.92) stay; layer 0 (0.6) ends the run.
+    assert.equal(suggestLayers([0.6, 0.93, 0.91, 0.95, 0.92].map((a, l) => layer(l, a))), { gateLayer: 3, steerLayers: [1, 4] });
+    // A tie keeps the first layer.
+    assert.equal(suggestLayers([0.9, 0.9].map((a, l) => layer(l, a))).gateLayer, 0);
+    // Validation: open rate first (layer 1 opens 0.8 though layer 2 has the better AUC), then AUC.
+    const withValidation = [
+      layer(0, 0.9, { openHarmful: 0.5, auc: 1 }),
+      layer(1, 0.9, { openHarmful: 0.8, auc: 0.9 }),
+      layer(2, 0.9, { openHarmful: 0.7, auc: 1 }),
+    ];
+    assert.is(suggestLayers(withValidation).gateLayer, 1);
+    const tiedOpen = [layer(0, 0.9, { openHarmful: 0.8, auc: 0.9 }), layer(1, 0.85, { openHarmful: 0.8, auc: 0.95 })];
+    assert.equal(suggestLayers(tiedOpen), { gateLayer: 1, steerLayers: [0, 1] });
+    // The steered run follows AUC, not accuracy: gate layer 3 (AUC 0.98), floor 0.90. Layer 2's
+    // accuracy dips (0.6) but its AUC (0.93) keeps it; layer 1 (AUC 0.91) stays, layer 0 (0.89) ends
+    // the run; layer 4 (AUC 0.899) falls out though its accuracy is the best.
+    const aucRun = [
+      layer(0, 0.9, { openHarmful: 0.1, auc: 0.89 }),
+      layer(1, 0.9, { openHarmful: 0.2, auc: 0.91 }),
+      layer(2, 0.6, { openHarmful: 0.3, auc: 0.93 }),
+      layer(3, 0.9, { openHarmful: 0.9, auc: 0.98 }),
+      layer(4, 0.99, { openHarmful: 0.5, auc: 0.899 }),
+    ];
+    assert.equal(suggestLayers(aucRun), { gateLayer: 3, steerLayers: [1, 3] });
+  },
+);
 
 // ---- benchmark ----
 

@@ -118,8 +118,12 @@ export function applyValidation(
  * validation prompts, then the best ROC AUC, then accuracy: the gate users get is the budget
  * threshold, and AUC alone ties at 1.0 on many layers of an instruction-tuned model while their
  * open rates at the budget differ widely. Without a validation split: calibration accuracy.
- * Steered layers: the contiguous run around it whose accuracy stays within 0.05 of the best
- * (method.md: layers where harmful intent is detected well). A gate that pools several tokens
+ * Steered layers: the contiguous run around it where harmful intent is detected well (method.md):
+ * with validation, a validation ROC AUC within 0.08 of the gate layer's; without, a calibration
+ * accuracy within 0.05. AUC because it is threshold-free: an accuracy at the budget threshold
+ * rests on the tail of the harmless scores, and on Qwen2.5-Coder activations that differed by 4e-4
+ * (another decode layout) moved one block's from 0.895 to 0.839 and cut the run from 12-23 to
+ * 17-23, while no AUC moved by 1e-3. A gate that pools several tokens
  * (`gatePoolTokens` > 1) cannot read the last block (llama.cpp keeps only its last row), so that
  * block is no gate candidate then.
  */
@@ -136,11 +140,11 @@ export function suggestLayers(layers: readonly LayerVectors[], gatePoolTokens = 
   const candidates = gatePoolTokens > 1 && layers.length > 1 ? layers.slice(0, -1) : layers;
   let gate = candidates[0]!;
   for (const lv of candidates) if (better(quality(lv), quality(gate))) gate = lv;
-  const accuracy = (lv: LayerVectors) => (lv.validation ? lv.validation.cosine.accuracy : lv.thresholds.cosine.calibrationAccuracy);
-  const floor = accuracy(gate) - 0.05;
+  const separation = (lv: LayerVectors) => (lv.validation ? lv.validation.cosine.auc : lv.thresholds.cosine.calibrationAccuracy);
+  const floor = separation(gate) - (gate.validation ? 0.08 : 0.05);
   let from = gate.layer;
   let to = gate.layer;
-  while (from - 1 >= 0 && accuracy(layers[from - 1]!) >= floor) from--;
-  while (to + 1 < layers.length && accuracy(layers[to + 1]!) >= floor) to++;
+  while (from - 1 >= 0 && separation(layers[from - 1]!) >= floor) from--;
+  while (to + 1 < layers.length && separation(layers[to + 1]!) >= floor) to++;
   return { gateLayer: gate.layer, steerLayers: [from, to] };
 }
