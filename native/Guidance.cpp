@@ -9,24 +9,6 @@
 
 namespace inferaligner {
 
-namespace {
-std::vector<float> ReadVector(Napi::Env env, const Napi::Value& v, int32_t nEmbd, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    ThrowTypeError(env, std::string(what) + " must be a Float32Array");
-  }
-  Napi::Float32Array a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() != static_cast<size_t>(nEmbd)) {
-    ThrowRangeError(env, std::string(what) + " must have n_embd = " + std::to_string(nEmbd) + " values");
-  }
-  std::vector<float> out(a.Data(), a.Data() + nEmbd);
-  for (float x : out) {
-    if (!std::isfinite(x)) ThrowRangeError(env, std::string(what) + " has a value that is not finite");
-  }
-  return out;
-}
-
-}  // namespace
-
 GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, int32_t nEmbd) {
   Napi::Env env = o.Env();
   GuidanceOptions g;
@@ -74,7 +56,7 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
     ThrowRangeError(env, "one direction and one threshold per gate layer");
   }
   for (uint32_t i = 0; i < dirs.Length(); i++) {
-    g.gateDirections.push_back(ReadVector(env, dirs.Get(i), nEmbd, "gate direction"));
+    g.gateDirections.push_back(ReadFloatRows(env, dirs.Get(i), nEmbd, 1, "gate direction"));
     if (!thr.Get(i).IsNumber()) ThrowTypeError(env, "a gate threshold must be a number");
     const double t = thr.Get(i).As<Napi::Number>().DoubleValue();
     if (std::isnan(t)) ThrowRangeError(env, "a gate threshold is NaN");
@@ -87,7 +69,7 @@ GuidanceOptions GuidanceOptions::FromJs(const Napi::Object& o, int32_t nLayer, i
     Napi::Array shifts = o.Get("steerShifts").As<Napi::Array>();
     if (shifts.Length() != g.steerLayers.size()) ThrowRangeError(env, "one shift per steered layer");
     for (uint32_t i = 0; i < shifts.Length(); i++)
-      g.steerShifts.push_back(ReadVector(env, shifts.Get(i), nEmbd, "steering shift"));
+      g.steerShifts.push_back(ReadFloatRows(env, shifts.Get(i), nEmbd, 1, "steering shift"));
   }
   return g;
 }

@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include <cmath>
+
 #include "errors.h"
 
 namespace inferaligner {
@@ -44,6 +46,27 @@ std::vector<int32_t> ReadLayerIndices(
     if (!seen || repeats == RepeatedLayers::Keep) layers.push_back(l);
   }
   return layers;
+}
+
+std::vector<float> ReadFloatRows(
+    Napi::Env env, const Napi::Value& value, size_t rowLength, size_t rows, const std::string& what) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    ThrowTypeError(env, what + " must be a Float32Array");
+  }
+  Napi::Float32Array a = value.As<Napi::Float32Array>();
+  const size_t n = a.ElementLength();
+  if (rows > 0 && n != rows * rowLength) {
+    ThrowRangeError(env, what + " must have " + std::to_string(rows * rowLength) + " values");
+  }
+  if (n == 0 || n % rowLength != 0) {
+    ThrowRangeError(
+        env, what + " must be a non-empty whole number of rows of " + std::to_string(rowLength) + " values");
+  }
+  std::vector<float> out(a.Data(), a.Data() + n);
+  for (float x : out) {
+    if (!std::isfinite(x)) ThrowRangeError(env, what + " has a value that is not finite");
+  }
+  return out;
 }
 
 Napi::Uint32Array MakeTokenArray(Napi::Env env, const std::vector<llama_token>& tokens) {

@@ -39,6 +39,12 @@ enum class RepeatedLayers { Refuse, Drop, Keep };
 std::vector<int32_t> ReadLayerIndices(
     Napi::Env env, const Napi::Value& value, int32_t nLayer, const char* what, RepeatedLayers repeats);
 
+// Copies a Float32Array of finite values whose length is a non-empty multiple of `rowLength` (with
+// `rows` > 0: exactly `rows` rows); `what` names it in errors (TypeError for the type, RangeError for
+// the length or a NaN or infinity).
+std::vector<float> ReadFloatRows(
+    Napi::Env env, const Napi::Value& value, size_t rowLength, size_t rows, const std::string& what);
+
 // Copies a Uint32Array (or array of numbers) of token ids.
 std::vector<llama_token> ReadTokens(const Napi::Value& value);
 Napi::Uint32Array MakeTokenArray(Napi::Env env, const std::vector<llama_token>& tokens);

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "common.h"
+
 namespace inferaligner {
 
 ProbeWorker::ProbeWorker(Napi::Env env, Napi::Object owner, std::vector<float> harmful, std::vector<float> harmless,
@@ -26,22 +28,6 @@ Napi::Value ProbeWorker::Resolve(Napi::Env env) {
 
 namespace {
 
-std::vector<float> RowsArgument(Napi::Env env, const Napi::Value& value, size_t d, const char* name) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    ThrowTypeError(env, std::string("the ") + name + " rows must be a Float32Array");
-  }
-  Napi::Float32Array rows = value.As<Napi::Float32Array>();
-  if (rows.ElementLength() == 0 || rows.ElementLength() % d != 0) {
-    ThrowRangeError(env, std::string("the ") + name + " rows must be a non-empty whole number of rows of " +
-                             std::to_string(d) + " values");
-  }
-  for (size_t i = 0; i < rows.ElementLength(); i++) {
-    if (!std::isfinite(rows[i]))
-      ThrowRangeError(env, std::string("the ") + name + " rows hold a value that is not finite");
-  }
-  return std::vector<float>(rows.Data(), rows.Data() + rows.ElementLength());
-}
-
 int IntegerOption(Napi::Env env, const Napi::Object& o, const char* key, int low, int high) {
   const Napi::Value v = o.Get(key);
   if (!v.IsNumber()) ThrowTypeError(env, std::string(key) + " must be a number");
@@ -62,8 +48,8 @@ Napi::Value JS_FitGateProbe(const Napi::CallbackInfo& info) {
   if (!(dValue >= 1 && dValue <= 1e6) || std::floor(dValue) != dValue)
     ThrowRangeError(env, "the row length must be a positive integer");
   const size_t d = static_cast<size_t>(dValue);
-  std::vector<float> harmful = RowsArgument(env, info[0], d, "harmful");
-  std::vector<float> harmless = RowsArgument(env, info[1], d, "harmless");
+  std::vector<float> harmful = ReadFloatRows(env, info[0], d, 0, "the harmful rows");
+  std::vector<float> harmless = ReadFloatRows(env, info[1], d, 0, "the harmless rows");
   if (!info[3].IsObject()) ThrowTypeError(env, "the probe settings must be an object");
   const Napi::Object o = info[3].As<Napi::Object>();
   ProbeFitSettings settings;
