@@ -261,6 +261,18 @@ evaluation("eval resumes: a rerun skips finished items; a changed configuration 
   const first = cli([...base, "--limit", "2"]);
   assert.is(first.code, 0, first.stderr);
   assert.is(readRecords(out).length, 2 * 2 * 2);
+  // --report-only runs nothing: its report covers the items every configuration has finished (2 of
+  // the 3 per set these flags name), and flags that describe another run are refused.
+  const only = cli([...base, "--limit", "3", "--report-only"]);
+  assert.is(only.code, 0, only.stderr);
+  assert.match(only.stdout, /\(4 of 6 items finished\)/);
+  assert.is(readRecords(out).length, 2 * 2 * 2, "--report-only ran nothing");
+  const partial = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as EvalReport;
+  assert.equal([partial.counts.harmful, partial.counts.harmless], [2, 2]);
+  assert.is(partial.configs[1]!.changedWithGateClosed, 0);
+  const otherRun = cli([...base.map((a) => (a === "5" ? "6" : a)), "--report-only"]);
+  assert.is(otherRun.code, 2, otherRun.stderr);
+  assert.match(otherRun.stderr, /another run than these flags describe/);
   // A kill mid-write leaves a torn last line: the rerun must neither glue its first record onto it
   // nor leave a file that a later rerun cannot read.
   const results = join(out, "results.jsonl");

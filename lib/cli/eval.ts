@@ -4,10 +4,10 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { builtinExtractionSets } from "../data/builtinPrompts.js";
-import { buildEvalItems, type EvalItem } from "../eval/items.js";
+import { buildEvalItems, type EvalItem, type EvalSetName } from "../eval/items.js";
 import { KeywordJudge, ModelJudge, readRefusalMarkers, type Verdict } from "../eval/judges.js";
 import { computeReport, writeReport, type JudgeInfo } from "../eval/report.js";
-import { runEval, type EvalConfigName, type EvalProgress, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
+import { readFinishedRun, runEval, RUN_FILE, type EvalConfigName, type EvalProgress, type EvalRecord, type EvalRunConfig } from "../eval/runEval.js";
 import { LlamaModel, type ModelOptions } from "../Model.js";
 import { extractSafetyVectors, hashFile } from "../vectors/extract.js";
 import { readVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
@@ -38,6 +38,9 @@ Sets (at least one):
   --utility-max-tokens <n>         new tokens per code answer (default 384)
   --exclude <file>                 drop prompts found in this file from the harmful and harmless sets (repeatable)
   --limit <n>                      at most n items per set
+  --report-only                    run nothing: write the report of the items that every
+                                   configuration has finished in <dir> (a run left for another
+                                   sitting; the same flags as the run; keyword judge)
   --field <name>                   text field of object rows (default: found automatically)
 
 Options:
@@ -78,6 +81,7 @@ const evalFlags = {
   "aligned-model": { type: "string" },
   judge: { type: "string" },
   "judge-model": { type: "string" },
+  "report-only": { type: "boolean" },
   ...guidanceFlags,
 } as const;
 
@@ -97,18 +101,17 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const { items, excluded } = evalItemsOf(values);
   const keyword = new KeywordJudge(values["refusal-markers"] ? readRefusalMarkers(values["refusal-markers"]) : undefined);
   const judge: JudgeInfo = { name: judgeName, markers: keyword.markers.length, markersSource: values["refusal-markers"] ?? "the built-in list" };
-  const guidance = guidanceFromFlags(values)!;
+  const runConfig = (steer: string | undefined) => evalRunConfig(values, gate, modes, maxTokens, steer);
+  if (values["report-only"]) {
+    if (judgeName !== "keyword") throw new UsageError("--report-only judges by keywords (the model judge runs with the evaluation)");
+    const steer = values["aligned-model"] !== undefined ? join(out, "aligned-vectors.gguf") : values.steer;
+    return reportOnly(out, modelPath, runConfig(steer), items, { keyword, judge, excluded });
+  }
   const model = await LlamaModel.load(modelPath, engine.model);
   try {
     let steer = values.steer;
     if (values["aligned-model"] !== undefined) steer = await alignedVectors(values["aligned-model"], out, threads, engine.model);
-    const config: EvalRunConfig = {
-      guidance: { ...guidance, gate, ...(steer !== undefined ? { steer } : {}) } as EvalRunConfig["guidance"],
-      modes,
-      maxTokens,
-      ...(values["utility-max-tokens"] !== undefined ? { utilityMaxTokens: positiveIntOption("--utility-max-tokens", values["utility-max-tokens"])! } : {}),
-      ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
-    };
+    const config = runConfig(steer);
     const context = await model.createContext(engine.context);
     const bar = progressBar("eval");
     const modelSha256 = await hashFile(modelPath);
@@ -171,6 +174,35 @@ function evalItemsOf(values: EvalValues) {
     ...(values.limit !== undefined ? { limit: positiveIntOption("--limit", values.limit)! } : {}),
     ...(values.field !== undefined ? { field: values.field } : {}),
   });
+}
+
+/** The run's configuration from the flags (what run.json records and a resumed run must match). */
+function evalRunConfig(values: EvalValues, gate: string, modes: EvalRunConfig["modes"], maxTokens: number, steer: string | undefined): EvalRunConfig {
+  return {
+    guidance: { ...guidanceFromFlags(values)!, gate, ...(steer !== undefined ? { steer } : {}) } as EvalRunConfig["guidance"],
+    modes,
+    maxTokens,
+    ...(values["utility-max-tokens"] !== undefined ? { utilityMaxTokens: positiveIntOption("--utility-max-tokens", values["utility-max-tokens"])! } : {}),
+    ...(values.system !== undefined ? { systemPrompt: values.system } : {}),
+  };
+}
+
+/** --report-only: the report over the finished items of the run in `out`, which must be the run these flags describe. */
+function reportOnly(
+  out: string,
+  modelPath: string,
+  config: EvalRunConfig,
+  items: readonly EvalItem[],
+  how: { keyword: KeywordJudge; judge: JudgeInfo; excluded: Record<EvalSetName, number> },
+): void {
+  const run = readFinishedRun(out, items);
+  if (run.identity.model.file !== basename(modelPath) || JSON.stringify(run.identity.config) !== JSON.stringify(config)) {
+    throw new UsageError(`'${out}' holds another run than these flags describe (model or options differ: see ${RUN_FILE})`);
+  }
+  if (run.items.length === 0) throw new UsageError(`no item of these sets is finished in '${out}' yet`);
+  const paths = writeReport(out, computeReport({ ...run, ...how }));
+  process.stdout.write(readFileSync(paths.md, "utf8"));
+  process.stdout.write(`\nwrote ${paths.json}, ${paths.md}, ${paths.html} (${run.items.length} of ${items.length} items finished)\n`);
 }
 
 /** Vectors of the aligned model from the built-in prompt sets, cached in the output directory. */

@@ -17,6 +17,7 @@ export { rate, wilsonInterval, formatRate, type Rate } from "./rates.js";
 export {
   runEval,
   readRecords,
+  readFinishedRun,
   type EvalRecord,
   type EvalRunConfig,
   type EvalConfigName,

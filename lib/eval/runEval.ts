@@ -116,6 +116,22 @@ export function readRecords(outDir: string): Map<string, EvalRecord> {
 }
 
 /**
+ * The run kept in outDir, over the given items that every configuration has finished: what the
+ * report of a run left for another sitting covers (the other items are left out, not counted as
+ * missing). Throws ERR_INVALID_ARGUMENT when outDir holds no run.
+ */
+export function readFinishedRun(outDir: string, items: readonly EvalItem[]): { identity: EvalRunIdentity; items: EvalItem[]; records: EvalRecord[] } {
+  const path = join(outDir, RUN_FILE);
+  if (!existsSync(path)) throw new LlamaError(`'${outDir}' holds no evaluation run (no ${RUN_FILE})`, "ERR_INVALID_ARGUMENT");
+  const identity = JSON.parse(readFileSync(path, "utf8")) as EvalRunIdentity;
+  const done = readRecords(outDir);
+  const configs = configNames(identity.config);
+  const finished = items.filter((item) => configs.every((c) => done.has(`${c}|${item.key}`)));
+  const records = finished.flatMap((item) => configs.map((c) => done.get(`${c}|${item.key}`)!));
+  return { identity, items: finished, records };
+}
+
+/**
  * A run killed mid-write leaves a last line without its newline (readRecords skips it, and that item
  * runs again). Cut it off before appending, or the next record would be glued onto it and the file
  * would no longer parse.
