@@ -11,14 +11,20 @@
 #   3. eval on data that played no part in 1-2: AdvBench rows not in harmful_train, 25 short
 #      jailbreak templates x 20 questions, the 200 harmless_val prompts after the first 39, XSTest's
 #      safe prompts, HumanEval; GCG keyword judge.
-# Environment: JAILBREAK_GATE (1: the extra jailbreak gate; 0: the vectors.gguf gate alone), DATA (../shared/data), OUT (bench-results/eval-qwen-$TARGET), THREADS (2),
+# Environment: JAILBREAK_GATE (1: the extra jailbreak gate; 0: the vectors.gguf gate alone), DATA (../shared/data), OUT (results/eval-qwen-$TARGET: tracked, so a later session resumes the run), THREADS (2),
 # MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
+# GATE_SETS (data: the vectors from the data sets above; builtin: from the package's built-in prompt sets
+# with their validation split, as `extract` without sets makes them: OUT then defaults to
+# results/eval-qwen-$TARGET-builtin; the jailbreak gate is from the data sets either way),
+# UTILITY (1: HumanEval too; 0: leave the code tasks out of this sitting: they are the slowest items),
 # ALPHAS and RANGES (calibrate's sweep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=${TARGET:-aligned}
 DATA=${DATA:-../shared/data}
-OUT=${OUT:-bench-results/eval-qwen-$TARGET}
+GATE_SETS=${GATE_SETS:-data}
+case "$GATE_SETS" in data) OUT=${OUT:-results/eval-qwen-$TARGET} ;; builtin) OUT=${OUT:-results/eval-qwen-$TARGET-builtin} ;;
+  *) echo "GATE_SETS is data or builtin" >&2; exit 2 ;; esac
 THREADS=${THREADS:-2}
 MAX_TOKENS=${MAX_TOKENS:-48}
 CLI="node dist/cli/index.js"
@@ -35,6 +41,10 @@ esac
 mkdir -p "$OUT"
 
 extract() { # model out
+  if [ "$GATE_SETS" = builtin ]; then
+    [ -f "$2" ] || $CLI extract --model "$1" --threads "$THREADS" --out "$2" | tee "$2.txt"
+    return
+  fi
   [ -f "$2" ] || $CLI extract --model "$1" --harmful "$DATA/harmful_train.json" --harmless "$DATA/harmless_train.json" \
     --val-harmful "$DATA/harmful_val.json" --val-harmless "$DATA/harmless_val.json" --limit 260 --val-limit 39 \
     --threads "$THREADS" --out "$2" | tee "$2.txt"
@@ -90,7 +100,7 @@ fi
 LIMIT_ARGS=()
 [ -n "${LIMIT:-}" ] && LIMIT_ARGS=(--limit "$LIMIT")
 UTILITY_ARGS=()
-[ -n "$HUMANEVAL" ] && UTILITY_ARGS=(--utility "$HUMANEVAL")
+[ -n "$HUMANEVAL" ] && [ "${UTILITY:-1}" = 1 ] && UTILITY_ARGS=(--utility "$HUMANEVAL")
 $CLI eval --model "$MODEL" --gate "$OUT/vectors.gguf" "${GATE_ARGS[@]}" "${STEER_ARGS[@]}" --modes "$MODES" \
   --harmful "$DATA/advbench.csv" --exclude "$DATA/harmful_train.json" \
   --jailbreak-templates "$DATA/seed_short_25.csv" --jailbreak-questions "$DATA/question_list.csv" --jailbreak-question-limit 20 \
