@@ -4,27 +4,34 @@
 #   TARGET=abliterated  its abliterated twin (npm run targets): baseline, cross-model (the aligned
 #                       model's vectors steer), self mode, refuse mode
 # Steps, each skipped when its output exists (rerunning resumes):
-#   1. the target's vectors from the calibration data, validated on the validation splits;
+#   1. the target's vectors from the calibration prompts (built-in or data sets: GATE_SETS), validated on
+#      their validation split;
 #   2. calibrate: steering strength and range on the validation prompts only (most gate-open
 #      harmful prompts refused with at most 10% degenerate steered answers), saved into the steer
 #      file (for a twin: a copy of the aligned model's vector file, so each pair has its own);
 #   3. eval on data that played no part in 1-2: AdvBench rows not in harmful_train, 25 short
 #      jailbreak templates x 20 questions, the 200 harmless_val prompts after the first 39, XSTest's
 #      safe prompts, HumanEval; GCG keyword judge.
-# Environment: JAILBREAK_GATE (1: the extra jailbreak gate; 0: the vectors.gguf gate alone), DATA (../shared/data), OUT (results/eval-qwen-$TARGET: tracked, so a later session resumes the run), THREADS (2),
+# Environment: GATE_SETS (builtin, the default: the target's vectors from the package's built-in
+# prompt sets with their validation split, as `extract` without sets makes them; data: from
+# harmful_train + 260 harmless_train, validated on harmful_val + 39 harmless_val),
+# JAILBREAK_GATE (0, the default: the vectors.gguf gate alone; 1: with the extra jailbreak gate),
+# OUT (results/eval-qwen-$TARGET-$GATE_SETS, -jb added with the jailbreak gate: tracked in git, so a
+# later session resumes the run), DATA (../shared/data), THREADS (2),
 # MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
-# GATE_SETS (data: the vectors from the data sets above; builtin: from the package's built-in prompt sets
-# with their validation split, as `extract` without sets makes them: OUT then defaults to
-# results/eval-qwen-$TARGET-builtin; the jailbreak gate is from the data sets either way),
 # UTILITY (1: HumanEval too; 0: leave the code tasks out of this sitting: they are the slowest items),
 # ALPHAS and RANGES (calibrate's sweep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=${TARGET:-aligned}
 DATA=${DATA:-../shared/data}
-GATE_SETS=${GATE_SETS:-data}
-case "$GATE_SETS" in data) OUT=${OUT:-results/eval-qwen-$TARGET} ;; builtin) OUT=${OUT:-results/eval-qwen-$TARGET-builtin} ;;
-  *) echo "GATE_SETS is data or builtin" >&2; exit 2 ;; esac
+GATE_SETS=${GATE_SETS:-builtin}
+JAILBREAK_GATE=${JAILBREAK_GATE:-0}
+case "$GATE_SETS" in data | builtin) ;; *) echo "GATE_SETS is data or builtin" >&2; exit 2 ;; esac
+# One folder per gate choice: results/eval-qwen-<target>-<sets>, with -jb when the jailbreak gate is on.
+JB_SUFFIX=""
+[ "$JAILBREAK_GATE" = 1 ] && JB_SUFFIX=-jb
+OUT=${OUT:-results/eval-qwen-$TARGET-$GATE_SETS$JB_SUFFIX}
 THREADS=${THREADS:-2}
 MAX_TOKENS=${MAX_TOKENS:-48}
 CLI="node dist/cli/index.js"
@@ -75,7 +82,7 @@ extract_templated() { # model out
     --threads "$THREADS" --sequences 8 --out "$2" | tee "$2.txt"
 }
 GATE_ARGS=()
-if [ "${JAILBREAK_GATE:-1}" = 1 ]; then
+if [ "$JAILBREAK_GATE" = 1 ]; then
   extract_templated "$MODEL" "$OUT/jailbreak-vectors.gguf"
   GATE_ARGS=(--extra-gate "$OUT/jailbreak-vectors.gguf")
 fi
