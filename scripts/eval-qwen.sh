@@ -63,7 +63,7 @@ extract "$MODEL" "$OUT/vectors.gguf"
 # half alike: 5 of them), split 48 for calibration and the rest for validation; filled with
 # harmful_train/harmless_train and harmful_val/harmless_val (extract --templates). Used as an
 # --extra-gate: the gate opens when either file's gate opens.
-if [ ! -f "$OUT/templates-validation.json" ]; then
+if [ "$JAILBREAK_GATE" = 1 ] && [ ! -f "$OUT/templates-validation.json" ]; then
   python3 - "$DATA" "$OUT" <<'PY'
 import csv, difflib, json, sys
 data, out = sys.argv[1:]
