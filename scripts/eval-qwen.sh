@@ -15,9 +15,11 @@
 # Environment: GATE_SETS (builtin, the default: the target's vectors from the package's built-in
 # prompt sets with their validation split, as `extract` without sets makes them; data: from
 # harmful_train + 260 harmless_train, validated on harmful_val + 39 harmless_val),
-# JAILBREAK_GATE (0, the default: the vectors.gguf gate alone; 1: with the extra jailbreak gate),
-# OUT (results/eval-qwen-$TARGET-$GATE_SETS, -jb added with the jailbreak gate: tracked in git, so a
-# later session resumes the run), DATA (../shared/data), THREADS (2),
+# JAILBREAK_GATE (0, the default: the vectors.gguf gate alone; 1: with an extra jailbreak gate that
+# separates harmful from harmless requests inside jailbreak templates; attack: with an extra gate that
+# separates any request inside a jailbreak template from bare harmless requests, read at the main
+# gate's block), OUT (results/eval-qwen-$TARGET-$GATE_SETS, -jb or -attack added with the jailbreak
+# gate: tracked in git, so a later session resumes the run), DATA (../shared/data), THREADS (2),
 # MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
 # UTILITY (1: HumanEval too; 0: leave the code tasks out of this sitting: they are the slowest items),
 # ALPHAS and RANGES (calibrate's sweep).
@@ -28,9 +30,8 @@ DATA=${DATA:-../shared/data}
 GATE_SETS=${GATE_SETS:-builtin}
 JAILBREAK_GATE=${JAILBREAK_GATE:-0}
 case "$GATE_SETS" in data | builtin) ;; *) echo "GATE_SETS is data or builtin" >&2; exit 2 ;; esac
-# One folder per gate choice: results/eval-qwen-<target>-<sets>, with -jb when the jailbreak gate is on.
-JB_SUFFIX=""
-[ "$JAILBREAK_GATE" = 1 ] && JB_SUFFIX=-jb
+# One folder per gate choice: results/eval-qwen-<target>-<sets>, with -jb or -attack for the jailbreak gate.
+case "$JAILBREAK_GATE" in 0) JB_SUFFIX="" ;; 1) JB_SUFFIX=-jb ;; attack) JB_SUFFIX=-attack ;; *) echo "JAILBREAK_GATE is 0, 1 or attack" >&2; exit 2 ;; esac
 OUT=${OUT:-results/eval-qwen-$TARGET-$GATE_SETS$JB_SUFFIX}
 THREADS=${THREADS:-2}
 MAX_TOKENS=${MAX_TOKENS:-48}
@@ -63,7 +64,7 @@ extract "$MODEL" "$OUT/vectors.gguf"
 # half alike: 5 of them), split 48 for calibration and the rest for validation; filled with
 # harmful_train/harmless_train and harmful_val/harmless_val (extract --templates). Used as an
 # --extra-gate: the gate opens when either file's gate opens.
-if [ "$JAILBREAK_GATE" = 1 ] && [ ! -f "$OUT/templates-validation.json" ]; then
+if [ "$JAILBREAK_GATE" != 0 ] && [ ! -f "$OUT/templates-validation.json" ]; then
   python3 - "$DATA" "$OUT" <<'PY'
 import csv, difflib, json, sys
 data, out = sys.argv[1:]
@@ -75,15 +76,19 @@ json.dump(kept[48:], open(f"{out}/templates-validation.json", "w"))
 print(f"jailbreak templates: {len(full)} in GPTFuzzer.csv, {len(full) - len(kept)} like the eval's, {len(kept[:48])} calibration, {len(kept[48:])} validation")
 PY
 fi
-extract_templated() { # model out
+extract_templated() { # model out [extract flags]
   [ -f "$2" ] || $CLI extract --model "$1" --harmful "$DATA/harmful_train.json" --harmless "$DATA/harmless_train.json" \
     --val-harmful "$DATA/harmful_val.json" --val-harmless "$DATA/harmless_val.json" --limit 260 --val-limit 39 \
     --templates "$OUT/templates-calibration.json" --val-templates "$OUT/templates-validation.json" \
-    --threads "$THREADS" --sequences 8 --out "$2" | tee "$2.txt"
+    --threads "$THREADS" --sequences 8 --out "$2" "${@:3}" | tee "$2.txt"
 }
 GATE_ARGS=()
 if [ "$JAILBREAK_GATE" = 1 ]; then
   extract_templated "$MODEL" "$OUT/jailbreak-vectors.gguf"
+  GATE_ARGS=(--extra-gate "$OUT/jailbreak-vectors.gguf")
+elif [ "$JAILBREAK_GATE" = attack ]; then
+  MAIN_GATE_LAYER=$(node -e 'import("./dist/index.js").then((m) => console.log(m.readVectorFile(process.argv[1]).suggested.gateLayer))' "$OUT/vectors.gguf")
+  extract_templated "$MODEL" "$OUT/jailbreak-vectors.gguf" --template-gate attack --gate-layer "$MAIN_GATE_LAYER"
   GATE_ARGS=(--extra-gate "$OUT/jailbreak-vectors.gguf")
 fi
 STEER_ARGS=()

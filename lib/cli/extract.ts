@@ -8,7 +8,7 @@ import { checkTemplates, fillEachTemplate, TEMPLATE_SLOT } from "../promptTempla
 import { loadPromptSet } from "../prompts.js";
 import { DEFAULT_GATE_DIRECTION, DEFAULT_GATE_POOLING, extractSafetyVectors, type GateDirectionKind, type GatePooling } from "../vectors/extract.js";
 import { readVectorFile, summarizeVectorFile, writeVectorFile } from "../vectors/vectorFile.js";
-import { UsageError, engineOptions, flags, numberOption, positiveIntOption, reportLeftOut, templateOption } from "./args.js";
+import { UsageError, engineOptions, flags, intOption, numberOption, positiveIntOption, reportLeftOut, templateOption } from "./args.js";
 import { progressBar } from "./progress.js";
 
 export const extractHelp = `Usage: inferaligner extract --model <gguf> --out <vectors.gguf> [options]
@@ -35,6 +35,10 @@ Options:
   --val-templates <file>  the same for the validation sets (other templates than --templates); the
                           bare harmless validation prompts stay in, so the default threshold also
                           keeps plain harmless requests closed
+  --template-gate <kind>  what a gate from --templates learns: contrast (default: harmful against
+                          harmless requests, both inside the templates) or attack (any request
+                          inside a template against the bare harmless requests: a gate that opens
+                          on the jailbreak's wrapping, whatever it wraps)
   --placeholder <text>    the templates' slot (default [INSERT PROMPT HERE])
   --chat-template <file>  Jinja template to render the prompts with instead of the model's (chat
                           sessions that use the file must use the same template)
@@ -46,6 +50,8 @@ Options:
   --gate-direction <how>  probe (logistic regression on the gate block's activations) or
                           mean-difference (the class means' difference, the paper's); default
                           ${DEFAULT_GATE_DIRECTION}
+  --gate-layer <n>        the block the file suggests for its gate (default: the best on validation),
+                          e.g. the main gate's block for a file used as an --extra-gate
   --threads <n>           CPU threads
   --gpu <kind>            auto (default), cuda, vulkan, metal or cpu: where the model runs
   --gpu-layers <n>        layers to offload to a GPU
@@ -67,9 +73,11 @@ const extractFlags = {
   "val-limit": { type: "string" },
   templates: { type: "string" },
   "val-templates": { type: "string" },
+  "template-gate": { type: "string" },
   sequences: { type: "string" },
   "false-open-budget": { type: "string" },
   "gate-pooling": { type: "string" },
+  "gate-layer": { type: "string" },
   "gate-direction": { type: "string" },
 } as const;
 
@@ -102,6 +110,7 @@ export async function extractCommand(argv: string[]): Promise<void> {
       ...(values["false-open-budget"] !== undefined ? { falseOpenBudget: budgetOption(values["false-open-budget"]) } : {}),
       ...(values["gate-pooling"] !== undefined ? { gatePooling: poolingOption(values["gate-pooling"]) } : {}),
       ...(values["gate-direction"] !== undefined ? { gateDirection: directionOption(values["gate-direction"]) } : {}),
+      ...(values["gate-layer"] !== undefined ? { gateLayer: intOption("--gate-layer", values["gate-layer"])! } : {}),
       onProgress: (p) => bar.update(p.done, p.total, p.phase),
     });
     bar.done();
@@ -141,28 +150,47 @@ function extractionSets(values: ExtractValues) {
   const valHarmless = withValidation ? load(values["val-harmless"], "harmless", "validation") : undefined;
   if (values["val-templates"] !== undefined && !withValidation) throw new UsageError("--val-templates needs validation sets");
   const slot = values.placeholder ?? TEMPLATE_SLOT;
-  fillTemplates(values.templates, [harmful, harmless], { slot, field: values.field, keepBareHarmless: false });
-  if (valHarmful && valHarmless) fillTemplates(values["val-templates"], [valHarmful, valHarmless], { slot, field: values.field, keepBareHarmless: true });
+  const kind = templateGateOption(values["template-gate"]);
+  if (values["template-gate"] !== undefined && values.templates === undefined) throw new UsageError("--template-gate needs --templates");
+  fillTemplates(values.templates, [harmful, harmless], { slot, field: values.field, kind, validation: false });
+  if (valHarmful && valHarmless) fillTemplates(values["val-templates"], [valHarmful, valHarmless], { slot, field: values.field, kind, validation: true });
   return { harmful, harmless, valHarmful, valHarmless };
 }
 
+type TemplateGate = "contrast" | "attack";
+
+function templateGateOption(text: string | undefined): TemplateGate {
+  if (text === undefined || text === "contrast" || text === "attack") return text ?? "contrast";
+  throw new UsageError(`--template-gate is contrast or attack, not ${text}`);
+}
+
 /**
- * Replaces a pair of sets by the templates of `file` filled with them, each template once per class;
- * the harmless prompts are taken from the other end of the list so that a template's two fillings
- * are unrelated requests.
+ * Fills the templates of `file` with a pair of sets, each template once per class; the harmless
+ * prompts are taken from the other end of the list so that a template's two fillings are unrelated
+ * requests. contrast: each class becomes its filled templates (validation keeps the bare harmless
+ * prompts too, so the threshold also keeps plain requests closed). attack: the harmful class becomes
+ * both classes' filled templates and the harmless class stays the bare harmless prompts.
  */
 function fillTemplates(
   file: string | undefined,
   [bad, good]: [LoadedSet, LoadedSet],
-  o: { slot: string; field: string | undefined; keepBareHarmless: boolean },
+  o: { slot: string; field: string | undefined; kind: TemplateGate; validation: boolean },
 ): void {
   if (file === undefined) return;
   const templates = loadPromptSet(file, o.field ? { field: o.field } : {}).prompts;
   checkTemplates(templates, o.slot, file);
-  bad.prompts = fillEachTemplate(templates, bad.prompts, o.slot);
-  good.prompts = [...fillEachTemplate(templates, [...good.prompts].reverse(), o.slot), ...(o.keepBareHarmless ? good.prompts : [])];
-  bad.source = `${templates.length} templates of ${file} filled from ${bad.source}`;
-  good.source = `${templates.length} templates of ${file} filled from ${good.source}${o.keepBareHarmless ? " (and the bare prompts)" : ""}`;
+  const filledBad = fillEachTemplate(templates, bad.prompts, o.slot);
+  const filledGood = fillEachTemplate(templates, [...good.prompts].reverse(), o.slot);
+  const filled = `${templates.length} templates of ${file} filled from`;
+  if (o.kind === "attack") {
+    bad.source = `${filled} ${bad.source} and ${good.source}`;
+    bad.prompts = [...filledBad, ...filledGood];
+    return;
+  }
+  bad.prompts = filledBad;
+  good.prompts = [...filledGood, ...(o.validation ? good.prompts : [])];
+  bad.source = `${filled} ${bad.source}`;
+  good.source = `${filled} ${good.source}${o.validation ? " (and the bare prompts)" : ""}`;
 }
 
 function checkWritableFolder(out: string): void {

@@ -70,6 +70,7 @@ interface Settings {
   template: ChatTemplate;
   gatePoolTokens: number;
   gateDirection: GateDirectionKind;
+  gateLayer: number | undefined;
 }
 
 /**
@@ -126,7 +127,7 @@ export async function extractSafetyVectors(model: LlamaModel, options: ExtractOp
       if (steering) applyValidation(steering.layers, steering.calibrationScores, steerVal.harmful, steerVal.harmless, settings.falseOpenBudget);
     }
     const suggested = {
-      gateLayer: suggestLayers(layers, settings.gatePoolTokens).gateLayer,
+      gateLayer: settings.gateLayer ?? suggestLayers(layers, settings.gatePoolTokens).gateLayer,
       steerLayers: suggestLayers(steering?.layers ?? layers, settings.gatePoolTokens).steerLayers,
     };
     const ms = performance.now() - started;
@@ -158,15 +159,27 @@ function settingsOf(model: LlamaModel, options: ExtractOptions): Settings {
     throw new RangeError(`gateDirection must be "probe" or "mean-difference", got ${String(gateDirection)}`);
   }
   const template = options.template !== undefined ? customChatTemplate(model, options.template) : model.chatTemplate;
+  const gatePoolTokens = pooling === "template" ? templateSuffixTokens(model, template) : 1;
   return {
     sequences: options.sequences ?? 4,
     batchTokens: options.batchTokens ?? 256,
     sampleLimit: options.scoreSampleLimit ?? 2048,
     falseOpenBudget,
     template,
-    gatePoolTokens: pooling === "template" ? templateSuffixTokens(model, template) : 1,
+    gatePoolTokens,
     gateDirection,
+    gateLayer: gateLayerOption(options.gateLayer, model.info.layerCount, gatePoolTokens),
   };
+}
+
+function gateLayerOption(layer: number | undefined, layerCount: number, gatePoolTokens: number): number | undefined {
+  if (layer === undefined) return undefined;
+  const last = gatePoolTokens > 1 ? layerCount - 2 : layerCount - 1;
+  if (!Number.isInteger(layer) || layer < 0 || layer > last) {
+    const why = gatePoolTokens > 1 ? ` (a pooled gate cannot read the last block, ${layerCount - 1})` : "";
+    throw new RangeError(`gateLayer must be a block number from 0 to ${last}${why}, got ${String(layer)}`);
+  }
+  return layer;
 }
 
 /**

@@ -61,6 +61,12 @@ export interface ExtractOptions {
   gatePooling?: GatePooling;
   /** How the gate's direction is found. Defaults to `DEFAULT_GATE_DIRECTION`. */
   gateDirection?: GateDirectionKind;
+  /**
+   * The block the file suggests for its gate, instead of the one with the best validation (or
+   * calibration) results: e.g. the main gate's block for a file used as an extra gate, so that both
+   * are decided in the same pass. A pooled gate cannot read the last block.
+   */
+  gateLayer?: number;
   onProgress?: (progress: ExtractionProgress) => void;
   signal?: AbortSignal;
 }
