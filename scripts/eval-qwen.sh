@@ -15,10 +15,10 @@
 # Environment: GATE_SETS (builtin, the default: the target's vectors from the package's built-in
 # prompt sets with their validation split, as `extract` without sets makes them; data: from
 # harmful_train + 260 harmless_train, validated on harmful_val + 39 harmless_val),
-# JAILBREAK_GATE (0, the default: the vectors.gguf gate alone; 1: with an extra jailbreak gate that
-# separates harmful from harmless requests inside jailbreak templates; attack: with an extra gate that
-# separates any request inside a jailbreak template from bare harmless requests, read at the main
-# gate's block), OUT (results/eval-qwen-$TARGET-$GATE_SETS, -jb or -attack added with the jailbreak
+# JAILBREAK_GATE (attack, the default: with an extra gate that separates any request inside a
+# jailbreak template from bare harmless requests, read at the main gate's block; 0: the vectors.gguf
+# gate alone; 1: with an extra gate that separates harmful from harmless requests inside jailbreak
+# templates), OUT (results/eval-qwen-$TARGET-$GATE_SETS, -jb or -attack added with the jailbreak
 # gate: tracked in git, so a later session resumes the run), DATA (../shared/data), THREADS (2),
 # MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
 # UTILITY (1: HumanEval too; 0: leave the code tasks out of this sitting: they are the slowest items),
@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.."
 TARGET=${TARGET:-aligned}
 DATA=${DATA:-../shared/data}
 GATE_SETS=${GATE_SETS:-builtin}
-JAILBREAK_GATE=${JAILBREAK_GATE:-0}
+JAILBREAK_GATE=${JAILBREAK_GATE:-attack}
 case "$GATE_SETS" in data | builtin) ;; *) echo "GATE_SETS is data or builtin" >&2; exit 2 ;; esac
 # One folder per gate choice: results/eval-qwen-<target>-<sets>, with -jb or -attack for the jailbreak gate.
 case "$JAILBREAK_GATE" in 0) JB_SUFFIX="" ;; 1) JB_SUFFIX=-jb ;; attack) JB_SUFFIX=-attack ;; *) echo "JAILBREAK_GATE is 0, 1 or attack" >&2; exit 2 ;; esac
@@ -62,8 +62,10 @@ extract "$MODEL" "$OUT/vectors.gguf"
 # The jailbreak gate: a second vector file from prompts inside jailbreak templates. GPTFuzz's 77 full
 # templates, less the ones that match the eval's 25 short templates (first 300 characters more than
 # half alike: 5 of them), split 48 for calibration and the rest for validation; filled with
-# harmful_train/harmless_train and harmful_val/harmless_val (extract --templates). Used as an
-# --extra-gate: the gate opens when either file's gate opens.
+# harmful_train/harmless_train and harmful_val/harmless_val (extract --templates). attack: every
+# filled template against the bare harmless prompts (extract --template-gate attack), so that the
+# gate opens on the jailbreak itself, whatever request it wraps. Used as an --extra-gate: the gate
+# opens when either file's gate opens.
 if [ "$JAILBREAK_GATE" != 0 ] && [ ! -f "$OUT/templates-validation.json" ]; then
   python3 - "$DATA" "$OUT" <<'PY'
 import csv, difflib, json, sys
