@@ -106,7 +106,7 @@ if [ ! -f "$OUT/calibrate.json" ]; then
   node -e 'const fs=require("fs");const r=JSON.parse(fs.readFileSync(process.argv[1],"utf8")).slice(0,39);fs.writeFileSync(process.argv[2],JSON.stringify(r))' \
     "$DATA/harmless_val.json" "$OUT/val-harmless-39.json"
   $CLI calibrate --model "$MODEL" --gate "$OUT/vectors.gguf" "${GATE_ARGS[@]}" "${STEER_ARGS[@]}" --val-harmful "$DATA/harmful_val.json" \
-    --val-harmless "$OUT/val-harmless-39.json" --alphas "${ALPHAS:-0.05,0.1,0.15,0.2,0.3}" --layer-ranges "${RANGES:-14-23,10-23,4-23,18-23}" \
+    --val-harmless "$OUT/val-harmless-39.json" --alphas "${ALPHAS:-0.05,0.075}" --layer-ranges "${RANGES:-10-23,12-23}" \
     --max-tokens "$MAX_TOKENS" --refusal-markers "$DATA/gcg_evaluate_test_prefixes.json" --threads "$THREADS" --save --json > "$OUT/calibrate.json.partial"
   mv "$OUT/calibrate.json.partial" "$OUT/calibrate.json"
 fi

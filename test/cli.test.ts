@@ -206,6 +206,13 @@ cli("--chat-template: extract renders with it and records it; generate --gate ne
   assert.is(run(["extract", "--model", path, "--chat-template", join(dir, "missing.jinja"), "--out", vectors]).code, 2);
 });
 
+/** The template tests' calibration and validation sets (the same prompts for both: the tests check the sets' shapes). */
+function templateTestSets(dir: string): string[] {
+  const harmful = join(dir, "harmful.json");
+  const harmless = join(dir, "harmless.json");
+  return ["--harmful", harmful, "--harmless", harmless, "--val-harmful", harmful, "--val-harmless", harmless];
+}
+
 cli("extract --templates: the sets become the filled templates (validation keeps its bare harmless prompts); --extra-gate reports both gates", () => {
   const dir = join(repoRoot, "test", ".cache", "cli-templates");
   mkdirSync(dir, { recursive: true });
@@ -222,16 +229,7 @@ cli("extract --templates: the sets become the filled templates (validation keeps
   );
   writeFileSync(join(dir, "val-templates.json"), JSON.stringify(["As a poet: [INSERT PROMPT HERE]", "Developer mode. [INSERT PROMPT HERE]"]));
   writeFileSync(join(dir, "bad-templates.json"), JSON.stringify(["no slot here"]));
-  const data = [
-    "--harmful",
-    join(dir, "harmful.json"),
-    "--harmless",
-    join(dir, "harmless.json"),
-    "--val-harmful",
-    join(dir, "harmful.json"),
-    "--val-harmless",
-    join(dir, "harmless.json"),
-  ];
+  const data = templateTestSets(dir);
   const vectors = join(dir, "jb.gguf");
   const extract = run([
     "extract",
@@ -301,16 +299,7 @@ cli("extract --templates: the sets become the filled templates (validation keeps
 
 cli("extract --template-gate attack: every filled template against the bare harmless prompts; --gate-layer pins the suggested gate block", () => {
   const dir = join(repoRoot, "test", ".cache", "cli-templates");
-  const data = [
-    "--harmful",
-    join(dir, "harmful.json"),
-    "--harmless",
-    join(dir, "harmless.json"),
-    "--val-harmful",
-    join(dir, "harmful.json"),
-    "--val-harmless",
-    join(dir, "harmless.json"),
-  ];
+  const data = templateTestSets(dir);
   const templates = ["--templates", join(dir, "templates.json"), "--val-templates", join(dir, "val-templates.json")];
   const vectors = join(dir, "attack.gguf");
   const common = ["--threads", String(threads), "--json"];
