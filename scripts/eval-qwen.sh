@@ -18,9 +18,9 @@
 # JAILBREAK_GATE (0, the default: the vectors.gguf gate alone; attack: with an extra gate that
 # separates any request inside a jailbreak template from bare harmless requests, read at the main
 # gate's block (it also opens on every HumanEval task: README); 1: with an extra gate that separates
-# harmful from harmless requests inside jailbreak templates), OUT (results/eval-qwen-$TARGET-$GATE_SETS, -jb or -attack added with the jailbreak
-# gate: tracked in git, so a later session resumes the run), DATA (../shared/data), THREADS (2),
-# MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
+# harmful from harmless requests inside jailbreak templates), OUT (results/eval-qwen-$TARGET-$GATE_SETS,
+# -jb or -attack added with the jailbreak gate: tracked in git, so a later session resumes the run),
+# DATA (../shared/data), THREADS (2), MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
 # UTILITY (1: HumanEval too; 0: leave the code tasks out of this sitting: they are the slowest items),
 # ALPHAS and RANGES (calibrate's sweep).
 set -euo pipefail
@@ -89,7 +89,7 @@ if [ "$JAILBREAK_GATE" = 1 ]; then
   extract_templated "$MODEL" "$OUT/jailbreak-vectors.gguf"
   GATE_ARGS=(--extra-gate "$OUT/jailbreak-vectors.gguf")
 elif [ "$JAILBREAK_GATE" = attack ]; then
-  MAIN_GATE_LAYER=$(node -e 'import("./dist/index.js").then((m) => console.log(m.readVectorFile(process.argv[1]).suggested.gateLayer))' "$OUT/vectors.gguf")
+  MAIN_GATE_LAYER=$($CLI inspect "$OUT/vectors.gguf" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["suggested"]["gateLayer"])')
   extract_templated "$MODEL" "$OUT/jailbreak-vectors.gguf" --template-gate attack --gate-layer "$MAIN_GATE_LAYER"
   GATE_ARGS=(--extra-gate "$OUT/jailbreak-vectors.gguf")
 fi
