@@ -5,6 +5,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  BUILTIN_MATERIAL_PROMPTS,
+  BUILTIN_MATERIAL_VERSION,
   BUILTIN_PROMPT_CATEGORIES,
   BUILTIN_PROMPTS,
   BUILTIN_PROMPTS_VERSION,
@@ -17,7 +19,7 @@ import { loadPromptSet } from "../lib/prompts.js";
 const builtin = suite("builtinPrompts");
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const dataDir = join(repoRoot, "..", "shared", "data");
-const kinds: BuiltinPromptKind[] = ["harmful", "harmless"];
+const kinds = ["harmful", "harmless"] as const satisfies readonly BuiltinPromptKind[];
 const splits: BuiltinPromptSplit[] = ["train", "validation"];
 
 /** Case, whitespace and punctuation do not count. */
@@ -156,6 +158,31 @@ builtin("categories: all present, stratified, the split is fixed", () => {
   );
 });
 
+builtin("the wrapped-material set: 4 categories of 10 split 8/2, frozen, pinned, apart from the other sets", () => {
+  assert.is(BUILTIN_MATERIAL_VERSION, 1);
+  const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
+  // After a deliberate change, bump BUILTIN_MATERIAL_VERSION and put the new hash here.
+  const pinned: Record<number, string> = { 1: "b761b486cfadab89c41d131ed668d0f0bb996bd1d17ffc9de7ecca7e66b55048" };
+  assert.is(sha256(BUILTIN_MATERIAL_PROMPTS), pinned[BUILTIN_MATERIAL_VERSION], "material prompts, their order or the split changed");
+  const { train, validation } = BUILTIN_MATERIAL_PROMPTS;
+  assert.ok(Object.isFrozen(train) && Object.isFrozen(validation));
+  const categories = ["code_completion", "code_material", "text_material", "data_material"];
+  assert.equal([...new Set(train.map((p) => p.category))], categories);
+  for (const c of categories) {
+    assert.is(train.filter((p) => p.category === c).length, 4 * validation.filter((p) => p.category === c).length, c);
+  }
+  assert.equal(
+    builtinPromptSet("material", "validation"),
+    validation.map((p) => p.text),
+  );
+  // Every prompt wraps material: an instruction, a blank line, then the block.
+  for (const p of [...train, ...validation]) assert.match(p.text, /\S\n\n\S/, p.text);
+  const others = new Set(kinds.flatMap((k) => splits.flatMap((s) => builtinPromptSet(k, s).map(normalise))));
+  const texts = [...train, ...validation].map((p) => normalise(p.text));
+  assert.is(new Set(texts).size, texts.length);
+  assert.ok(texts.every((t) => !others.has(t)));
+});
+
 const datasets = [
   "harmful_train.json",
   "harmful_val.json",
@@ -181,6 +208,9 @@ if (!haveData) console.log(`  (builtinPrompts: skipping the overlap check: the d
         assert.is(hit, undefined, `'${p.text}' is also in ${hit}`);
       }
     }
+  }
+  for (const p of [...BUILTIN_MATERIAL_PROMPTS.train, ...BUILTIN_MATERIAL_PROMPTS.validation]) {
+    assert.is(theirs.get(normalise(p.text)), undefined, p.text);
   }
 });
 

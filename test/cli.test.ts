@@ -297,27 +297,34 @@ cli("extract --templates: the sets become the filled templates (validation keeps
   );
 });
 
-cli("extract --template-gate attack: every filled template against the bare harmless prompts; --gate-layer pins the suggested gate block", () => {
-  const dir = join(repoRoot, "test", ".cache", "cli-templates");
-  const data = templateTestSets(dir);
-  const templates = ["--templates", join(dir, "templates.json"), "--val-templates", join(dir, "val-templates.json")];
-  const vectors = join(dir, "attack.gguf");
-  const common = ["--threads", String(threads), "--json"];
-  const extract = run(["extract", "--model", path, ...data, ...templates, "--template-gate", "attack", "--gate-layer", "1", "--out", vectors, ...common]);
-  assert.is(extract.code, 0, extract.stderr);
-  const summary = JSON.parse(extract.stdout);
-  // 4 templates x (harmful, harmless) against the 3 bare harmless prompts; validation: 2 x 2 against 3.
-  assert.equal(summary.counts, { harmful: 8, harmless: 3, valHarmful: 4, valHarmless: 3 });
-  assert.match(summary.sources.harmful, /^4 templates of .*templates\.json filled from .*harmful\.json and .*harmless\.json$/);
-  assert.match(summary.sources.harmless, /harmless\.json$/);
-  assert.is(ia.readVectorFile(vectors).suggested.gateLayer, 1);
-  const usage = (extra: string[]) => run(["extract", "--model", path, ...data, ...extra, "--out", join(dir, "bad.gguf")]);
-  assert.is(usage(["--template-gate", "attack"]).code, 2); // without --templates
-  assert.is(usage([...templates, "--template-gate", "both"]).code, 2);
-  const last = usage(["--gate-layer", String(ia.readVectorFile(vectors).layerCount - 1)]);
-  assert.is(last.code, 2);
-  assert.match(last.stderr, /pooled gate cannot read the last block/);
-});
+cli(
+  "extract --template-gate attack: every filled template against the bare harmless prompts and the built-in material; --gate-layer pins the suggested gate block",
+  () => {
+    const dir = join(repoRoot, "test", ".cache", "cli-templates");
+    const data = templateTestSets(dir);
+    const templates = ["--templates", join(dir, "templates.json"), "--val-templates", join(dir, "val-templates.json")];
+    const vectors = join(dir, "attack.gguf");
+    const common = ["--threads", String(threads), "--json"];
+    const extract = run(["extract", "--model", path, ...data, ...templates, "--template-gate", "attack", "--gate-layer", "1", "--out", vectors, ...common]);
+    assert.is(extract.code, 0, extract.stderr);
+    const summary = JSON.parse(extract.stdout);
+    // 4 templates x (harmful, harmless) against the 3 bare harmless prompts and the material's train
+    // split; validation: 2 x 2 against 3 and the material's validation split.
+    const material = { train: ia.builtinPromptSet("material", "train").length, validation: ia.builtinPromptSet("material", "validation").length };
+    assert.equal(material, { train: 40, validation: 10 });
+    assert.equal(summary.counts, { harmful: 8, harmless: 3 + material.train, valHarmful: 4, valHarmless: 3 + material.validation });
+    assert.match(summary.sources.harmful, /^4 templates of .*templates\.json filled from .*harmful\.json and .*harmless\.json$/);
+    assert.match(summary.sources.harmless, /harmless\.json and builtin-material-v1\/train$/);
+    assert.match(summary.sources.valHarmless, /and builtin-material-v1\/validation$/);
+    assert.is(ia.readVectorFile(vectors).suggested.gateLayer, 1);
+    const usage = (extra: string[]) => run(["extract", "--model", path, ...data, ...extra, "--out", join(dir, "bad.gguf")]);
+    assert.is(usage(["--template-gate", "attack"]).code, 2); // without --templates
+    assert.is(usage([...templates, "--template-gate", "both"]).code, 2);
+    const last = usage(["--gate-layer", String(ia.readVectorFile(vectors).layerCount - 1)]);
+    assert.is(last.code, 2);
+    assert.match(last.stderr, /pooled gate cannot read the last block/);
+  },
+);
 
 cli("usage errors exit 2; engine errors exit 1 with the code", () => {
   assert.is(run(["generate"]).code, 2);

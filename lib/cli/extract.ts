@@ -2,7 +2,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { builtinPromptSet, BUILTIN_PROMPTS_VERSION } from "../data/builtinPrompts.js";
+import { builtinPromptSet, BUILTIN_MATERIAL_VERSION, BUILTIN_PROMPTS_VERSION } from "../data/builtinPrompts.js";
 import { LlamaModel } from "../Model.js";
 import { checkTemplates, fillEachTemplate, TEMPLATE_SLOT } from "../promptTemplates.js";
 import { loadPromptSet } from "../prompts.js";
@@ -37,8 +37,10 @@ Options:
                           keeps plain harmless requests closed
   --template-gate <kind>  what a gate from --templates learns: contrast (default: harmful against
                           harmless requests, both inside the templates) or attack (any request
-                          inside a template against the bare harmless requests: a gate that opens
-                          on the jailbreak's wrapping, whatever it wraps)
+                          inside a template against the bare harmless requests and the built-in
+                          wrapped-material prompts (code to complete, texts to translate, data to
+                          convert): a gate that opens on the jailbreak's wrapping, whatever it
+                          wraps, and not on everyday material)
   --placeholder <text>    the templates' slot (default [INSERT PROMPT HERE])
   --chat-template <file>  Jinja template to render the prompts with instead of the model's (chat
                           sessions that use the file must use the same template)
@@ -169,7 +171,9 @@ function templateGateOption(text: string | undefined): TemplateGate {
  * prompts are taken from the other end of the list so that a template's two fillings are unrelated
  * requests. contrast: each class becomes its filled templates (validation keeps the bare harmless
  * prompts too, so the threshold also keeps plain requests closed). attack: the harmful class becomes
- * both classes' filled templates and the harmless class stays the bare harmless prompts.
+ * both classes' filled templates and the harmless class the bare harmless prompts plus the built-in
+ * wrapped-material prompts of the same split: without them the gate learns "a block of text inside
+ * an instruction" and opens on every function stub a code model is asked to complete.
  */
 function fillTemplates(
   file: string | undefined,
@@ -185,6 +189,9 @@ function fillTemplates(
   if (o.kind === "attack") {
     bad.source = `${filled} ${bad.source} and ${good.source}`;
     bad.prompts = [...filledBad, ...filledGood];
+    const split = o.validation ? "validation" : "train";
+    good.prompts = [...good.prompts, ...builtinPromptSet("material", split)];
+    good.source = `${good.source} and builtin-material-v${BUILTIN_MATERIAL_VERSION}/${split}`;
     return;
   }
   bad.prompts = filledBad;

@@ -19,12 +19,21 @@
 // builtinHarmlessLookalike.ts and builtinHarmlessTasks.ts. This module splits and serves them.
 import { HARMFUL_PROMPTS } from "./builtinHarmful.js";
 import { HARMLESS_LOOKALIKE_PROMPTS } from "./builtinHarmlessLookalike.js";
+import { HARMLESS_MATERIAL_PROMPTS } from "./builtinHarmlessMaterial.js";
 import { HARMLESS_TASK_PROMPTS } from "./builtinHarmlessTasks.js";
 import { HARMLESS_TOPIC_PROMPTS } from "./builtinHarmlessTopics.js";
 
 export const BUILTIN_PROMPTS_VERSION = 2;
 
-export type BuiltinPromptKind = "harmful" | "harmless";
+/**
+ * The wrapped-material set (builtinHarmlessMaterial.ts: code stubs to complete, passages to
+ * translate, data to convert) is harmless too, kept apart from the harmless set and versioned on
+ * its own: it is the harmless side of the attack gate (extract --template-gate attack), not of the
+ * main gate, whose vectors stay as BUILTIN_PROMPTS_VERSION made them.
+ */
+export const BUILTIN_MATERIAL_VERSION = 1;
+
+export type BuiltinPromptKind = "harmful" | "harmless" | "material";
 export type BuiltinPromptSplit = "train" | "validation";
 
 export interface BuiltinPrompt {
@@ -49,6 +58,10 @@ export const BUILTIN_PROMPTS: {
   readonly harmless: { readonly train: readonly BuiltinPrompt[]; readonly validation: readonly BuiltinPrompt[] };
 } = Object.freeze({ harmful: splitByCategory(HARMFUL_PROMPTS), harmless: splitByCategory(HARMLESS) });
 
+/** The wrapped-material prompts by split (80% train, 20% validation, stratified by category). */
+export const BUILTIN_MATERIAL_PROMPTS: { readonly train: readonly BuiltinPrompt[]; readonly validation: readonly BuiltinPrompt[] } =
+  splitByCategory(HARMLESS_MATERIAL_PROMPTS);
+
 /** The categories of each class, in file order. */
 export const BUILTIN_PROMPT_CATEGORIES: { readonly harmful: readonly string[]; readonly harmless: readonly string[] } = Object.freeze({
   harmful: Object.freeze(Object.keys(HARMFUL_PROMPTS)),
@@ -57,8 +70,8 @@ export const BUILTIN_PROMPT_CATEGORIES: { readonly harmful: readonly string[]; r
 
 /** The texts of one built-in set, as a fresh array. */
 export function builtinPromptSet(kind: BuiltinPromptKind, split: BuiltinPromptSplit): string[] {
-  const byKind = kind === "harmful" ? BUILTIN_PROMPTS.harmful : kind === "harmless" ? BUILTIN_PROMPTS.harmless : undefined;
-  if (byKind === undefined) throw new TypeError(`kind must be 'harmful' or 'harmless' (got ${String(kind)})`);
+  const byKind = kind === "material" ? BUILTIN_MATERIAL_PROMPTS : kind === "harmful" || kind === "harmless" ? BUILTIN_PROMPTS[kind] : undefined;
+  if (byKind === undefined) throw new TypeError(`kind must be 'harmful', 'harmless' or 'material' (got ${String(kind)})`);
   const set = split === "train" ? byKind.train : split === "validation" ? byKind.validation : undefined;
   if (set === undefined) throw new TypeError(`split must be 'train' or 'validation' (got ${String(split)})`);
   return set.map((p) => p.text);

@@ -45,6 +45,8 @@ export {
   BUILTIN_PROMPTS,
   BUILTIN_PROMPTS_VERSION,
   BUILTIN_PROMPT_CATEGORIES,
+  BUILTIN_MATERIAL_PROMPTS,
+  BUILTIN_MATERIAL_VERSION,
   type BuiltinPrompt,
   type BuiltinPromptKind,
   type BuiltinPromptSplit,
