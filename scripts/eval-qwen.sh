@@ -16,8 +16,8 @@
 # prompt sets with their validation split, as `extract` without sets makes them; data: from
 # harmful_train + 260 harmless_train, validated on harmful_val + 39 harmless_val),
 # JAILBREAK_GATE (0, the default: the vectors.gguf gate alone; attack: with an extra gate that
-# separates any request inside a jailbreak template from bare harmless requests, read at the main
-# gate's block (it also opens on every HumanEval task: README); 1: with an extra gate that separates
+# separates any request inside a jailbreak template from bare harmless requests and the built-in
+# wrapped-material prompts (code stubs, passages, data), read at the main gate's block; 1: with an extra gate that separates
 # harmful from harmless requests inside jailbreak templates), OUT (results/eval-qwen-$TARGET-$GATE_SETS,
 # -jb or -attack added with the jailbreak gate: tracked in git, so a later session resumes the run),
 # DATA (../shared/data), THREADS (2), MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
@@ -63,8 +63,9 @@ extract "$MODEL" "$OUT/vectors.gguf"
 # templates, less the ones that match the eval's 25 short templates (first 300 characters more than
 # half alike: 5 of them), split 48 for calibration and the rest for validation; filled with
 # harmful_train/harmless_train and harmful_val/harmless_val (extract --templates). attack: every
-# filled template against the bare harmless prompts (extract --template-gate attack), so that the
-# gate opens on the jailbreak itself, whatever request it wraps. Used as an --extra-gate: the gate
+# filled template against the bare harmless prompts and the built-in wrapped-material prompts
+# (extract --template-gate attack), so that the gate opens on the jailbreak itself, whatever request
+# it wraps, and not on a function stub to complete. Used as an --extra-gate: the gate
 # opens when either file's gate opens.
 if [ "$JAILBREAK_GATE" != 0 ] && [ ! -f "$OUT/templates-validation.json" ]; then
   python3 - "$DATA" "$OUT" <<'PY'
