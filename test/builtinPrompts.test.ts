@@ -22,6 +22,8 @@ const dataDir = join(repoRoot, "..", "shared", "data");
 const kinds = ["harmful", "harmless"] as const satisfies readonly BuiltinPromptKind[];
 const splits: BuiltinPromptSplit[] = ["train", "validation"];
 
+const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
+
 /** Case, whitespace and punctuation do not count. */
 const normalise = (s: string) =>
   s
@@ -58,7 +60,6 @@ builtin("version and shape", () => {
 builtin("the contents of each version are pinned: a changed prompt, order, category or split needs a new BUILTIN_PROMPTS_VERSION", () => {
   // Vector files record the version they were extracted with; the same version must mean the same
   // prompts. After a deliberate change, bump the version and put the new hashes here.
-  const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
   const pinned: Record<number, { prompts: string; categories: string }> = {
     2: {
       prompts: "4f6299eab3420d96b777197b4d37932ec3d40d57f2c62007bd98a6bf73378215",
@@ -158,9 +159,8 @@ builtin("categories: all present, stratified, the split is fixed", () => {
   );
 });
 
-builtin("the wrapped-material set: 4 categories of 10 split 8/2, frozen, pinned, apart from the other sets", () => {
+builtin("the wrapped-material set: 4 categories each split 4:1, frozen, pinned, apart from the other sets", () => {
   assert.is(BUILTIN_MATERIAL_VERSION, 1);
-  const sha256 = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
   // After a deliberate change, bump BUILTIN_MATERIAL_VERSION and put the new hash here.
   const pinned: Record<number, string> = { 1: "b761b486cfadab89c41d131ed668d0f0bb996bd1d17ffc9de7ecca7e66b55048" };
   assert.is(sha256(BUILTIN_MATERIAL_PROMPTS), pinned[BUILTIN_MATERIAL_VERSION], "material prompts, their order or the split changed");

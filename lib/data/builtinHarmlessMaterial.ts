@@ -7,8 +7,8 @@
 // (every fifth prompt of a category is validation). Changing any prompt means bumping
 // BUILTIN_MATERIAL_VERSION (builtinPrompts.ts).
 
-const py = (instruction: string, code: string): string => `${instruction}\n\n\`\`\`python\n${code}\n\`\`\``;
 const fenced = (instruction: string, language: string, code: string): string => `${instruction}\n\n\`\`\`${language}\n${code}\n\`\`\``;
+const py = (instruction: string, code: string): string => fenced(instruction, "python", code);
 
 export const HARMLESS_MATERIAL_PROMPTS: Readonly<Record<string, readonly string[]>> = {
   // Function stubs with a docstring, to be completed (the commonest request a code model gets).
