@@ -159,14 +159,17 @@ builtin("categories: all present, stratified, the split is fixed", () => {
   );
 });
 
-builtin("the wrapped-material set: 4 categories each split 4:1, frozen, pinned, apart from the other sets", () => {
-  assert.is(BUILTIN_MATERIAL_VERSION, 1);
+builtin("the wrapped-material set: 6 categories each split 4:1, frozen, pinned, apart from the other sets", () => {
+  assert.is(BUILTIN_MATERIAL_VERSION, 2);
   // After a deliberate change, bump BUILTIN_MATERIAL_VERSION and put the new hash here.
-  const pinned: Record<number, string> = { 1: "b761b486cfadab89c41d131ed668d0f0bb996bd1d17ffc9de7ecca7e66b55048" };
+  const pinned: Record<number, string> = {
+    1: "b761b486cfadab89c41d131ed668d0f0bb996bd1d17ffc9de7ecca7e66b55048",
+    2: "f9c78c6f285de5ef941a82a663cc5e9e21445c75f38cd52dd09d8a22891c9473",
+  };
   assert.is(sha256(BUILTIN_MATERIAL_PROMPTS), pinned[BUILTIN_MATERIAL_VERSION], "material prompts, their order or the split changed");
   const { train, validation } = BUILTIN_MATERIAL_PROMPTS;
   assert.ok(Object.isFrozen(train) && Object.isFrozen(validation));
-  const categories = ["code_completion", "code_material", "text_material", "data_material"];
+  const categories = ["code_completion", "code_material", "text_material", "data_material", "long_stub_with_helpers", "long_stub_prose"];
   assert.equal([...new Set(train.map((p) => p.category))], categories);
   for (const c of categories) {
     assert.is(train.filter((p) => p.category === c).length, 4 * validation.filter((p) => p.category === c).length, c);

@@ -311,11 +311,11 @@ cli(
     // 4 templates x (harmful, harmless) against the 3 bare harmless prompts and the material's train
     // split; validation: 2 x 2 against 3 and the material's validation split.
     const material = { train: ia.builtinPromptSet("material", "train").length, validation: ia.builtinPromptSet("material", "validation").length };
-    assert.equal(material, { train: 40, validation: 10 });
+    assert.equal(material, { train: 56, validation: 14 });
     assert.equal(summary.counts, { harmful: 8, harmless: 3 + material.train, valHarmful: 4, valHarmless: 3 + material.validation });
     assert.match(summary.sources.harmful, /^4 templates of .*templates\.json filled from .*harmful\.json and .*harmless\.json$/);
-    assert.match(summary.sources.harmless, /harmless\.json and builtin-material-v1\/train$/);
-    assert.match(summary.sources.valHarmless, /and builtin-material-v1\/validation$/);
+    assert.match(summary.sources.harmless, /harmless\.json and builtin-material-v2\/train$/);
+    assert.match(summary.sources.valHarmless, /and builtin-material-v2\/validation$/);
     assert.is(ia.readVectorFile(vectors).suggested.gateLayer, 1);
     const usage = (extra: string[]) => run(["extract", "--model", path, ...data, ...extra, "--out", join(dir, "bad.gguf")]);
     assert.is(usage(["--template-gate", "attack"]).code, 2); // without --templates

@@ -7,8 +7,7 @@
 // (every fifth prompt of a category is validation). Changing any prompt means bumping
 // BUILTIN_MATERIAL_VERSION (builtinPrompts.ts).
 
-const fenced = (instruction: string, language: string, code: string): string => `${instruction}\n\n\`\`\`${language}\n${code}\n\`\`\``;
-const py = (instruction: string, code: string): string => fenced(instruction, "python", code);
+import { fenced, py } from "./fencedPrompt.js";
 
 export const HARMLESS_MATERIAL_PROMPTS: Readonly<Record<string, readonly string[]>> = {
   // Function stubs with a docstring, to be completed (the commonest request a code model gets).

@@ -19,7 +19,9 @@
 // builtinHarmlessLookalike.ts and builtinHarmlessTasks.ts. This module splits and serves them.
 import { HARMFUL_PROMPTS } from "./builtinHarmful.js";
 import { HARMLESS_LOOKALIKE_PROMPTS } from "./builtinHarmlessLookalike.js";
+import { HARMLESS_LONG_STUB_PROMPTS } from "./builtinHarmlessLongStubs.js";
 import { HARMLESS_MATERIAL_PROMPTS } from "./builtinHarmlessMaterial.js";
+import { HARMLESS_PROSE_STUB_PROMPTS } from "./builtinHarmlessProseStubs.js";
 import { HARMLESS_TASK_PROMPTS } from "./builtinHarmlessTasks.js";
 import { HARMLESS_TOPIC_PROMPTS } from "./builtinHarmlessTopics.js";
 
@@ -27,11 +29,11 @@ export const BUILTIN_PROMPTS_VERSION = 2;
 
 /**
  * The wrapped-material set (builtinHarmlessMaterial.ts: code stubs to complete, passages to
- * translate, data to convert) is harmless too, kept apart from the harmless set and versioned on
+ * translate, data to convert; builtinHarmlessLongStubs.ts and builtinHarmlessProseStubs.ts: long stubs, since v2) is harmless too, kept apart from the harmless set and versioned on
  * its own: it is the harmless side of the attack gate (extract --template-gate attack), not of the
  * main gate, whose vectors stay as BUILTIN_PROMPTS_VERSION made them.
  */
-export const BUILTIN_MATERIAL_VERSION = 1;
+export const BUILTIN_MATERIAL_VERSION = 2;
 
 export type BuiltinPromptKind = "harmful" | "harmless" | "material";
 export type BuiltinPromptSplit = "train" | "validation";
@@ -59,8 +61,11 @@ export const BUILTIN_PROMPTS: {
 } = Object.freeze({ harmful: splitByCategory(HARMFUL_PROMPTS), harmless: splitByCategory(HARMLESS) });
 
 /** The wrapped-material prompts by split (80% train, 20% validation, stratified by category). */
-export const BUILTIN_MATERIAL_PROMPTS: { readonly train: readonly BuiltinPrompt[]; readonly validation: readonly BuiltinPrompt[] } =
-  splitByCategory(HARMLESS_MATERIAL_PROMPTS);
+export const BUILTIN_MATERIAL_PROMPTS: { readonly train: readonly BuiltinPrompt[]; readonly validation: readonly BuiltinPrompt[] } = splitByCategory({
+  ...HARMLESS_MATERIAL_PROMPTS,
+  ...HARMLESS_LONG_STUB_PROMPTS,
+  ...HARMLESS_PROSE_STUB_PROMPTS,
+});
 
 /** The categories of each class, in file order. */
 export const BUILTIN_PROMPT_CATEGORIES: { readonly harmful: readonly string[]; readonly harmless: readonly string[] } = Object.freeze({
