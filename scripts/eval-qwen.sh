@@ -15,10 +15,11 @@
 # Environment: GATE_SETS (builtin, the default: the target's vectors from the package's built-in
 # prompt sets with their validation split, as `extract` without sets makes them; data: from
 # harmful_train + 260 harmless_train, validated on harmful_val + 39 harmless_val),
-# JAILBREAK_GATE (0, the default: the vectors.gguf gate alone; attack: with an extra gate that
-# separates any request inside a jailbreak template from bare harmless requests and the built-in
-# wrapped-material prompts (code stubs, passages, data), read at the main gate's block; 1: with an extra gate that separates
-# harmful from harmless requests inside jailbreak templates), OUT (results/eval-qwen-$TARGET-$GATE_SETS,
+# JAILBREAK_GATE (attack, the default since it met every aligned-model target at full size: with an
+# extra gate that separates any request inside a jailbreak template from bare harmless requests and
+# the built-in wrapped-material prompts (code stubs, passages, data), read at the main gate's block;
+# 0: the vectors.gguf gate alone; 1: with an extra gate that separates harmful from harmless
+# requests inside jailbreak templates), OUT (results/eval-qwen-$TARGET-$GATE_SETS,
 # -jb or -attack added with the jailbreak gate: tracked in git, so a later session resumes the run),
 # DATA (../shared/data), THREADS (2), MAX_TOKENS (48), LIMIT (every item; a number limits each set, for a quick look), HARMLESS_LIMIT (200),
 # UTILITY (1: HumanEval too; 0: leave the code tasks out of this sitting: they are the slowest items),
@@ -28,7 +29,7 @@ cd "$(dirname "$0")/.."
 TARGET=${TARGET:-aligned}
 DATA=${DATA:-../shared/data}
 GATE_SETS=${GATE_SETS:-builtin}
-JAILBREAK_GATE=${JAILBREAK_GATE:-0}
+JAILBREAK_GATE=${JAILBREAK_GATE:-attack}
 case "$GATE_SETS" in data | builtin) ;; *) echo "GATE_SETS is data or builtin" >&2; exit 2 ;; esac
 # One folder per gate choice: results/eval-qwen-<target>-<sets>, with -jb or -attack for the jailbreak gate.
 case "$JAILBREAK_GATE" in 0) JB_SUFFIX="" ;; 1) JB_SUFFIX=-jb ;; attack) JB_SUFFIX=-attack ;; *) echo "JAILBREAK_GATE is 0, 1 or attack" >&2; exit 2 ;; esac
