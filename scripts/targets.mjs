@@ -21,6 +21,7 @@ import { root } from "./llama-source.mjs";
 export const ABLITERATION_LAYER = 14;
 
 const { values } = parseArgs({ options: { threads: { type: "string" }, force: { type: "boolean", default: false } } });
+// A step's own output goes to stderr: stdout carries only the final JSON, which eval-qwen.sh parses.
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", ...opts });
 const log = (s) => process.stderr.write(`[targets] ${s}\n`);
 
@@ -37,7 +38,7 @@ if (values.force || !vectorsFresh()) {
   run(
     process.execPath,
     [join(root, "dist", "cli", "index.js"), "extract", "--model", aligned, "--out", alignedVectors, ...(values.threads ? ["--threads", values.threads] : [])],
-    { stdio: ["ignore", "inherit", "inherit"] },
+    { stdio: ["ignore", 2, "inherit"] },
   );
 }
 const vectorsSha = await hashFile(alignedVectors);
@@ -68,7 +69,7 @@ if (values.force || !twinFresh()) {
       "--out",
       abliterated,
     ],
-    { stdio: ["ignore", "inherit", "inherit"] },
+    { stdio: ["ignore", 2, "inherit"] },
   );
 }
 process.stdout.write(JSON.stringify({ aligned, alignedVectors, abliterated }) + "\n");
