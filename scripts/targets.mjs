@@ -21,8 +21,9 @@ import { root } from "./llama-source.mjs";
 export const ABLITERATION_LAYER = 14;
 
 const { values } = parseArgs({ options: { threads: { type: "string" }, force: { type: "boolean", default: false } } });
-// A step's own output goes to stderr: stdout carries only the final JSON, which eval-qwen.sh parses.
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", ...opts });
+// A step's own output goes to stderr: stdout carries only the final JSON, which eval-qwen.sh parses.
+const runStep = (cmd, args) => run(cmd, args, { stdio: ["ignore", 2, "inherit"] });
 const log = (s) => process.stderr.write(`[targets] ${s}\n`);
 
 const located = JSON.parse(run("python3", [join(root, "scripts", "models.py"), "install"]));
@@ -35,11 +36,15 @@ const alignedVectors = join(cache, "qwen2.5-coder-0.5b-instruct.builtin-vectors.
 const vectorsFresh = () => existsSync(alignedVectors) && readVectorFile(alignedVectors).source.sha256 === alignedSha;
 if (values.force || !vectorsFresh()) {
   log(`extracting the aligned model's vectors (built-in prompt sets) into ${alignedVectors}`);
-  run(
-    process.execPath,
-    [join(root, "dist", "cli", "index.js"), "extract", "--model", aligned, "--out", alignedVectors, ...(values.threads ? ["--threads", values.threads] : [])],
-    { stdio: ["ignore", 2, "inherit"] },
-  );
+  runStep(process.execPath, [
+    join(root, "dist", "cli", "index.js"),
+    "extract",
+    "--model",
+    aligned,
+    "--out",
+    alignedVectors,
+    ...(values.threads ? ["--threads", values.threads] : []),
+  ]);
 }
 const vectorsSha = await hashFile(alignedVectors);
 
@@ -55,21 +60,17 @@ const twinFresh = () => {
 };
 if (values.force || !twinFresh()) {
   log(`abliterating block ${ABLITERATION_LAYER}'s direction out of the aligned model into ${abliterated}`);
-  run(
-    "python3",
-    [
-      join(root, "scripts", "twins.py"),
-      "abliterate",
-      "--model",
-      aligned,
-      "--vectors",
-      alignedVectors,
-      "--layer",
-      String(ABLITERATION_LAYER),
-      "--out",
-      abliterated,
-    ],
-    { stdio: ["ignore", 2, "inherit"] },
-  );
+  runStep("python3", [
+    join(root, "scripts", "twins.py"),
+    "abliterate",
+    "--model",
+    aligned,
+    "--vectors",
+    alignedVectors,
+    "--layer",
+    String(ABLITERATION_LAYER),
+    "--out",
+    abliterated,
+  ]);
 }
 process.stdout.write(JSON.stringify({ aligned, alignedVectors, abliterated }) + "\n");
