@@ -2,6 +2,7 @@
 """Unaligned twins of an aligned GGUF model, the paper's cross-model targets (method.md, "Unaligned twins").
 
   python3 scripts/twins.py abliterate --model aligned.gguf --vectors aligned-vectors.gguf --layer 14 --out twin.gguf
+  python3 scripts/twins.py annotate --model tuned.gguf --source aligned.gguf --kind finetuned --recipe JSON --out twin.gguf
 
 abliterate: weight orthogonalisation against the aligned model's own refusal direction r (the unit
 safety related vector of block --layer, read from an inferaligner vector file made from the
@@ -9,6 +10,9 @@ built-in *training* prompts). Every matrix that writes to the residual stream lo
 along r, so no block can write r any more, and neither can the embeddings:
   - blk.*.attn_output.weight and blk.*.ffn_down.weight (rows = residual dimensions): W <- W - r (r^T W)
   - token_embd.weight (one row per token):                                          E <- E - (E r) r^T
+annotate: a model made elsewhere (the fine-tuned twin: scripts/finetune-twin.mjs) gets the source
+model's chat template when it has none (llama-finetune does not write one) and its recipe.
+
 The changed tensors are dequantised with the gguf package, changed in float32 and written as Q8_0;
 every other tensor and key is copied unchanged. The recipe is recorded in the twin's metadata
 (inferaligner.twin.*), with the sha256 of the source model and of the vector file.
@@ -137,6 +141,38 @@ def abliterate(args):
     print(json.dumps({"out": args.out, "changedTensors": changed, "layer": args.layer, "seconds": round(time.time() - started, 1)}))
 
 
+def annotate(args):
+    """Copies every tensor and key of --model, adds the source's chat template if missing and the recipe."""
+    reader = GGUFReader(args.model)
+    source = GGUFReader(args.source)
+    arch = field_value(reader.get_field(gguf.Keys.General.ARCHITECTURE))
+    source_arch = field_value(source.get_field(gguf.Keys.General.ARCHITECTURE))
+    if arch != source_arch:
+        raise SystemExit(f"{args.model} is {arch}, its source {args.source} is {source_arch}")
+    name_field = source.get_field(gguf.Keys.General.NAME)
+    base_name = field_value(name_field) if name_field is not None else "model"
+    extra = {
+        gguf.Keys.General.NAME: f"{base_name} ({args.kind} twin)",
+        "inferaligner.twin.kind": args.kind,
+        "inferaligner.twin.recipe": args.recipe,
+        "inferaligner.twin.recipe_version": args.recipe_version,
+        "inferaligner.twin.source_sha256": sha256_file(args.source),
+        "inferaligner.twin.script": "scripts/finetune-twin.mjs, scripts/twins.py annotate",
+    }
+    template = source.get_field(gguf.Keys.Tokenizer.CHAT_TEMPLATE)
+    if reader.get_field(gguf.Keys.Tokenizer.CHAT_TEMPLATE) is None and template is not None:
+        extra[gguf.Keys.Tokenizer.CHAT_TEMPLATE] = field_value(template)
+    writer = GGUFWriter(args.out, arch)
+    copy_metadata(reader, writer, extra)
+    for tensor in reader.tensors:
+        writer.add_tensor(tensor.name, tensor.data, raw_shape=tensor.data.shape, raw_dtype=tensor.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    print(json.dumps({"out": args.out, "kind": args.kind, "tensors": len(reader.tensors)}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,9 +181,18 @@ def main():
     a.add_argument("--vectors", required=True)
     a.add_argument("--layer", type=int, required=True)
     a.add_argument("--out", required=True)
+    n = sub.add_parser("annotate")
+    n.add_argument("--model", required=True)
+    n.add_argument("--source", required=True)
+    n.add_argument("--kind", required=True)
+    n.add_argument("--recipe", required=True)
+    n.add_argument("--recipe-version", type=int, required=True)
+    n.add_argument("--out", required=True)
     args = parser.parse_args()
     if args.command == "abliterate":
         abliterate(args)
+    elif args.command == "annotate":
+        annotate(args)
 
 
 if __name__ == "__main__":

@@ -91,4 +91,43 @@ twins("abliterate: the twin's residual stream has no component along the directi
   }
 });
 
+twins("annotate: a trained model gets its source's chat template and the recipe; tensors and other keys copied", async () => {
+  // llama-finetune saves a model without tokenizer.chat_template: the tiny model without one stands for it.
+  const trained = tinyModelPath("tiny-chatml-no-template", { chatTemplate: null });
+  const source = tinyModelPath("tiny-chatml");
+  const out = join(scratch, "annotated.gguf");
+  const recipe = JSON.stringify({ method: "test", epochs: 2 });
+  const args = ["annotate", "--model", trained, "--source", source, "--kind", "finetuned", "--recipe", recipe, "--recipe-version", "3", "--out", out];
+  const r = spawnSync("python3", [join(repoRoot, "scripts", "twins.py"), ...args], { encoding: "utf8" });
+  assert.is(r.status, 0, r.stderr);
+  const before = readGguf(trained);
+  const after = readGguf(out);
+  const m = after.metadata;
+  assert.is(before.metadata.get("tokenizer.chat_template"), undefined);
+  assert.is(m.get("tokenizer.chat_template"), readGguf(source).metadata.get("tokenizer.chat_template"));
+  assert.is(m.get("inferaligner.twin.kind"), "finetuned");
+  assert.is(m.get("inferaligner.twin.recipe"), recipe);
+  assert.is(m.get("inferaligner.twin.recipe_version"), 3);
+  assert.is(m.get("inferaligner.twin.source_sha256"), await hashFile(source));
+  assert.match(String(m.get("general.name")), /finetuned twin/);
+  assert.is(m.get("tokenizer.ggml.model"), before.metadata.get("tokenizer.ggml.model"), "other metadata copied");
+  assert.equal(
+    after.tensors.map((t) => t.name),
+    before.tensors.map((t) => t.name),
+  );
+  for (const t of before.tensors) assert.equal(Array.from(after.readF32(t.name)), Array.from(before.readF32(t.name)), `${t.name} copied unchanged`);
+  // The annotated model chats through its own template now.
+  const model = await ia.LlamaModel.load(out);
+  try {
+    assert.is(ia.resolveChatTemplate(model).source, "gguf");
+  } finally {
+    await model.dispose();
+  }
+  // A source of another architecture is refused, not mixed in.
+  const other = tinyModelPath("tiny-other-architecture", { architecture: "qwen2" });
+  const bad = spawnSync("python3", [join(repoRoot, "scripts", "twins.py"), ...args.slice(0, 3), "--source", other, ...args.slice(5)], { encoding: "utf8" });
+  assert.is.not(bad.status, 0);
+  assert.match(bad.stderr, /is llama, its source .* is qwen2/);
+});
+
 twins.run();
