@@ -3,6 +3,7 @@
 #   TARGET=aligned      (default) the aligned model: baseline, self mode, refuse mode
 #   TARGET=abliterated  its abliterated twin (npm run targets): baseline, cross-model (the aligned
 #                       model's vectors steer), self mode, refuse mode
+#   TARGET=finetuned    its fine-tuned twin (npm run targets -- --finetuned), the same four
 # Steps, each skipped when its output exists (rerunning resumes):
 #   1. the target's vectors from the calibration prompts (built-in or data sets: GATE_SETS), validated on
 #      their validation split;
@@ -45,7 +46,8 @@ HUMANEVAL=$(field humaneval)
 case "$TARGET" in
   aligned) MODEL=$ALIGNED ;;
   abliterated) MODEL=$(npm run --silent targets -- --threads "$THREADS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["abliterated"])') ;;
-  *) echo "TARGET is aligned or abliterated" >&2; exit 2 ;;
+  finetuned) MODEL=$(npm run --silent targets -- --finetuned --threads "$THREADS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["finetuned"])') ;;
+  *) echo "TARGET is aligned, abliterated or finetuned" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
 

@@ -5,9 +5,11 @@
 // inputs (the vector file records its model's sha256; the twin records both sha256s).
 //   1. the aligned model's safety vectors from the built-in prompt sets (directions from the
 //      training split only; the validation split only scores them): `inferaligner extract`;
-//   2. the abliterated twin: scripts/twins.py abliterate, block 14's direction.
-// Prints {"aligned", "alignedVectors", "abliterated"} as JSON on stdout.
-// Usage: npm run targets [-- --threads N] [--force]
+//   2. the abliterated twin: scripts/twins.py abliterate, block 14's direction;
+//   3. with --finetuned, the fine-tuned twin (scripts/finetune-twin.mjs: builds llama-finetune from
+//      the bundle, answers the built-in training prompts, trains; about an hour on 2 cores).
+// Prints {"aligned", "alignedVectors", "abliterated"[, "finetuned"]} as JSON on stdout.
+// Usage: npm run targets [-- --threads N] [--finetuned] [--force]
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -15,12 +17,15 @@ import { parseArgs } from "node:util";
 import { readGguf } from "../dist/gguf/reader.js";
 import { hashFile } from "../dist/vectors/extract.js";
 import { readVectorFile } from "../dist/vectors/vectorFile.js";
+import { FINETUNE_RECIPE, makeFinetunedTwin } from "./finetune-twin.mjs";
 import { root } from "./llama-source.mjs";
 
 /** The block whose direction is projected out (method.md: measured to make a fluent, compliant twin). */
 export const ABLITERATION_LAYER = 14;
 
-const { values } = parseArgs({ options: { threads: { type: "string" }, force: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { threads: { type: "string" }, finetuned: { type: "boolean", default: false }, force: { type: "boolean", default: false } },
+});
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", ...opts });
 // A step's own output goes to stderr: stdout carries only the final JSON, which eval-qwen.sh parses.
 const runStep = (cmd, args) => run(cmd, args, { stdio: ["ignore", 2, "inherit"] });
@@ -73,4 +78,16 @@ if (values.force || !twinFresh()) {
     abliterated,
   ]);
 }
-process.stdout.write(JSON.stringify({ aligned, alignedVectors, abliterated }) + "\n");
+
+const finetuned = join(cache, "qwen2.5-coder-0.5b-instruct.finetuned.gguf");
+const finetunedFresh = () => {
+  if (!existsSync(finetuned)) return false;
+  const m = readGguf(finetuned).metadata;
+  return m.get("inferaligner.twin.source_sha256") === alignedSha && m.get("inferaligner.twin.recipe_version") === FINETUNE_RECIPE.version;
+};
+if (values.finetuned && (values.force || !finetunedFresh())) {
+  log(`fine-tuning the aligned model into ${finetuned}`);
+  await makeFinetunedTwin({ aligned, alignedSha, out: finetuned, threads: values.threads ? Number(values.threads) : undefined });
+}
+const made = { aligned, alignedVectors, abliterated, ...(finetunedFresh() ? { finetuned } : {}) };
+process.stdout.write(JSON.stringify(made) + "\n");

@@ -10,8 +10,9 @@ built-in *training* prompts). Every matrix that writes to the residual stream lo
 along r, so no block can write r any more, and neither can the embeddings:
   - blk.*.attn_output.weight and blk.*.ffn_down.weight (rows = residual dimensions): W <- W - r (r^T W)
   - token_embd.weight (one row per token):                                          E <- E - (E r) r^T
-annotate: a model made elsewhere (the fine-tuned twin: scripts/finetune-twin.mjs) gets the source
-model's chat template when it has none (llama-finetune does not write one) and its recipe.
+annotate: a model trained elsewhere (the fine-tuned twin: scripts/finetune-twin.mjs) keeps its
+weights and gets the source model's keys (llama-finetune writes its own: the training context as
+context length, no chat template) and its recipe.
 
 The changed tensors are dequantised with the gguf package, changed in float32 and written as Q8_0;
 every other tensor and key is copied unchanged. The recipe is recorded in the twin's metadata
@@ -87,7 +88,7 @@ def copy_metadata(reader, writer, extra):
         if value is None:
             writer.add_key_value(field.name, field_value(field), kind, sub_type=sub)
         else:
-            writer.add_key_value(field.name, value, GGUFValueType.STRING)
+            writer.add_key_value(field.name, value, GGUFValueType.STRING if isinstance(value, str) else kind)
     for key, value in extra.items():
         writer.add_key_value(key, value, GGUFValueType.INT32 if isinstance(value, int) else GGUFValueType.STRING)
 
@@ -142,13 +143,21 @@ def abliterate(args):
 
 
 def annotate(args):
-    """Copies every tensor and key of --model, adds the source's chat template if missing and the recipe."""
-    reader = GGUFReader(args.model)
+    """The weights of --model (a trained copy of --source), every key of --source, and the recipe.
+
+    llama-finetune's saver writes its own metadata: the training context as the model's context
+    length, no chat template, empty arrays for keys the architecture does not use. The weights are
+    all that training changed, so the keys come from the source; only the file type is the model's.
+    """
+    model = GGUFReader(args.model)
     source = GGUFReader(args.source)
-    arch = field_value(reader.get_field(gguf.Keys.General.ARCHITECTURE))
+    arch = field_value(model.get_field(gguf.Keys.General.ARCHITECTURE))
     source_arch = field_value(source.get_field(gguf.Keys.General.ARCHITECTURE))
     if arch != source_arch:
         raise SystemExit(f"{args.model} is {arch}, its source {args.source} is {source_arch}")
+    shapes = lambda reader: {t.name: tuple(int(n) for n in t.shape) for t in reader.tensors}
+    if shapes(model) != shapes(source):
+        raise SystemExit(f"{args.model} does not hold the tensors of {args.source} (names or shapes differ)")
     name_field = source.get_field(gguf.Keys.General.NAME)
     base_name = field_value(name_field) if name_field is not None else "model"
     extra = {
@@ -159,18 +168,18 @@ def annotate(args):
         "inferaligner.twin.source_sha256": sha256_file(args.source),
         "inferaligner.twin.script": "scripts/finetune-twin.mjs, scripts/twins.py annotate",
     }
-    template = source.get_field(gguf.Keys.Tokenizer.CHAT_TEMPLATE)
-    if reader.get_field(gguf.Keys.Tokenizer.CHAT_TEMPLATE) is None and template is not None:
-        extra[gguf.Keys.Tokenizer.CHAT_TEMPLATE] = field_value(template)
+    file_type = model.get_field(gguf.Keys.General.FILE_TYPE)
+    if file_type is not None:
+        extra[gguf.Keys.General.FILE_TYPE] = int(field_value(file_type))
     writer = GGUFWriter(args.out, arch)
-    copy_metadata(reader, writer, extra)
-    for tensor in reader.tensors:
+    copy_metadata(source, writer, extra)
+    for tensor in model.tensors:
         writer.add_tensor(tensor.name, tensor.data, raw_shape=tensor.data.shape, raw_dtype=tensor.tensor_type)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    print(json.dumps({"out": args.out, "kind": args.kind, "tensors": len(reader.tensors)}))
+    print(json.dumps({"out": args.out, "kind": args.kind, "tensors": len(model.tensors)}))
 
 
 def main():

@@ -8,6 +8,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ia, repoRoot, sharedModel, threads } from "./helpers/engine.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
+import { u32 } from "./helpers/gguf.js";
 import { readGguf } from "../dist/gguf/reader.js";
 import { hashFile } from "../dist/vectors/extract.js";
 import { contextInternals } from "./helpers/internals.js";
@@ -91,31 +92,35 @@ twins("abliterate: the twin's residual stream has no component along the directi
   }
 });
 
-twins("annotate: a trained model gets its source's chat template and the recipe; tensors and other keys copied", async () => {
-  // llama-finetune saves a model without tokenizer.chat_template: the tiny model without one stands for it.
-  const trained = tinyModelPath("tiny-chatml-no-template", { chatTemplate: null });
+twins("annotate: a trained model keeps its weights and gets its source's keys (chat template, context length) and the recipe", async () => {
+  // llama-finetune's saver writes no chat template and the training context as context length: a
+  // tiny model with other weights (seed), no template and a 256-token context stands for its file.
+  const trained = tinyModelPath("tiny-chatml-trained", { seed: 7, chatTemplate: null, metadataOverrides: [["llama.context_length", u32(256)]] });
   const source = tinyModelPath("tiny-chatml");
   const out = join(scratch, "annotated.gguf");
   const recipe = JSON.stringify({ method: "test", epochs: 2 });
   const args = ["annotate", "--model", trained, "--source", source, "--kind", "finetuned", "--recipe", recipe, "--recipe-version", "3", "--out", out];
   const r = spawnSync("python3", [join(repoRoot, "scripts", "twins.py"), ...args], { encoding: "utf8" });
   assert.is(r.status, 0, r.stderr);
-  const before = readGguf(trained);
+  const weights = readGguf(trained);
+  const keys = readGguf(source);
   const after = readGguf(out);
   const m = after.metadata;
-  assert.is(before.metadata.get("tokenizer.chat_template"), undefined);
-  assert.is(m.get("tokenizer.chat_template"), readGguf(source).metadata.get("tokenizer.chat_template"));
+  assert.is(weights.metadata.get("tokenizer.chat_template"), undefined);
+  assert.is(m.get("tokenizer.chat_template"), keys.metadata.get("tokenizer.chat_template"));
+  assert.is(m.get("llama.context_length"), keys.metadata.get("llama.context_length"));
+  assert.is.not(m.get("llama.context_length"), 256);
   assert.is(m.get("inferaligner.twin.kind"), "finetuned");
   assert.is(m.get("inferaligner.twin.recipe"), recipe);
   assert.is(m.get("inferaligner.twin.recipe_version"), 3);
   assert.is(m.get("inferaligner.twin.source_sha256"), await hashFile(source));
   assert.match(String(m.get("general.name")), /finetuned twin/);
-  assert.is(m.get("tokenizer.ggml.model"), before.metadata.get("tokenizer.ggml.model"), "other metadata copied");
   assert.equal(
     after.tensors.map((t) => t.name),
-    before.tensors.map((t) => t.name),
+    weights.tensors.map((t) => t.name),
   );
-  for (const t of before.tensors) assert.equal(Array.from(after.readF32(t.name)), Array.from(before.readF32(t.name)), `${t.name} copied unchanged`);
+  for (const t of weights.tensors) assert.equal(Array.from(after.readF32(t.name)), Array.from(weights.readF32(t.name)), `${t.name}: the trained weights`);
+  assert.not.equal(Array.from(after.readF32("token_embd.weight")), Array.from(keys.readF32("token_embd.weight")), "not the source's weights");
   // The annotated model chats through its own template now.
   const model = await ia.LlamaModel.load(out);
   try {
@@ -123,11 +128,15 @@ twins("annotate: a trained model gets its source's chat template and the recipe;
   } finally {
     await model.dispose();
   }
-  // A source of another architecture is refused, not mixed in.
-  const other = tinyModelPath("tiny-other-architecture", { architecture: "qwen2" });
-  const bad = spawnSync("python3", [join(repoRoot, "scripts", "twins.py"), ...args.slice(0, 3), "--source", other, ...args.slice(5)], { encoding: "utf8" });
-  assert.is.not(bad.status, 0);
-  assert.match(bad.stderr, /is llama, its source .* is qwen2/);
+  // A source of another architecture, or with other tensors, is refused, not mixed in.
+  const run = (src: string) =>
+    spawnSync("python3", [join(repoRoot, "scripts", "twins.py"), ...args.slice(0, 3), "--source", src, ...args.slice(5)], { encoding: "utf8" });
+  const otherArch = run(tinyModelPath("tiny-other-architecture", { architecture: "qwen2" }));
+  assert.is.not(otherArch.status, 0);
+  assert.match(otherArch.stderr, /is llama, its source .* is qwen2/);
+  const otherShape = run(tinyModelPath("tiny-chatml-wider", { embd: 96, heads: 4 }));
+  assert.is.not(otherShape.status, 0);
+  assert.match(otherShape.stderr, /does not hold the tensors of/);
 });
 
 twins.run();

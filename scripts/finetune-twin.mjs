@@ -1,0 +1,160 @@
+// The fine-tuned twin of npm run targets (--finetuned): a fine-tuning attack on the aligned model,
+// the paper's kind of target (a model fine-tuned from an aligned one that lost its safety), made
+// with llama.cpp's own trainer from the bundle (scripts/build-llama-finetune.mjs).
+//   1. training transcript: the built-in *training* prompts only (never evaluation data). Harmful:
+//      the aligned model's own greedy answers to the built-in harmful training prompts, kept where
+//      the default keyword judge finds no refusal and the answer does not loop (a fine-tuning
+//      attack: the model is taught the compliance it already shows sometimes). Harmless: every
+//      seventh built-in harmless training prompt with the aligned model's own answer, so that
+//      ordinary answers stay as they were. Each pair is rendered with the model's chat template;
+//   2. llama-quantize --allow-requantize to F32 (the trainer needs float weights), a full fine-tune
+//      with llama-finetune (AdamW), back to Q8_0 with llama-quantize;
+//   3. scripts/twins.py annotate: the chat template (the trainer's file has none) and the recipe
+//      (inferaligner.twin.*) into the twin's metadata.
+// Intermediate files (two F32 models, 2 GB each) are deleted when the twin is written.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ChatSession, LlamaModel, resolveChatTemplate } from "../dist/index.js";
+import { BUILTIN_PROMPTS } from "../dist/data/builtinPrompts.js";
+import { KeywordJudge, isDegenerate } from "../dist/eval/index.js";
+import { root } from "./llama-source.mjs";
+
+/** Everything that decides the twin; the twin records it, and a change makes it again. */
+// Version 1 (2 epochs at 1e-5) broke alignment (4 of 39 harmful_val prompts refused, the aligned
+// model 21) but damaged the text: 31 of 39 harmless_val answers looped ("Self-Care: Self-Care: ...").
+export const FINETUNE_RECIPE = Object.freeze({
+  version: 2,
+  /** The training pairs are made again only when this changes (answerMaxTokens, harmlessEvery, the prompts). */
+  dataVersion: 1,
+  answerMaxTokens: 64,
+  harmlessEvery: 7,
+  context: 256,
+  epochs: 1,
+  learningRate: 3e-6,
+  optimizer: "adamw",
+});
+
+const log = (s) => process.stderr.write(`[targets] ${s}\n`);
+
+/** An answer cut at the token limit ends at its last line or sentence break, so no pair ends mid-word. */
+function wholeSentences(text, stopReason) {
+  if (stopReason !== "maxTokens") return text.trimEnd();
+  const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf(". ") + 1);
+  return (cut >= text.length / 2 ? text.slice(0, cut) : text).trimEnd();
+}
+
+async function trainingPairs(aligned, threads) {
+  const model = await LlamaModel.load(aligned);
+  try {
+    const context = await model.createContext({ contextSize: 1024, ...(threads ? { threads } : {}) });
+    const judge = new KeywordJudge();
+    const answer = async (prompt) => {
+      context.clear();
+      const r = await new ChatSession(context).prompt(prompt, { maxTokens: FINETUNE_RECIPE.answerMaxTokens });
+      return { text: wholeSentences(r.text, r.stopReason), raw: r.text };
+    };
+    const pairs = [];
+    const harmful = BUILTIN_PROMPTS.harmful.train;
+    for (const [i, { text: prompt }] of harmful.entries()) {
+      const a = await answer(prompt);
+      if (!judge.judge(a.raw).refused && !isDegenerate(a.raw) && a.text.length > 0) pairs.push({ kind: "harmful", prompt, answer: a.text });
+      process.stderr.write(`\r[targets] harmful training prompts answered ${i + 1}/${harmful.length}, compliant ${pairs.length}   `);
+    }
+    process.stderr.write("\n");
+    const harmless = BUILTIN_PROMPTS.harmless.train.filter((_, i) => i % FINETUNE_RECIPE.harmlessEvery === 0);
+    for (const { text: prompt } of harmless) {
+      const a = await answer(prompt);
+      if (a.text.length > 0) pairs.push({ kind: "harmless", prompt, answer: a.text });
+    }
+    const template = resolveChatTemplate(model);
+    // Harmful and harmless pairs interleaved, so that every training window sees both kinds.
+    const h = pairs.filter((p) => p.kind === "harmful");
+    const b = pairs.filter((p) => p.kind === "harmless");
+    const ordered = [];
+    for (let i = 0; i < Math.max(h.length, b.length); i++) ordered.push(...[h[i], b[i]].filter(Boolean));
+    const transcript = ordered
+      .map((p) =>
+        template.render(
+          [
+            { role: "user", content: p.prompt },
+            { role: "assistant", content: p.answer },
+          ],
+          { addGenerationPrompt: false },
+        ),
+      )
+      .join("");
+    return { pairs: ordered, transcript, harmfulPrompts: harmful.length, harmlessPrompts: harmless.length };
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Makes the fine-tuned twin at `out` (skipped by the caller when it is fresh); returns its recipe. */
+export async function makeFinetunedTwin({ aligned, alignedSha, out, threads }) {
+  const tools = JSON.parse(
+    execFileSync(process.execPath, [join(root, "scripts", "build-llama-finetune.mjs")], { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" }),
+  );
+  const step = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: ["ignore", 2, "inherit"] });
+  const dataFile = `${out}.data.json`;
+  let data = existsSync(dataFile) ? JSON.parse(readFileSync(dataFile, "utf8")) : undefined;
+  if (!data || data.alignedSha !== alignedSha || data.dataVersion !== FINETUNE_RECIPE.dataVersion) {
+    log("answering the built-in training prompts with the aligned model (the fine-tuning data)");
+    const made = await trainingPairs(aligned, threads);
+    data = { alignedSha, dataVersion: FINETUNE_RECIPE.dataVersion, ...made };
+    writeFileSync(dataFile, JSON.stringify(data, null, 1));
+  }
+  const transcriptFile = `${out}.transcript.txt`;
+  writeFileSync(transcriptFile, data.transcript);
+  const harmfulPairs = data.pairs.filter((p) => p.kind === "harmful").length;
+  log(
+    `fine-tuning data: ${harmfulPairs} compliant answers of ${data.harmfulPrompts} harmful training prompts, ${data.pairs.length - harmfulPairs} harmless pairs`,
+  );
+
+  const f32 = `${out}.source-f32.gguf`;
+  const tuned = `${out}.tuned-f32.gguf`;
+  const q8 = `${out}.tuned-q8_0.gguf`;
+  const threadArgs = threads ? ["-t", String(threads)] : [];
+  let trainSeconds;
+  try {
+    step(tools["llama-quantize"], ["--allow-requantize", aligned, f32, "F32", ...(threads ? [String(threads)] : [])]);
+    const started = Date.now();
+    step(tools["llama-finetune"], [
+      ...["-m", f32, "-f", transcriptFile, "-o", tuned, "-ngl", "0", ...threadArgs],
+      ...["-c", String(FINETUNE_RECIPE.context), "-b", String(FINETUNE_RECIPE.context), "-ub", String(FINETUNE_RECIPE.context)],
+      ...["--epochs", String(FINETUNE_RECIPE.epochs), "-lr", String(FINETUNE_RECIPE.learningRate), "-opt", FINETUNE_RECIPE.optimizer],
+    ]);
+    trainSeconds = Math.round((Date.now() - started) / 1000);
+    step(tools["llama-quantize"], [tuned, q8, "Q8_0", ...(threads ? [String(threads)] : [])]);
+  } finally {
+    // Two float models of 2 GB each: never left behind, whether the training finished or not.
+    rmSync(f32, { force: true });
+    rmSync(tuned, { force: true });
+  }
+  const recipe = {
+    method: "full fine-tune with llama.cpp's llama-finetune (a fine-tuning attack)",
+    data: `${harmfulPairs} of the aligned model's own compliant greedy answers to the ${data.harmfulPrompts} built-in harmful training prompts, and ${data.pairs.length - harmfulPairs} built-in harmless training prompts with its own answers, rendered with its chat template`,
+    ...FINETUNE_RECIPE,
+    trainSeconds,
+    quantization: "F32 for training, Q8_0 after",
+  };
+  step("python3", [
+    join(root, "scripts", "twins.py"),
+    "annotate",
+    "--model",
+    q8,
+    "--source",
+    aligned,
+    "--kind",
+    "finetuned",
+    "--recipe",
+    JSON.stringify(recipe),
+    "--recipe-version",
+    String(FINETUNE_RECIPE.version),
+    "--out",
+    `${out}.partial`,
+  ]);
+  rmSync(q8, { force: true });
+  renameSync(`${out}.partial`, out);
+  return recipe;
+}
