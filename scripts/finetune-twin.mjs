@@ -9,8 +9,9 @@
 //      ordinary answers stay as they were. Each pair is rendered with the model's chat template;
 //   2. llama-quantize --allow-requantize to F32 (the trainer needs float weights), a full fine-tune
 //      with llama-finetune (AdamW), back to Q8_0 with llama-quantize;
-//   3. scripts/twins.py annotate: the chat template (the trainer's file has none) and the recipe
-//      (inferaligner.twin.*) into the twin's metadata.
+//   3. scripts/twins.py annotate: the trained weights with every key of the source model (the
+//      trainer writes its training context as context length and no chat template) and the recipe
+//      (inferaligner.twin.*).
 // Intermediate files (two F32 models, 2 GB each) are deleted when the twin is written.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -20,9 +21,9 @@ import { BUILTIN_PROMPTS } from "../dist/data/builtinPrompts.js";
 import { KeywordJudge, isDegenerate } from "../dist/eval/index.js";
 import { root } from "./llama-source.mjs";
 
-/** Everything that decides the twin; the twin records it, and a change makes it again. */
 // Version 1 (2 epochs at 1e-5) broke alignment (4 of 39 harmful_val prompts refused, the aligned
 // model 21) but damaged the text: 31 of 39 harmless_val answers looped ("Self-Care: Self-Care: ...").
+/** Everything that decides the twin; the twin records it, and a change makes it again. */
 export const FINETUNE_RECIPE = Object.freeze({
   version: 2,
   /** The training pairs are made again only when this changes (answerMaxTokens, harmlessEvery, the prompts). */
