@@ -5,9 +5,10 @@
 // The source build of the addon goes to build/source-release (build/Release is left as it is).
 // Usage: node scripts/build-llama-bench.mjs
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, chmodSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, chmodSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
+import { findExecutable } from "./find-executable.mjs";
 import { root } from "./llama-source.mjs";
 
 execFileSync(process.execPath, [join(root, "scripts", "build-native.mjs"), "--mode", "source", "--out-dir", join(root, "build", "source-release")], {
@@ -20,19 +21,7 @@ const tree = join(root, "build", "cmake-source");
 execFileSync("cmake", ["-B", tree, "-DINFERALIGNER_LLAMA_TOOLS=ON"], { stdio: "inherit" });
 execFileSync("cmake", ["--build", tree, "--target", "llama-bench", "--parallel", String(os.availableParallelism())], { stdio: "inherit" });
 
-function find(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const hit = find(path);
-      if (hit) return hit;
-    } else if (entry.name === "llama-bench" && statSync(path).mode & 0o111) {
-      return path;
-    }
-  }
-  return undefined;
-}
-const built = find(tree);
+const built = findExecutable(tree, "llama-bench");
 if (!built || !existsSync(built)) throw new Error(`llama-bench was not found under ${tree}`);
 const out = join(root, "vendor", "build-llama-bench", "bin");
 mkdirSync(out, { recursive: true });

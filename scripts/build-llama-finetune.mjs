@@ -10,10 +10,11 @@
 // Output: build/llama-finetune/bin/{llama-finetune,llama-quantize}; prints their paths as JSON.
 // Usage: node scripts/build-llama-finetune.mjs
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
+import { findExecutable } from "./find-executable.mjs";
 import { ensureLlamaSource, pin, root } from "./llama-source.mjs";
 
 const PATCHES = ["finetune-graph-size.patch", "finetune-parse-special.patch"].map((name) => join(root, "vendor", "patches", name));
@@ -65,22 +66,10 @@ sh("cmake", [
 ]);
 sh("cmake", ["--build", tree, "--config", "Release", "--parallel", String(os.availableParallelism()), "--target", ...TOOLS]);
 
-function find(dir, name) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const hit = find(path, name);
-      if (hit) return hit;
-    } else if ((entry.name === name || entry.name === `${name}.exe`) && statSync(path).mode & 0o111) {
-      return path;
-    }
-  }
-  return undefined;
-}
 mkdirSync(bin, { recursive: true });
 const out = {};
 for (const tool of TOOLS) {
-  const built = find(tree, tool);
+  const built = findExecutable(tree, tool);
   if (!built) throw new Error(`${tool} was not found under ${tree}`);
   out[tool] = join(bin, tool);
   copyFileSync(built, out[tool]);
