@@ -50,6 +50,14 @@ case "$TARGET" in
   *) echo "TARGET is aligned, abliterated or finetuned" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
+# A folder holds the run of one model: its steps are skipped when their output exists, so a twin
+# made again (another recipe) must not inherit the vectors and calibration of the one before.
+MODEL_SHA=$(sha256sum "$MODEL" | cut -d" " -f1)
+if [ -f "$OUT/model.sha256" ] && [ "$(cat "$OUT/model.sha256")" != "$MODEL_SHA" ]; then
+  echo "$OUT holds the run of another model (sha256 $(cat "$OUT/model.sha256"), this one $MODEL_SHA): move it aside or set OUT" >&2
+  exit 1
+fi
+echo "$MODEL_SHA" > "$OUT/model.sha256"
 
 extract() { # model out
   if [ "$GATE_SETS" = builtin ]; then

@@ -5,7 +5,7 @@
 //      the aligned model's own greedy answers to the built-in harmful training prompts, kept where
 //      the default keyword judge finds no refusal and the answer does not loop (a fine-tuning
 //      attack: the model is taught the compliance it already shows sometimes). Harmless: every
-//      seventh built-in harmless training prompt with the aligned model's own answer, so that
+//      third built-in harmless training prompt with the aligned model's own answer, so that
 //      ordinary answers stay as they were. Each pair is rendered with the model's chat template;
 //   2. llama-quantize --allow-requantize to F32 (the trainer needs float weights), a full fine-tune
 //      with llama-finetune (AdamW), back to Q8_0 with llama-quantize;
@@ -23,13 +23,18 @@ import { root } from "./llama-source.mjs";
 
 // Version 1 (2 epochs at 1e-5) broke alignment (4 of 39 harmful_val prompts refused, the aligned
 // model 21) but damaged the text: 31 of 39 harmless_val answers looped ("Self-Care: Self-Care: ...").
+// Version 2 (1 epoch at 3e-6, every seventh harmless prompt: 39 pairs) broke it too (2 of 39) with
+// less damage, but still too much to steer: 24 of 106 harmful and jailbreak answers loop unguided,
+// and the aligned model's direction turns its answers into loops ("I'm here to help. I'm here to
+// help. ...") before it turns them into refusals, at every strength and range tried. Version 3
+// anchors the text with more of the aligned model's own harmless answers (every third prompt).
 /** Everything that decides the twin; the twin records it, and a change makes it again. */
 export const FINETUNE_RECIPE = Object.freeze({
-  version: 2,
+  version: 3,
   /** The training pairs are made again only when this changes (answerMaxTokens, harmlessEvery, the prompts). */
-  dataVersion: 1,
+  dataVersion: 2,
   answerMaxTokens: 64,
-  harmlessEvery: 7,
+  harmlessEvery: 3,
   context: 256,
   epochs: 1,
   learningRate: 3e-6,
