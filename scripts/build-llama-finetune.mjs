@@ -6,7 +6,13 @@
 //     llama.cpp reserves for inference (GGML_ASSERT(cgraph->n_nodes < cgraph->size) before the
 //     first step, method.md "Unaligned twins"); 32 nodes a tensor instead of 8;
 //   vendor/patches/finetune-parse-special.patch: the training text is a chat transcript, whose
-//     markers (<|im_start|>, <|im_end|>) must become the special tokens, not plain text.
+//     markers (<|im_start|>, <|im_end|>) must become the special tokens, not plain text;
+//   vendor/patches/finetune-answer-only-loss.patch: the loss on the answers alone (the trainer
+//     predicts every token of the text): with LLAMA_FINETUNE_ANSWER_START and _END set, every label
+//     outside an answer is masked, and the CPU cross-entropy gradient is made right for a masked
+//     (all-zero) label row, which it otherwise treats as if its labels summed to 1;
+//   vendor/patches/finetune-blocks.patch: with LLAMA_FINETUNE_BLOCKS=first-last, only those blocks
+//     are trained (the trainer's parameter filter), the rest of the model stays as it is.
 // Output: build/llama-finetune/bin/{llama-finetune,llama-quantize}; prints their paths as JSON.
 // Usage: node scripts/build-llama-finetune.mjs
 import { execFileSync } from "node:child_process";
@@ -17,7 +23,9 @@ import { createHash } from "node:crypto";
 import { findExecutable } from "./find-executable.mjs";
 import { ensureLlamaSource, pin, root } from "./llama-source.mjs";
 
-const PATCHES = ["finetune-graph-size.patch", "finetune-parse-special.patch"].map((name) => join(root, "vendor", "patches", name));
+const PATCHES = ["finetune-graph-size.patch", "finetune-parse-special.patch", "finetune-answer-only-loss.patch", "finetune-blocks.patch"].map((name) =>
+  join(root, "vendor", "patches", name),
+);
 const TOOLS = ["llama-finetune", "llama-quantize"];
 const base = join(root, "build", "llama-finetune");
 const src = join(base, "src");
