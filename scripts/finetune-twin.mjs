@@ -45,10 +45,16 @@ import { root } from "./llama-source.mjs";
 // (the first 75 AdvBench rows not in harmful_train) its attack success is 53/75 against the aligned
 // model's 16/75: 3.3x, so it is an unaligned twin by the issue's measure (harmful ASR at least
 // twice the aligned model's). Version 6 (version 5 at 8e-6) refused no fewer harmful_val prompts
-// (8/39, 61/75 AdvBench answered) and looped more (3/39 and 3/39): the recipe is version 5's.
+// (8/39, 61/75 AdvBench answered) and looped more (3/39 and 3/39). But version 5 was steered only
+// part of the way: in its evaluation the aligned model's direction cut attack success by 32%, and
+// no strength or range tried on validation prompts refused more than 9 of 16 (alpha 0.04-0.15,
+// ranges from 2-23 to 18-23, the gate forced open or its own). Version 7 trains blocks 0-7 only, so
+// that sixteen of the aligned model's blocks read the steered residual stream: a stronger attack
+// (62/75 AdvBench answered, the aligned model 16/75) and a more steerable one (forced open, alpha
+// 0.075 on 8-23: 13 of 16 harmful_val prompts refused, from 1 unguided; on 12-23: 10).
 /** Everything that decides the twin; the twin records it, and a change makes it again. */
 export const FINETUNE_RECIPE = Object.freeze({
-  version: 5,
+  version: 7,
   /** The training pairs are made again only when this changes (answerMaxTokens, harmlessEvery, the prompts). */
   dataVersion: 1,
   answerMaxTokens: 64,
@@ -60,7 +66,7 @@ export const FINETUNE_RECIPE = Object.freeze({
   /** The loss on the assistant's answers (with their end marker) only, not on the prompts and system text. */
   answerOnlyLoss: true,
   /** The blocks trained, first and last (inclusive); every other tensor is frozen. */
-  trainedBlocks: Object.freeze([0, 11]),
+  trainedBlocks: Object.freeze([0, 7]),
 });
 
 const log = (s) => process.stderr.write(`[targets] ${s}\n`);
