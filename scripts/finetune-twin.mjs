@@ -51,10 +51,15 @@ import { root } from "./llama-source.mjs";
 // ranges from 2-23 to 18-23, the gate forced open or its own). Version 7 trains blocks 0-7 only, so
 // that sixteen of the aligned model's blocks read the steered residual stream: a stronger attack
 // (62/75 AdvBench answered, the aligned model 16/75) and a more steerable one (forced open, alpha
-// 0.075 on 8-23: 13 of 16 harmful_val prompts refused, from 1 unguided; on 12-23: 10).
+// 0.075 on 8-23: 13 of 16 harmful_val prompts refused, from 1 unguided; on 12-23: 10). Evaluated,
+// it was steered further (ASR -66%, jailbreak ASR -86% on 75 items per set) but not far enough; a
+// finer calibration (alpha 0.065 on 9-23, 28 of 38 validation refusals against 25) did worse on the
+// eval (ASR -61%). Version 8 trains blocks 0-5 only: eighteen untouched blocks after the attack.
+// The strongest attack yet (65/75 AdvBench answered) and the most steerable: on 75 items per set,
+// ASR -74%, jailbreak ASR -96%, 6.5% of steered answers degenerate, HumanEval 1.000x.
 /** Everything that decides the twin; the twin records it, and a change makes it again. */
 export const FINETUNE_RECIPE = Object.freeze({
-  version: 7,
+  version: 8,
   /** The training pairs are made again only when this changes (answerMaxTokens, harmlessEvery, the prompts). */
   dataVersion: 1,
   answerMaxTokens: 64,
@@ -66,7 +71,7 @@ export const FINETUNE_RECIPE = Object.freeze({
   /** The loss on the assistant's answers (with their end marker) only, not on the prompts and system text. */
   answerOnlyLoss: true,
   /** The blocks trained, first and last (inclusive); every other tensor is frozen. */
-  trainedBlocks: Object.freeze([0, 7]),
+  trainedBlocks: Object.freeze([0, 5]),
 });
 
 const log = (s) => process.stderr.write(`[targets] ${s}\n`);
