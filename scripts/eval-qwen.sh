@@ -15,7 +15,8 @@
 #      safe prompts, HumanEval; GCG keyword judge.
 # Environment: GATE_SETS (builtin, the default: the target's vectors from the package's built-in
 # prompt sets with their validation split, as `extract` without sets makes them; data: from
-# harmful_train + 260 harmless_train, validated on harmful_val + 39 harmless_val),
+# harmful_train + 260 harmless_train, validated on harmful_val + 39 harmless_val; both: the two
+# joined, calibration and validation),
 # JAILBREAK_GATE (attack, the default since it met every aligned-model target at full size: with an
 # extra gate that separates any request inside a jailbreak template from bare harmless requests and
 # the built-in wrapped-material prompts (code stubs, passages, data), read at the main gate's block;
@@ -31,7 +32,7 @@ TARGET=${TARGET:-aligned}
 DATA=${DATA:-../shared/data}
 GATE_SETS=${GATE_SETS:-builtin}
 JAILBREAK_GATE=${JAILBREAK_GATE:-attack}
-case "$GATE_SETS" in data | builtin) ;; *) echo "GATE_SETS is data or builtin" >&2; exit 2 ;; esac
+case "$GATE_SETS" in data | builtin | both) ;; *) echo "GATE_SETS is data, builtin or both" >&2; exit 2 ;; esac
 # One folder per gate choice: results/eval-qwen-<target>-<sets>, with -jb or -attack for the jailbreak gate.
 case "$JAILBREAK_GATE" in 0) JB_SUFFIX="" ;; 1) JB_SUFFIX=-jb ;; attack) JB_SUFFIX=-attack ;; *) echo "JAILBREAK_GATE is 0, 1 or attack" >&2; exit 2 ;; esac
 OUT=${OUT:-results/eval-qwen-$TARGET-$GATE_SETS$JB_SUFFIX}
@@ -59,9 +60,21 @@ if [ -f "$OUT/model.sha256" ] && [ "$(cat "$OUT/model.sha256")" != "$MODEL_SHA" 
 fi
 echo "$MODEL_SHA" > "$OUT/model.sha256"
 
+# Validation prompts only: harmful_val and the first 39 harmless_val (the extraction's splits).
+node -e 'const fs=require("fs");const r=JSON.parse(fs.readFileSync(process.argv[1],"utf8")).slice(0,39);fs.writeFileSync(process.argv[2],JSON.stringify(r))' \
+  "$DATA/harmless_val.json" "$OUT/val-harmless-39.json"
 extract() { # model out
   if [ "$GATE_SETS" = builtin ]; then
     [ -f "$2" ] || $CLI extract --model "$1" --threads "$THREADS" --out "$2" | tee "$2.txt"
+    return
+  fi
+  if [ "$GATE_SETS" = both ]; then
+    node -e 'const fs=require("fs");const r=JSON.parse(fs.readFileSync(process.argv[1],"utf8")).slice(0,260);fs.writeFileSync(process.argv[2],JSON.stringify(r))' \
+      "$DATA/harmless_train.json" "$OUT/harmless-train-260.json"
+    [ -f "$2" ] || $CLI extract --model "$1" --harmful builtin --harmful "$DATA/harmful_train.json" \
+      --harmless builtin --harmless "$OUT/harmless-train-260.json" \
+      --val-harmful builtin --val-harmful "$DATA/harmful_val.json" --val-harmless builtin --val-harmless "$OUT/val-harmless-39.json" \
+      --threads "$THREADS" --out "$2" | tee "$2.txt"
     return
   fi
   [ -f "$2" ] || $CLI extract --model "$1" --harmful "$DATA/harmful_train.json" --harmless "$DATA/harmless_train.json" \
@@ -113,10 +126,8 @@ if [ "$TARGET" != aligned ]; then
   MODES=steer,self,refuse
 fi
 
-# Validation prompts only: harmful_val and the first 39 harmless_val (the extraction's splits).
+# Calibration on the validation prompts only: harmful_val and the first 39 harmless_val.
 if [ ! -f "$OUT/calibrate.json" ]; then
-  node -e 'const fs=require("fs");const r=JSON.parse(fs.readFileSync(process.argv[1],"utf8")).slice(0,39);fs.writeFileSync(process.argv[2],JSON.stringify(r))' \
-    "$DATA/harmless_val.json" "$OUT/val-harmless-39.json"
   $CLI calibrate --model "$MODEL" --gate "$OUT/vectors.gguf" "${GATE_ARGS[@]}" "${STEER_ARGS[@]}" --val-harmful "$DATA/harmful_val.json" \
     --val-harmless "$OUT/val-harmless-39.json" --alphas "${ALPHAS:-0.05,0.075}" --layer-ranges "${RANGES:-10-23,12-23}" \
     --max-tokens "$MAX_TOKENS" --refusal-markers "$DATA/gcg_evaluate_test_prefixes.json" --threads "$THREADS" --save --json > "$OUT/calibrate.json.partial"

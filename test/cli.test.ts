@@ -297,6 +297,42 @@ cli("extract --templates: the sets become the filled templates (validation keeps
   );
 });
 
+cli("extract: repeated --harmful/--harmless/--val-* join their sets in order; `builtin` names the package's set", () => {
+  const dir = join(repoRoot, "test", ".cache", "cli-templates");
+  const vectors = join(dir, "joined.gguf");
+  const [, harmful, , harmless] = templateTestSets(dir);
+  const sets = ["--harmful", "builtin", "--harmful", harmful!, "--harmless", harmless!, "--harmless", "builtin"];
+  const validation = ["--val-harmful", harmful!, "--val-harmful", "builtin", "--val-harmless", "builtin"];
+  const extract = run([
+    "extract",
+    "--model",
+    path,
+    ...sets,
+    ...validation,
+    "--limit",
+    "2",
+    "--val-limit",
+    "4",
+    "--out",
+    vectors,
+    "--threads",
+    String(threads),
+    "--json",
+  ]);
+  assert.is(extract.code, 0, extract.stderr);
+  const summary = JSON.parse(extract.stdout);
+  // --limit and --val-limit apply to each file: 2 built-in + 2 of the file's 3; 3 (all) + 4 built-in.
+  assert.equal(summary.counts, { harmful: 4, harmless: 4, valHarmful: 7, valHarmless: 4 });
+  assert.match(summary.sources.harmful, /^builtin-v\d+:harmful\/train \+ .*harmful\.json$/);
+  assert.match(summary.sources.harmless, /harmless\.json \+ builtin-v\d+:harmless\/train$/);
+  assert.match(summary.sources.valHarmful, /harmful\.json \+ builtin-v\d+:harmful\/validation$/);
+  assert.match(summary.sources.valHarmless, /^builtin-v\d+:harmless\/validation$/);
+  // Built-in validation prompts are not added to named calibration sets unasked.
+  const noValidation = run(["extract", "--model", path, ...sets, "--limit", "2", "--out", vectors, "--threads", String(threads), "--json"]);
+  assert.is(noValidation.code, 0, noValidation.stderr);
+  assert.equal(JSON.parse(noValidation.stdout).counts, { harmful: 4, harmless: 4, valHarmful: 0, valHarmless: 0 });
+});
+
 cli(
   "extract --template-gate attack: every filled template against the bare harmless prompts and the built-in material; --gate-layer pins the suggested gate block",
   () => {

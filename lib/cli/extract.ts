@@ -21,12 +21,15 @@ Without prompt files it uses the built-in prompt sets (with their validation spl
 Options:
   --model <gguf>          model file (required)
   --out <file>            vector file to write (required)
-  --harmful <file>        harmful prompts (.json, .jsonl, .csv, .txt)
-  --harmless <file>       harmless prompts
-  --val-harmful <file>    validation harmful prompts (per-layer accuracy and ROC AUC)
-  --val-harmless <file>   validation harmless prompts
-  --limit <n>             use at most the first n prompts of each calibration set
-  --val-limit <n>         use at most the first n prompts of each validation set
+  --harmful <file>        harmful prompts (.json, .jsonl, .csv, .txt); \`builtin\` names the
+                          package's set; repeat the flag to join sets (e.g. --harmful builtin
+                          --harmful mine.json: the built-in prompts and yours)
+  --harmless <file>       harmless prompts (the same way)
+  --val-harmful <file>    validation harmful prompts (per-layer accuracy and ROC AUC; \`builtin\`:
+                          the built-in validation split; repeatable)
+  --val-harmless <file>   validation harmless prompts (the same way)
+  --limit <n>             use at most the first n prompts of each calibration file
+  --val-limit <n>         use at most the first n prompts of each validation file
   --field <name>          text field of .json/.jsonl/.csv rows (default: found automatically)
   --templates <file>      prompt templates with a slot (e.g. jailbreak templates): the calibration
                           sets become the templates filled with their prompts (each template once
@@ -69,9 +72,12 @@ validation accuracy and ROC AUC, and the suggested gate layer and steered layer 
 `;
 
 const extractFlags = {
-  ...flags("model", "out", "gpu", "gpu-layers", "threads", "chat-template", "field", "limit", "placeholder", "val-harmful", "val-harmless", "json", "help"),
-  harmful: { type: "string" },
-  harmless: { type: "string" },
+  ...flags("model", "out", "gpu", "gpu-layers", "threads", "chat-template", "field", "limit", "placeholder", "json", "help"),
+  // Repeatable: the sets named are joined, in order (\`builtin\` is the package's set).
+  harmful: { type: "string", multiple: true },
+  harmless: { type: "string", multiple: true },
+  "val-harmful": { type: "string", multiple: true },
+  "val-harmless": { type: "string", multiple: true },
   "val-limit": { type: "string" },
   templates: { type: "string" },
   "val-templates": { type: "string" },
@@ -84,8 +90,10 @@ const extractFlags = {
 } as const;
 
 type ExtractValues = ReturnType<typeof parseExtractArgs>;
-/** A prompt list and where it came from (a file, or the built-in set). */
+/** A prompt list and where it came from (files, the built-in set, or both). */
 type LoadedSet = { prompts: string[]; source: string };
+/** The name that stands for the package's built-in set in --harmful, --harmless and --val-*. */
+const BUILTIN_SET = "builtin";
 
 function parseExtractArgs(argv: string[]) {
   return parseArgs({ args: argv, options: extractFlags }).values;
@@ -133,15 +141,19 @@ function extractionSets(values: ExtractValues) {
   }
   const calibrationLimit = positiveIntOption("--limit", values.limit);
   const validationLimit = positiveIntOption("--val-limit", values["val-limit"]);
-  const load = (file: string | undefined, kind: "harmful" | "harmless", split: "train" | "validation"): LoadedSet => {
+  const load = (files: string[] | undefined, kind: "harmful" | "harmless", split: "train" | "validation"): LoadedSet => {
     const limit = split === "train" ? calibrationLimit : validationLimit;
-    if (file === undefined) {
-      const prompts = builtinPromptSet(kind, split);
-      return { prompts: limit ? prompts.slice(0, limit) : prompts, source: `builtin-v${BUILTIN_PROMPTS_VERSION}:${kind}/${split}` };
-    }
-    const set = loadPromptSet(file, { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) });
-    reportLeftOut(set);
-    return { prompts: set.prompts, source: file };
+    const one = (file: string): LoadedSet => {
+      if (file === BUILTIN_SET) {
+        const prompts = builtinPromptSet(kind, split);
+        return { prompts: limit ? prompts.slice(0, limit) : prompts, source: `builtin-v${BUILTIN_PROMPTS_VERSION}:${kind}/${split}` };
+      }
+      const set = loadPromptSet(file, { ...(values.field ? { field: values.field } : {}), ...(limit ? { limit } : {}) });
+      reportLeftOut(set);
+      return { prompts: set.prompts, source: file };
+    };
+    const parts = (files ?? [BUILTIN_SET]).map(one);
+    return { prompts: parts.flatMap((p) => p.prompts), source: parts.map((p) => p.source).join(" + ") };
   };
   const harmful = load(values.harmful, "harmful", "train");
   const harmless = load(values.harmless, "harmless", "train");
