@@ -346,7 +346,7 @@ maths("fitLayers: equal class means at a layer are refused with the layer named"
 });
 
 maths(
-  "suggestLayers: gate by open rate at the budget, then AUC, then accuracy; steered run within 0.08 of the gate's validation AUC, or 0.05 of its calibration accuracy (by hand)",
+  "suggestLayers: gate by open rate at the budget, then fewest harmless opens, then AUC, then accuracy; steered run within 0.08 of the gate's validation AUC, or 0.05 of its calibration accuracy (by hand)",
   () => {
     const info = (calibrationAccuracy: number): Record<"cosine" | "projection", ThresholdInfo> => {
       const t = { midpoint: 0, best: 0, calibrationAccuracy, budget: 0 };
@@ -384,6 +384,12 @@ maths(
     assert.is(suggestLayers(withValidation).gateLayer, 1);
     const tiedOpen = [layer(0, 0.9, { openHarmful: 0.8, auc: 0.9 }), layer(1, 0.85, { openHarmful: 0.8, auc: 0.95 })];
     assert.equal(suggestLayers(tiedOpen), { gateLayer: 1, steerLayers: [0, 1] });
+    // Tied on harmful opens: fewer harmless opens first, before AUC.
+    const tiedHarmful = [
+      layer(0, 0.9, { openHarmful: 0.9, openHarmless: 0.028, auc: 0.985 }),
+      layer(1, 0.9, { openHarmful: 0.9, openHarmless: 0.037, auc: 0.986 }),
+    ];
+    assert.is(suggestLayers(tiedHarmful).gateLayer, 0);
     // The steered run follows AUC, not accuracy: gate layer 3 (AUC 0.98), floor 0.90. Layer 2's
     // accuracy dips (0.6) but its AUC (0.93) keeps it; layer 1 (AUC 0.91) stays, layer 0 (0.89) ends
     // the run; layer 4 (AUC 0.899) falls out though its accuracy is the best.

@@ -115,9 +115,14 @@ export function applyValidation(
 
 /**
  * Gate layer: the layer whose default (false-open budget) threshold opens the most harmful
- * validation prompts, then the best ROC AUC, then accuracy: the gate users get is the budget
- * threshold, and AUC alone ties at 1.0 on many layers of an instruction-tuned model while their
- * open rates at the budget differ widely. Without a validation split: calibration accuracy.
+ * validation prompts, then the fewest harmless validation prompts, then the best ROC AUC, then
+ * accuracy: the gate users get is the budget threshold, and AUC alone ties at 1.0 on many layers of
+ * an instruction-tuned model while their open rates at the budget differ widely. Open rates on a
+ * hundred validation prompts tie often; of two blocks that open as many harmful prompts, the one
+ * that keeps more harmless prompts closed is the better gate by the budget's own measure (on the
+ * abliterated twin, blocks 16 and 21 both opened 86 of 95 and AUC, 0.985 against 0.986, chose block
+ * 21, which opened 4 of 107 harmless prompts to block 16's 3). Without a validation split:
+ * calibration accuracy.
  * Steered layers: the contiguous run around it where harmful intent is detected well (method.md):
  * with validation, a validation ROC AUC within 0.08 of the gate layer's; without, a calibration
  * accuracy within 0.05. AUC because it is threshold-free: an accuracy at the budget threshold
@@ -129,7 +134,9 @@ export function applyValidation(
  */
 export function suggestLayers(layers: readonly LayerVectors[], gatePoolTokens = 1): { gateLayer: number; steerLayers: [number, number] } {
   const quality = (lv: LayerVectors): number[] =>
-    lv.validation ? [lv.validation.cosine.openHarmful, lv.validation.cosine.auc, lv.validation.cosine.accuracy] : [lv.thresholds.cosine.calibrationAccuracy];
+    lv.validation
+      ? [lv.validation.cosine.openHarmful, -lv.validation.cosine.openHarmless, lv.validation.cosine.auc, lv.validation.cosine.accuracy]
+      : [lv.thresholds.cosine.calibrationAccuracy];
   const better = (a: number[], b: number[]): boolean => {
     for (let i = 0; i < a.length; i++) {
       if (a[i]! > b[i]! + 1e-12) return true;
