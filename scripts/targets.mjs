@@ -7,7 +7,7 @@
 //      training split only; the validation split only scores them): `inferaligner extract`;
 //   2. the abliterated twin: scripts/twins.py abliterate, block 14's direction;
 //   3. with --finetuned, the fine-tuned twin (scripts/finetune-twin.mjs: builds llama-finetune from
-//      the bundle, answers the built-in training prompts, trains; about an hour on 2 cores).
+//      the bundle, answers the built-in training prompts, trains; about 20 minutes on 2 cores).
 // Prints {"aligned", "alignedVectors", "abliterated"[, "finetuned"]} as JSON on stdout.
 // Usage: npm run targets [-- --threads N] [--finetuned] [--force]
 import { execFileSync } from "node:child_process";
