@@ -52,13 +52,20 @@ case "$TARGET" in
 esac
 mkdir -p "$OUT"
 # A folder holds the run of one model: its steps are skipped when their output exists, so a twin
-# made again (another recipe) must not inherit the vectors and calibration of the one before.
-MODEL_SHA=$(sha256sum "$MODEL" | cut -d" " -f1)
-if [ -f "$OUT/model.sha256" ] && [ "$(cat "$OUT/model.sha256")" != "$MODEL_SHA" ]; then
-  echo "$OUT holds the run of another model (sha256 $(cat "$OUT/model.sha256"), this one $MODEL_SHA): move it aside or set OUT" >&2
+# made again (another recipe) must not inherit the vectors and calibration of the one before. The
+# model is known by its weights (scripts/twins.py digest), so a twin made again with the same
+# weights resumes the run; folders from before the digest are known by the file's sha256.
+MODEL_WEIGHTS=$(python3 scripts/twins.py digest --model "$MODEL")
+if [ -f "$OUT/model-weights.sha256" ]; then
+  if [ "$(cat "$OUT/model-weights.sha256")" != "$MODEL_WEIGHTS" ]; then
+    echo "$OUT holds the run of another model (weights sha256 $(cat "$OUT/model-weights.sha256"), this one $MODEL_WEIGHTS): move it aside or set OUT" >&2
+    exit 1
+  fi
+elif [ -f "$OUT/model.sha256" ] && [ "$(cat "$OUT/model.sha256")" != "$(sha256sum "$MODEL" | cut -d" " -f1)" ]; then
+  echo "$OUT holds the run of another model (sha256 $(cat "$OUT/model.sha256")): move it aside or set OUT" >&2
   exit 1
 fi
-echo "$MODEL_SHA" > "$OUT/model.sha256"
+echo "$MODEL_WEIGHTS" > "$OUT/model-weights.sha256"
 
 # Validation prompts only: harmful_val and the first 39 harmless_val (the extraction's splits).
 node -e 'const fs=require("fs");const r=JSON.parse(fs.readFileSync(process.argv[1],"utf8")).slice(0,39);fs.writeFileSync(process.argv[2],JSON.stringify(r))' \

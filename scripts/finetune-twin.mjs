@@ -74,6 +74,14 @@ export const FINETUNE_RECIPE = Object.freeze({
   trainedBlocks: Object.freeze([0, 5]),
 });
 
+/**
+ * The weights sha256 (scripts/twins.py digest) of the twin that the README's results were measured
+ * on. Made twice from scratch on this project's x86-64 machine (2 cores), training data included,
+ * it had these weights both times: the greedy answers and the trainer are deterministic there. A
+ * CPU with other vector instructions may round differently and make another twin; targets says so.
+ */
+export const MEASURED_WEIGHTS_SHA256 = "9144633540343469f7df95ac1a523034e6cbf374162866ed9b0e6a8fb275dd5d";
+
 const log = (s) => process.stderr.write(`[targets] ${s}\n`);
 
 /** An answer cut at the token limit ends at its last line or sentence break, so no pair ends mid-word. */
@@ -189,11 +197,13 @@ export async function makeFinetunedTwin({ aligned, alignedSha, out, threads }) {
     rmSync(f32, { force: true });
     rmSync(tuned, { force: true });
   }
+  log(`trained in ${trainSeconds} s`);
+  // The recipe holds what decides the weights and nothing else (not the training time), so that the
+  // twin made again from the same inputs on the same kind of machine is the same file.
   const recipe = {
     method: `fine-tune of blocks ${FINETUNE_RECIPE.trainedBlocks.join("-")} with llama.cpp's llama-finetune (a fine-tuning attack; the loss on the answers only)`,
     data: `${harmfulPairs} of the aligned model's own compliant greedy answers to the ${data.harmfulPrompts} built-in harmful training prompts, and ${data.pairs.length - harmfulPairs} built-in harmless training prompts with its own answers, rendered with its chat template`,
     ...FINETUNE_RECIPE,
-    trainSeconds,
     quantization: "F32 for training, Q8_0 after",
   };
   step("python3", [

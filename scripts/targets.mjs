@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { readGguf } from "../dist/gguf/reader.js";
 import { hashFile } from "../dist/vectors/extract.js";
 import { readVectorFile } from "../dist/vectors/vectorFile.js";
-import { FINETUNE_RECIPE, makeFinetunedTwin } from "./finetune-twin.mjs";
+import { FINETUNE_RECIPE, MEASURED_WEIGHTS_SHA256, makeFinetunedTwin } from "./finetune-twin.mjs";
 import { root } from "./llama-source.mjs";
 
 /** The block whose direction is projected out (method.md: measured to make a fluent, compliant twin). */
@@ -88,6 +88,12 @@ const finetunedFresh = () => {
 if (values.finetuned && (values.force || !finetunedFresh())) {
   log(`fine-tuning the aligned model into ${finetuned}`);
   await makeFinetunedTwin({ aligned, alignedSha, out: finetuned, threads: values.threads ? Number(values.threads) : undefined });
+  const weights = run("python3", [join(root, "scripts", "twins.py"), "digest", "--model", finetuned]).trim();
+  log(
+    weights === MEASURED_WEIGHTS_SHA256
+      ? `the fine-tuned twin has the weights the README's results were measured on (sha256 ${weights})`
+      : `the fine-tuned twin's weights (sha256 ${weights}) are not those the README's results were measured on (${MEASURED_WEIGHTS_SHA256}): another CPU rounds differently, so eval:qwen refuses the committed folder for it (set OUT)`,
+  );
 }
 const made = { aligned, alignedVectors, abliterated, ...(finetunedFresh() ? { finetuned } : {}) };
 process.stdout.write(JSON.stringify(made) + "\n");

@@ -3,6 +3,7 @@
 
   python3 scripts/twins.py abliterate --model aligned.gguf --vectors aligned-vectors.gguf --layer 14 --out twin.gguf
   python3 scripts/twins.py annotate --model tuned.gguf --source aligned.gguf --kind finetuned --recipe JSON --out twin.gguf
+  python3 scripts/twins.py digest --model twin.gguf
 
 abliterate: weight orthogonalisation against the aligned model's own refusal direction r (the unit
 safety related vector of block --layer, read from an inferaligner vector file made from the
@@ -13,6 +14,9 @@ along r, so no block can write r any more, and neither can the embeddings:
 annotate: a model trained elsewhere (the fine-tuned twin: scripts/finetune-twin.mjs) keeps its
 weights and gets the source model's keys (llama-finetune writes its own: the training context as
 context length, no chat template) and its recipe.
+
+digest: the sha256 of a model's weights alone (every tensor's name, type, shape and bytes, in file
+order), so that two makings of a twin can be compared whatever their metadata says.
 
 The changed tensors are dequantised with the gguf package, changed in float32 and written as Q8_0;
 every other tensor and key is copied unchanged. The recipe is recorded in the twin's metadata
@@ -182,6 +186,16 @@ def annotate(args):
     print(json.dumps({"out": args.out, "kind": args.kind, "tensors": len(model.tensors)}))
 
 
+def weights_digest(path):
+    """sha256 over the tensors only: a twin made again is the same model when this matches."""
+    h = hashlib.sha256()
+    for tensor in GGUFReader(path).tensors:
+        shape = ",".join(str(int(n)) for n in tensor.shape)
+        h.update(f"{tensor.name}:{int(tensor.tensor_type)}:{shape}:".encode())
+        h.update(memoryview(np.ascontiguousarray(tensor.data)).cast("B"))
+    return h.hexdigest()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,11 +211,15 @@ def main():
     n.add_argument("--recipe", required=True)
     n.add_argument("--recipe-version", type=int, required=True)
     n.add_argument("--out", required=True)
+    d = sub.add_parser("digest")
+    d.add_argument("--model", required=True)
     args = parser.parse_args()
     if args.command == "abliterate":
         abliterate(args)
     elif args.command == "annotate":
         annotate(args)
+    elif args.command == "digest":
+        print(weights_digest(args.model))
 
 
 if __name__ == "__main__":

@@ -121,6 +121,17 @@ twins("annotate: a trained model keeps its weights and gets its source's keys (c
   );
   for (const t of weights.tensors) assert.equal(Array.from(after.readF32(t.name)), Array.from(weights.readF32(t.name)), `${t.name}: the trained weights`);
   assert.not.equal(Array.from(after.readF32("token_embd.weight")), Array.from(keys.readF32("token_embd.weight")), "not the source's weights");
+  // digest: the weights alone. The annotated twin has the trained model's weights under the source's
+  // keys, so the same digest in another file; the source's weights give another one.
+  const digest = (path: string) => {
+    const d = spawnSync("python3", [join(repoRoot, "scripts", "twins.py"), "digest", "--model", path], { encoding: "utf8" });
+    assert.is(d.status, 0, d.stderr);
+    return d.stdout.trim();
+  };
+  assert.match(digest(out), /^[0-9a-f]{64}$/);
+  assert.is.not(await hashFile(out), await hashFile(trained), "other files");
+  assert.is(digest(out), digest(trained), "the same weights");
+  assert.is.not(digest(out), digest(source), "other weights");
   // The annotated model chats through its own template now.
   const model = await ia.LlamaModel.load(out);
   try {
